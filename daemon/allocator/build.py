@@ -1,0 +1,156 @@
+"""AllocatorInput → Problem: validate, put in canonical order, compute every cost array."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from daemon.allocator import costs
+from daemon.allocator.config import parse_config
+from daemon.allocator.data import AllocatorInput
+from daemon.allocator.eligibility import eligibility_matrix
+from daemon.allocator.problem import Problem, SupervisorCaps
+from daemon.allocator.validate import check_no_ties, check_ranks, check_sets
+from daemon.solving import BadInput
+
+# Tie-break jitter is 0 or 1 scaled unit per cell (see costs.tie_break_jitter).
+_JITTER_MAX = 1
+
+
+def _canonical(ids: tuple[str, ...]) -> tuple[tuple[str, ...], npt.NDArray[np.int64]]:
+    """Sorted ids and, per input position, the position in sorted order."""
+    order = sorted(range(len(ids)), key=ids.__getitem__)
+    new_of_old = np.empty(len(ids), dtype=np.int64)
+    new_of_old[order] = np.arange(len(ids))
+    return tuple(ids[i] for i in order), new_of_old
+
+
+def _supervisor_caps(
+    inp: AllocatorInput,
+    line_index: dict[str, int],
+    capacity: npt.NDArray[np.int64],
+    taken: npt.NDArray[np.int64],
+) -> tuple[SupervisorCaps, ...]:
+    """Caps net of earlier exclusive rounds; caps that cannot bind are dropped.
+
+    In an exclusive round, seats taken earlier on a supervisor's lines count against its
+    ``max_workers``, and lines that already have workers count against ``max_job_lines``
+    (placing more workers on them uses no new line).
+    """
+    lines_of: dict[str, set[int]] = {}
+    for line_id, pref_id in inp.line_preferencers:
+        if line_id in line_index:
+            lines_of.setdefault(pref_id, set()).add(line_index[line_id])
+    out: list[SupervisorCaps] = []
+    for sup in sorted(inp.preferencers, key=lambda pref: pref.id):
+        lines = np.array(sorted(lines_of.get(sup.id, ())), dtype=np.int64)
+        fresh = taken[lines] == 0
+        max_lines: int | None = None
+        if sup.max_job_lines is not None:
+            left = max(0, sup.max_job_lines - int((~fresh).sum()))
+            if left < int((fresh & (capacity[lines] > 0)).sum()):
+                max_lines = left
+        max_workers: int | None = None
+        if sup.max_workers is not None:
+            left = max(0, sup.max_workers - int(taken[lines].sum()))
+            if left < int(capacity[lines].sum()):
+                max_workers = left
+        if max_lines is not None or max_workers is not None:
+            out.append(SupervisorCaps(sup.id, sup.name, lines, fresh, max_lines, max_workers))
+    return tuple(out)
+
+
+def build_problem(inp: AllocatorInput) -> Problem:
+    """Validate ``inp`` (raising BadInput naming the rows at fault) and build the Problem."""
+    cfg = parse_config(inp.config)
+    check_sets(inp)
+    worker_ids, new_w = _canonical(inp.worker_ids)
+    line_ids, new_l = _canonical(inp.line_ids)
+    lines = [inp.lines[i] for i in np.argsort(new_l)]
+    n_w, n_l = len(worker_ids), len(line_ids)
+    line_index = {lid: i for i, lid in enumerate(line_ids)}
+    worker_index = {wid: i for i, wid in enumerate(worker_ids)}
+
+    taken = np.array([inp.taken_capacity.get(lid, 0) for lid in line_ids], dtype=np.int64)
+    max_n = np.array([ln.max_n_workers for ln in lines], dtype=np.int64)
+    capacity = np.maximum(max_n - taken, 0)
+    # A must-have line filled in an earlier round has its worker already.
+    must_fill = np.array([ln.must_have_workers for ln in lines], dtype=bool) & (taken == 0)
+
+    who, what, rank = check_ranks(
+        inp.worker_prefs, inp.worker_ids, inp.line_ids, "worker preferences", cfg.rank_notation
+    )
+    who, what = new_w[who], new_l[what]
+    norm = costs.normalise(who, rank, n_w)
+    if not cfg.allow_worker_preference_ties:
+        check_no_ties(
+            norm.tied, who=who, item=what, rank=rank, worker_ids=worker_ids, line_ids=line_ids
+        )
+    rank_matrix, ranked = costs.worker_ranks(norm, who, what, n_l)
+
+    pref_ids = tuple(p.id for p in inp.preferencers)
+    p_who, p_what, p_rank = check_ranks(
+        inp.preferencer_prefs,
+        pref_ids,
+        inp.worker_ids,
+        "preferencer preferences",
+        cfg.rank_notation,
+    )
+    pref_index = {pid: i for i, pid in enumerate(pref_ids)}
+    pairs = sorted(
+        {(line_index[lid], pref_index[p]) for lid, p in inp.line_preferencers if lid in line_index}
+    )
+    pair_arr = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+    # Weightings of workers or lines outside this run cannot affect it.
+    global_w = np.zeros(n_w, dtype=np.float64)
+    specific: list[tuple[int, int, float]] = []
+    for wt in inp.weightings:
+        w = worker_index.get(wt.worker)
+        if w is None:
+            continue
+        if wt.job_line is None:
+            global_w[w] += wt.weight
+        elif wt.job_line in line_index:
+            specific.append((w, line_index[wt.job_line], wt.weight))
+    spec_w = np.array([s[0] for s in specific], dtype=np.int64)
+    spec_l = np.array([s[1] for s in specific], dtype=np.int64)
+    spec_v = np.array([s[2] for s in specific], dtype=np.float64)
+    d_pref = costs.preferencer_costs(
+        p_who,
+        new_w[p_what],
+        p_rank,
+        n_preferencers=len(pref_ids),
+        n_workers=n_w,
+        n_lines=n_l,
+        line_preferencers=(pair_arr[:, 0], pair_arr[:, 1]),
+        global_weights=global_w,
+        pair_weights=(spec_w, spec_l, spec_v),
+    )
+
+    eligible = eligibility_matrix(worker_ids, line_ids, inp.worker_tags, inp.eligibility)
+    cost = costs.combine(rank_matrix, d_pref, cfg.preferencer_weight, cfg.preference_power)
+    supervisors = _supervisor_caps(inp, line_index, capacity, taken)
+    scale = costs.scale_for(cost, eligible, n_w + n_l + len(supervisors) + 2)
+    if scale is None:
+        raise BadInput(
+            "costs too large to solve exactly (rank^preference_power or weightings); "
+            "lower preference_power or the weights"
+        )
+    jitter = costs.tie_break_jitter(worker_ids, line_ids, cfg.rng_seed)
+    return Problem(
+        config=cfg,
+        worker_ids=worker_ids,
+        line_ids=line_ids,
+        line_names=tuple(ln.name for ln in lines),
+        capacity=capacity,
+        must_fill=must_fill,
+        eligible=eligible,
+        rank=rank_matrix,
+        ranked=ranked,
+        d_preferencer=d_pref,
+        cost=cost,
+        cost_int=costs.to_integer(cost, scale, jitter),
+        scale=scale,
+        jitter_max=_JITTER_MAX,
+        supervisors=supervisors,
+    )

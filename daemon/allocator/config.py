@@ -1,0 +1,103 @@
+"""The allocator run's ``config`` JSON: defaults, types and ranges (SPEC §3).
+
+Every key is optional. An unknown key, a value of the wrong type or one out of range fails the
+run with a message naming the key, so an administrator can fix the row they wrote.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+from daemon.solving import BadInput
+
+RankNotation = Literal["competition", "dense", "fractional"]
+Stability = Literal["none", "weak"]
+
+
+@dataclass(frozen=True)
+class AllocatorConfig:
+    preferencer_weight: float = 0.3  # alpha in (1-alpha)·D_worker + alpha·D_preferencer
+    preference_power: float = 1.0
+    max_seconds: float = 60.0
+    rng_seed: int = 1234
+    allow_worker_preference_ties: bool = True
+    rank_notation: RankNotation = "competition"
+    stability: Stability = "none"
+    num_workers: int = 2  # CP-SAT workers; never 0, which would mean "all cores"
+
+
+_NOTATIONS: tuple[RankNotation, ...] = ("competition", "dense", "fractional")
+_STABILITIES: tuple[Stability, ...] = ("none", "weak")
+
+
+def _number(key: str, value: Any) -> float:
+    # bool is an int subclass in Python; `true` for a weight is a typo, not a 1.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BadInput(f"config key {key!r} must be a number, got {value!r}")
+    if not math.isfinite(value):
+        raise BadInput(f"config key {key!r} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _integer(key: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadInput(f"config key {key!r} must be an integer, got {value!r}")
+    return value
+
+
+def _choice(key: str, value: Any, allowed: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in allowed:
+        raise BadInput(f"config key {key!r} must be one of {', '.join(allowed)}; got {value!r}")
+    return value
+
+
+def parse_config(raw: dict[str, Any] | None) -> AllocatorConfig:
+    """Validate the run's config JSON; raise BadInput naming the first bad key."""
+    raw = dict(raw or {})
+    known = set(AllocatorConfig.__dataclass_fields__)
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise BadInput(
+            f"unknown config key(s): {', '.join(map(repr, unknown))}; "
+            f"valid keys are {', '.join(sorted(known))}"
+        )
+    values: dict[str, Any] = {}
+    if "preferencer_weight" in raw:
+        alpha = _number("preferencer_weight", raw["preferencer_weight"])
+        if not 0.0 <= alpha <= 1.0:
+            raise BadInput(f"config key 'preferencer_weight' must be within [0, 1], got {alpha}")
+        values["preferencer_weight"] = alpha
+    if "preference_power" in raw:
+        power = _number("preference_power", raw["preference_power"])
+        if power <= 0.0:
+            raise BadInput(f"config key 'preference_power' must be positive, got {power}")
+        values["preference_power"] = power
+    if "max_seconds" in raw:
+        seconds = _number("max_seconds", raw["max_seconds"])
+        if seconds <= 0.0:
+            raise BadInput(f"config key 'max_seconds' must be positive, got {seconds}")
+        values["max_seconds"] = seconds
+    if "rng_seed" in raw:
+        seed = _integer("rng_seed", raw["rng_seed"])
+        if not 0 <= seed < 2**63:
+            raise BadInput(f"config key 'rng_seed' must be within [0, 2^63), got {seed}")
+        values["rng_seed"] = seed
+    if "allow_worker_preference_ties" in raw:
+        ties = raw["allow_worker_preference_ties"]
+        if not isinstance(ties, bool):
+            raise BadInput(
+                f"config key 'allow_worker_preference_ties' must be true or false, got {ties!r}"
+            )
+        values["allow_worker_preference_ties"] = ties
+    if "rank_notation" in raw:
+        values["rank_notation"] = _choice("rank_notation", raw["rank_notation"], _NOTATIONS)
+    if "stability" in raw:
+        values["stability"] = _choice("stability", raw["stability"], _STABILITIES)
+    if "num_workers" in raw:
+        workers = _integer("num_workers", raw["num_workers"])
+        if workers < 1:
+            raise BadInput(f"config key 'num_workers' must be at least 1, got {workers}")
+        values["num_workers"] = workers
+    return replace(AllocatorConfig(), **values)

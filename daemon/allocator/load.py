@@ -1,0 +1,127 @@
+"""Load an allocator run from PostgreSQL into a plain ``AllocatorInput``.
+
+Set-based SQL from ``sql/allocator/``; the large preference tables come through binary COPY
+as index columns. Data problems that SQL sees best (unknown ids, rows of another allocation
+run) are reported here; everything else is validated by the model, for both loaders alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from daemon.allocator.data import (
+    AllocatorInput,
+    Eligibility,
+    JobLine,
+    Preferencer,
+    RankTable,
+    Weighting,
+)
+from daemon.db import copy_columns, sql_text
+from daemon.solving import BadInput
+
+
+def _ranks(conn: psycopg.Connection[Any], name: str, params: dict[str, Any]) -> RankTable:
+    who, what, rank = copy_columns(conn, sql_text(name), params, ["i4", "i4", "f8"])
+    return RankTable(who, what, rank)
+
+
+def load(conn: psycopg.Connection[Any], run_id: str) -> AllocatorInput:
+    with conn.transaction():  # one snapshot-consistent read (and the temp table's lifetime)
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        return _load(conn, run_id)
+
+
+def _load(conn: psycopg.Connection[Any], run_id: str) -> AllocatorInput:
+    row = conn.execute(sql_text("allocator/run"), {"run": run_id}).fetchone()
+    if row is None:
+        raise BadInput(f"allocator run {run_id} does not exist")
+    allocation_run, inc_lines, inc_workers, exclusive, config, created_at, exists = row
+    allocation_run = str(allocation_run)
+    if not exists:
+        raise BadInput(
+            f"allocation run {allocation_run} does not exist (allocator_py_runs.allocation_run_id)"
+        )
+    if not isinstance(config, dict):
+        raise BadInput(f"config must be a JSON object, not {type(config).__name__}")
+    base = {"allocation_run": allocation_run, "run": run_id}
+
+    unknown = conn.execute(
+        sql_text("allocator/unknown_included"),
+        {**base, "included_workers": inc_workers or [], "included_lines": inc_lines or []},
+    ).fetchall()
+    if unknown:
+        listed = ", ".join(f"{what} {x}" for what, x in unknown[:20])
+        raise BadInput(
+            f"included ids that are not part of allocation run {allocation_run}: {listed}"
+        )
+    foreign = [r[0] for r in conn.execute(sql_text("allocator/foreign_rows"), base)]
+    if foreign:
+        raise BadInput("rows that belong to another allocation run: " + "; ".join(foreign))
+
+    # Earlier rounds' allocations, as a temp table dropped at commit: in an exclusive round
+    # the worker and line queries both subtract them.
+    conn.execute(
+        sql_text("allocator/earlier_rounds"),
+        {**base, "created_at": created_at, "exclusive": exclusive},
+    )
+    worker_ids = tuple(
+        str(r[0])
+        for r in conn.execute(
+            sql_text("allocator/workers"), {**base, "included": inc_workers, "exclusive": exclusive}
+        )
+    )
+    lines: list[JobLine] = []
+    taken: dict[str, int] = {}
+    for lid, name, cap, must, order, n_taken in conn.execute(
+        sql_text("allocator/lines"), {**base, "included": inc_lines}
+    ):
+        lines.append(JobLine(str(lid), name, int(cap), bool(must), int(order)))
+        if n_taken:
+            taken[str(lid)] = int(n_taken)
+    line_ids = tuple(line.id for line in lines)
+    ids = {**base, "workers": list(worker_ids), "lines": list(line_ids)}
+
+    preferencers = tuple(
+        Preferencer(str(i), n, mj, mw)
+        for i, n, mj, mw in conn.execute(sql_text("allocator/preferencers"), base)
+    )
+    return AllocatorInput(
+        run_id=run_id,
+        allocation_run_id=allocation_run,
+        config=config,
+        worker_ids=worker_ids,
+        line_ids=line_ids,
+        lines=tuple(lines),
+        worker_tags={
+            str(w): frozenset(str(t) for t in tags)
+            for w, tags in conn.execute(sql_text("allocator/worker_tags"), ids)
+        },
+        worker_prefs=_ranks(conn, "allocator/worker_prefs", ids),
+        preferencers=preferencers,
+        line_preferencers=tuple(
+            (str(j), str(p)) for j, p in conn.execute(sql_text("allocator/line_preferencers"), ids)
+        ),
+        preferencer_prefs=_ranks(
+            conn,
+            "allocator/preferencer_prefs",
+            {**ids, "preferencers": [p.id for p in preferencers]},
+        ),
+        weightings=tuple(
+            Weighting(str(p), str(w), None if j is None else str(j), float(wt))
+            for p, w, j, wt in conn.execute(sql_text("allocator/weightings"), ids)
+        ),
+        eligibility=tuple(
+            Eligibility(
+                str(j),
+                frozenset(map(str, iw)),
+                frozenset(map(str, ew)),
+                frozenset(map(str, it)),
+                frozenset(map(str, et)),
+            )
+            for j, iw, ew, it, et in conn.execute(sql_text("allocator/eligibility"), ids)
+        ),
+        taken_capacity=taken,
+    )

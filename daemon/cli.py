@@ -1,0 +1,91 @@
+"""The ``receptord`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from daemon import __version__, log
+from daemon.settings import Settings
+
+
+def _daemon_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--database-url", help="overrides DATABASE_URL")
+    p.add_argument("--pool-size", type=int, help="solver processes (RECEPTORD_POOL_SIZE)")
+    p.add_argument(
+        "--solver-threads", type=int, help="CP-SAT workers per solve (RECEPTORD_SOLVER_THREADS)"
+    )
+    p.add_argument("--lease-seconds", type=float, help="reclaim runs silent this long")
+    p.add_argument("--heartbeat-seconds", type=float, help="lease renewal and progress interval")
+    p.add_argument("--poll-seconds", type=float, help="catch-up poll interval")
+    p.add_argument("--drain-seconds", type=float, help="SIGTERM grace for in-flight solves")
+    p.add_argument(
+        "--no-listen",
+        dest="listen",
+        action="store_const",
+        const=False,
+        help="poll only (no LISTEN), e.g. behind PgBouncer in transaction mode",
+    )
+    p.add_argument("--log-format", choices=["auto", "json", "console"])
+    p.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    p.add_argument("--daemon-name", help="claimed_by name (default host:pid)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="receptord", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"receptord {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _daemon_flags(sub.add_parser("run", help="run the daemon: claim and solve queued runs"))
+    m = sub.add_parser("migrate", help="bring the database schema to head")
+    m.add_argument("--database-url")
+    m.add_argument("--revision", default="head", help="target revision (default head)")
+    m.add_argument("--downgrade", action="store_true", help="downgrade to --revision instead")
+    s = sub.add_parser("status", help="print the DBA views: queue, running, failures, daemons")
+    s.add_argument("--database-url")
+    d = sub.add_parser("demo", help="embedded PostgreSQL + synthetic hospital + the whole loop")
+    d.add_argument(
+        "--dir", default=".receptord-demo", help="where the embedded server keeps its data"
+    )
+    d.add_argument("--workers", type=int, default=60)
+    d.add_argument("--lines", type=int, default=40)
+    return parser
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    overrides = {k: v for k, v in vars(args).items() if k in Settings.__dataclass_fields__}
+    return Settings.from_env().with_overrides(**overrides)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = settings_from(args)
+    log.configure(settings.log_format, settings.log_level)
+    if args.command == "demo":
+        from daemon import demo
+
+        return demo.main(args.dir, workers=args.workers, lines=args.lines)
+    if not settings.database_url:
+        print("receptord: set DATABASE_URL or pass --database-url", file=sys.stderr)
+        return 2
+    if args.command == "migrate":
+        from daemon import migrate
+
+        if args.downgrade:
+            migrate.downgrade(settings.database_url, args.revision)
+        else:
+            migrate.upgrade(settings.database_url, args.revision)
+        return 0
+    if args.command == "status":
+        from daemon import status
+
+        return status.main(settings.database_url)
+    from daemon.loop import Daemon
+
+    daemon = Daemon(settings)
+    daemon.install_signal_handlers()
+    return daemon.run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

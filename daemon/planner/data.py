@@ -1,0 +1,47 @@
+"""The planner's raw input: a hospital's positions and the run's parameters as plain data.
+
+Both loaders (PostgreSQL and XLSX) produce a ``PlannerInput``; the model validates and solves
+it. Frozen dataclasses of plain values: picklable, printable, testable without a database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Position:
+    id: str
+    name: str
+    parent_specialty: str
+    subspecialty: str | None = None
+    experience_categories: tuple[str, ...] = ()  # AMC categories 'A'..'D'
+    is_service_term: bool = False
+    is_nights: bool = False  # relief / nights
+    is_rural: bool = False
+    is_non_clinical: bool = False
+    is_team_based: bool = True
+    capacity: int = 1  # workers per term
+    capacity_by_term: tuple[int, ...] | None = None  # None: ``capacity`` in every term
+    cohorts: tuple[str, ...] | None = None  # None: open to any cohort
+    excludable: bool = False  # may be left unfilled
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PlannerInput:
+    run_id: str
+    allocation_run_id: str
+    n_job_lines: int
+    positions: tuple[Position, ...]
+    constraints: tuple[str, ...] = ("UNRESTRICTED",)
+    state: str = "UNRESTRICTED"
+    cohort: str = "ANY"
+    term_structure: tuple[int, ...] = (10, 10, 10, 10, 12)
+    leave_weeks: int = 5
+    max_seconds: float = 60.0
+    allow_partial_filling: bool = True
+    num_workers: int = 2  # CP-SAT search workers (the daemon's solver-threads setting)
+    rng_seed: int = 1234
+    # (specialty_a, specialty_b) -> weight in -100..100; symmetric, optional.
+    specialty_affinity: tuple[tuple[str, str, int], ...] = ()

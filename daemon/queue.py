@@ -1,0 +1,119 @@
+"""The run lifecycle in SQL: claim, heartbeat, finish, release, reap, daemon presence.
+
+Thin wrappers over ``sql/queue/*.sql``. Every statement that changes a claimed run is fenced
+on the claim (status GENERATING, claimed_by, attempts), so a daemon that lost its lease can
+never change the run again: exactly one conditional UPDATE decides each transition.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+from daemon import __version__
+from daemon.db import queue_statement, sql_text
+from daemon.kinds import RunKind
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A run this daemon holds: the fence every later statement is conditioned on."""
+
+    kind: RunKind
+    run_id: str
+    attempts: int
+    daemon: str
+
+    def params(self, **extra: Any) -> dict[str, Any]:
+        return {"id": self.run_id, "daemon": self.daemon, "attempts": self.attempts, **extra}
+
+
+def claim(conn: psycopg.Connection[Any], kind: RunKind, daemon: str) -> Claim | None:
+    """Claim the next pending run of ``kind`` (committed on return), or None."""
+    with conn.transaction():
+        row = conn.execute(
+            queue_statement("claim", kind.table, kind.created_column), {"daemon": daemon}
+        ).fetchone()
+    return None if row is None else Claim(kind, str(row[0]), int(row[1]), daemon)
+
+
+def heartbeat(conn: psycopg.Connection[Any], c: Claim, progress: dict[str, Any] | None) -> bool:
+    """Renew the lease; False when it is gone (cancelled or reclaimed): stop and write nothing."""
+    with conn.transaction():
+        row = conn.execute(
+            queue_statement("heartbeat", c.kind.table, c.kind.created_column),
+            c.params(progress=None if progress is None else json.dumps(progress)),
+        ).fetchone()
+    return row is not None
+
+
+def lock(conn: psycopg.Connection[Any], c: Claim) -> bool:
+    """First statement of the finishing transaction: True when this daemon still holds the
+    run, which stays locked against the reaper and cancel_run() until commit or rollback."""
+    row = conn.execute(
+        queue_statement("lock", c.kind.table, c.kind.created_column), c.params()
+    ).fetchone()
+    return row is not None
+
+
+def finish(
+    conn: psycopg.Connection[Any],
+    c: Claim,
+    status: str,
+    metadata: dict[str, Any] | None,
+    error: str | None,
+) -> bool:
+    """Set the final status, inside the transaction ``lock`` opened."""
+    row = conn.execute(
+        queue_statement("finish", c.kind.table, c.kind.created_column),
+        c.params(
+            status=status, metadata=None if metadata is None else json.dumps(metadata), error=error
+        ),
+    ).fetchone()
+    return row is not None
+
+
+def release(conn: psycopg.Connection[Any], c: Claim, reason: str, *, refund: bool) -> str | None:
+    """Hand a claimed run back: PENDING (or FAILED when out of attempts). Returns the new
+    status, or None when the lease was already gone."""
+    with conn.transaction():
+        row = conn.execute(
+            queue_statement("release", c.kind.table, c.kind.created_column),
+            c.params(reason=reason, refund=1 if refund else 0),
+        ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def reap(
+    conn: psycopg.Connection[Any], kind: RunKind, lease_seconds: float
+) -> list[tuple[str, str]]:
+    """Reclaim runs of ``kind`` whose heartbeat is older than the lease: [(run id, new status)]."""
+    with conn.transaction():
+        rows = conn.execute(
+            queue_statement("reap", kind.table, kind.created_column), {"lease": lease_seconds}
+        ).fetchall()
+    return [(str(r[0]), str(r[1])) for r in rows]
+
+
+def announce(
+    conn: psycopg.Connection[Any], daemon: str, *, slots: int, in_flight: int, state: str
+) -> None:
+    """Upsert this daemon's row in receptord_daemons (read by the live-daemon views)."""
+    with conn.transaction():
+        conn.execute(
+            sql_text("queue/daemon_beat"),
+            {
+                "daemon": daemon,
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                "version": __version__,
+                "slots": slots,
+                "in_flight": in_flight,
+                "state": state,
+            },
+        )

@@ -1,0 +1,144 @@
+"""Solver processes: where CP-SAT runs, isolated from the daemon and from each other.
+
+Each slot is a single-process ``ProcessPoolExecutor``: the process stays warm between runs
+(imports done once), and a crash (segfault, OOM kill, ``os._exit``) breaks only its own slot,
+which is rebuilt, while solves in other slots go on. Plain data crosses the boundary both
+ways. A stop request (cancellation, lost lease, shutdown) sets the slot's event; a watcher
+thread in the child turns it into ``solver.stop_search()``. If the child does not stop in
+time it is killed, which is always safe: nothing is written from a solver process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import multiprocessing as mp
+import os
+import queue
+import signal
+import threading
+from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing.context import BaseContext
+from multiprocessing.synchronize import Event as MpEvent
+from typing import Any
+
+from daemon import log
+from daemon.kinds import Solver
+from daemon.solving import SolveContext, SolveOutcome
+
+# Imported once in the forkserver, so every new solver process starts warm.
+PRELOAD = ["ortools.sat.python.cp_model", "ortools.graph.python.min_cost_flow", "numpy"]
+
+_PR_SET_PDEATHSIG = 1
+
+
+def context() -> BaseContext:
+    """forkserver: forking the daemon itself (pool and LISTEN threads) would be unsafe."""
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(PRELOAD)
+    return ctx
+
+
+# --- in the solver process ------------------------------------------------------------------
+
+_stop_event: MpEvent | None = None
+_progress: Any = None
+
+
+def _child_init(stop_event: MpEvent, progress: Any, log_format: str, log_level: str) -> None:
+    global _stop_event, _progress
+    _stop_event, _progress = stop_event, progress
+    # The daemon handles signals; a ^C in a terminal must not kill solves mid-write.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # Die with the forkserver (which dies with the daemon): no orphan solves after kill -9.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    log.configure(log_format, log_level)
+
+
+def _run(solve: Solver, problem: Any, run_context: dict[str, str]) -> SolveOutcome:
+    assert _stop_event is not None
+    import structlog
+
+    structlog.contextvars.bind_contextvars(**run_context)
+    progress = _progress
+    ctx = SolveContext(report=progress.put)
+    done = threading.Event()
+    stop_event = _stop_event
+
+    def watch() -> None:
+        while not done.is_set():
+            if stop_event.wait(0.05):
+                ctx.request_stop()
+                return
+
+    watcher = threading.Thread(target=watch, name="stop-watcher", daemon=True)
+    watcher.start()
+    try:
+        return solve(problem, ctx)
+    finally:
+        done.set()
+
+
+# --- in the daemon ----------------------------------------------------------------------------
+
+
+class SolverSlot:
+    """One solver process and the channels to it."""
+
+    def __init__(self, ctx: BaseContext, log_format: str, log_level: str) -> None:
+        self._ctx = ctx
+        self._log_args = (log_format, log_level)
+        self._start()
+
+    def _start(self) -> None:
+        self._stop = self._ctx.Event()
+        self._progress = self._ctx.Queue()
+        self._executor = ProcessPoolExecutor(
+            1,
+            mp_context=self._ctx,
+            initializer=_child_init,
+            initargs=(self._stop, self._progress, *self._log_args),
+        )
+
+    def submit(
+        self, solve: Solver, problem: Any, run_context: dict[str, str]
+    ) -> Future[SolveOutcome]:
+        self._stop.clear()
+        while self.latest_progress() is not None:  # leftovers of the previous run
+            pass
+        return self._executor.submit(_run, solve, problem, run_context)
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def latest_progress(self) -> dict[str, Any] | None:
+        """The newest progress report since the last call, if any."""
+        latest = None
+        with contextlib.suppress(queue.Empty, OSError, ValueError):
+            while True:
+                latest = self._progress.get_nowait()
+        return latest
+
+    def kill(self) -> None:
+        """Kill the solver process now; the slot must be rebuilt afterwards."""
+        for pid in self._pids():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+    def rebuild(self) -> None:
+        """Replace a broken (crashed or killed) process with a fresh one."""
+        self.kill()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._progress.close()
+        self._start()
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        self._progress.close()
+
+    def _pids(self) -> list[int]:
+        # The executor's own process table: the only handle on its children it offers.
+        processes = getattr(self._executor, "_processes", None) or {}
+        return list(processes)

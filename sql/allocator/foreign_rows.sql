@@ -1,0 +1,31 @@
+-- Rows that tie this allocation run to another one: preferences or weightings naming lines
+-- or workers outside the run (SPEC §8). Reported, never silently ignored.
+SELECT 'preference of worker mapping ' || p.worker_mapping || ' for job line ' || p.job_line
+       || ' of allocation run ' || j.allocation_run
+  FROM preference_worker_job_lines p
+  JOIN allocation_run_worker_mappings m ON m.id = p.worker_mapping
+  JOIN job_lines j ON j.id = p.job_line
+ WHERE m.allocation_run = %(allocation_run)s AND j.allocation_run <> %(allocation_run)s
+UNION ALL
+SELECT 'preferencer ' || p.preferencer || ' ranks worker mapping ' || p.worker_mapping
+       || ' of allocation run ' || m.allocation_run
+  FROM preference_preferencer_workers p
+  JOIN allocation_run_preferencers s ON s.id = p.preferencer
+  JOIN allocation_run_worker_mappings m ON m.id = p.worker_mapping
+ WHERE s.allocation_run = %(allocation_run)s AND m.allocation_run <> %(allocation_run)s
+UNION ALL
+SELECT 'weighting ' || w.id || ' names a worker mapping or job line of another allocation run'
+  FROM allocation_run_preferencer_weightings w
+  JOIN allocation_run_preferencers s ON s.id = w.preferencer
+  JOIN allocation_run_worker_mappings m ON m.id = w.worker_mapping
+  LEFT JOIN job_lines j ON j.id = w.job_line
+ WHERE s.allocation_run = %(allocation_run)s
+   AND (m.allocation_run <> %(allocation_run)s OR j.allocation_run <> %(allocation_run)s)
+UNION ALL
+SELECT 'job line ' || j.id || ' (' || j.name || ') has preferencer ' || s.id
+       || ' of allocation run ' || s.allocation_run
+  FROM job_line_preferencers lp
+  JOIN job_lines j ON j.id = lp.job_line
+  JOIN allocation_run_preferencers s ON s.id = lp.preferencer
+ WHERE j.allocation_run = %(allocation_run)s AND s.allocation_run <> %(allocation_run)s
+LIMIT 20
