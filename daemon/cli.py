@@ -32,7 +32,7 @@ def _daemon_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--daemon-name", help="claimed_by name (default host:pid)")
 
 
-def _parser() -> argparse.ArgumentParser:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="receptord", description=__doc__)
     parser.add_argument("--version", action="version", version=f"receptord {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -58,7 +58,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     settings = settings_from(args)
     log.configure(settings.log_format, settings.log_level)
     if args.command == "demo":

@@ -13,9 +13,6 @@ from daemon.allocator.problem import Problem, SupervisorCaps
 from daemon.allocator.validate import check_no_ties, check_ranks, check_sets
 from daemon.solving import BadInput
 
-# Tie-break jitter is 0 or 1 scaled unit per cell (see costs.tie_break_jitter).
-_JITTER_MAX = 1
-
 
 def _canonical(ids: tuple[str, ...]) -> tuple[tuple[str, ...], npt.NDArray[np.int64]]:
     """Sorted ids and, per input position, the position in sorted order."""
@@ -151,6 +148,6 @@ def build_problem(inp: AllocatorInput) -> Problem:
         cost=cost,
         cost_int=costs.to_integer(cost, scale, jitter),
         scale=scale,
-        jitter_max=_JITTER_MAX,
+        tie_levels=costs.TIE_LEVELS,
         supervisors=supervisors,
     )

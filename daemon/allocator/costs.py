@@ -20,6 +20,9 @@ SCALE = 1_000_000.0
 # Keep every partial sum of scaled costs exactly representable in a double (CP-SAT's LP works
 # in doubles) and far from int64 overflow in the flow's cost scaling (costs x nodes).
 _MAX_SAFE = 2.0**53
+# Each scaled unit is split into 2^10 sub-units for the seeded tie-break (tie_break_jitter).
+_TIE_BITS = 10
+TIE_LEVELS = 1 << _TIE_BITS
 
 
 @dataclass(frozen=True)
@@ -147,17 +150,17 @@ def _mix(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
 def tie_break_jitter(
     worker_ids: Sequence[str], line_ids: Sequence[str], seed: int
 ) -> npt.NDArray[np.int64]:
-    """A seeded 0/1 per (worker, line), keyed on ids so input order does not matter.
+    """A seeded sub-unit in [0, TIE_LEVELS) per (worker, line), keyed on ids, not input order.
 
-    Among allocations of equal cost, the solvers then prefer the one with least jitter, which
-    depends on ``rng_seed``; the price is at most one scaled unit per assignment, accounted
-    for in ``Problem.rounding_bound``.
+    Among allocations of equal scaled cost, the solvers then prefer the one with least jitter,
+    which depends on ``rng_seed``. With 10 bits per cell, two allocations rarely tie on the
+    jittered cost too, so even CP-SAT's parallel search ends on the same optimum every time.
     """
     with np.errstate(over="ignore"):  # modular arithmetic is the point
         w = _mix(_id_keys(worker_ids, seed, b"w"))
         ln = _mix(_id_keys(line_ids, seed, b"l"))
         cell = _mix(w[:, None] ^ (ln[None, :] * np.uint64(0x9E3779B97F4A7C15)))
-    return (cell >> np.uint64(63)).astype(np.int64)
+    return (cell >> np.uint64(64 - _TIE_BITS)).astype(np.int64)
 
 
 def scale_for(cost: FloatMatrix, eligible: npt.NDArray[np.bool_], n_nodes: int) -> float | None:
@@ -168,7 +171,7 @@ def scale_for(cost: FloatMatrix, eligible: npt.NDArray[np.bool_], n_nodes: int) 
     relevant = np.abs(cost[eligible])
     biggest = float(relevant.max()) if relevant.size else 0.0
     scale = SCALE
-    while (biggest * scale + 2.0) * max(n_nodes, 1) > _MAX_SAFE:
+    while (biggest * scale + 1.0) * TIE_LEVELS * max(n_nodes, 1) > _MAX_SAFE:
         if scale <= 1.0:
             return None
         scale /= 10.0
@@ -178,4 +181,9 @@ def scale_for(cost: FloatMatrix, eligible: npt.NDArray[np.bool_], n_nodes: int) 
 def to_integer(
     cost: FloatMatrix, scale: float, jitter: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.int64]:
-    return np.rint(cost * scale).astype(np.int64) + jitter
+    """round(cost x scale) in units of TIE_LEVELS sub-units, plus the tie-break jitter.
+
+    The jitter lives below one scaled unit, so it can reorder allocations only within the
+    rounding error (see ``Problem.rounding_bound``).
+    """
+    return np.rint(cost * scale).astype(np.int64) * TIE_LEVELS + jitter

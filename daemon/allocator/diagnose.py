@@ -21,7 +21,8 @@ def _names(problem: Problem, lines: npt.NDArray[np.int64] | list[int]) -> str:
     return listing(problem.line_label(int(ln)) for ln in lines)
 
 
-def _counting(problem: Problem) -> list[str]:
+def precheck(problem: Problem) -> list[str]:
+    """Counting arguments that prove infeasibility without a solve (empty when none applies)."""
     open_ = problem.eligible & (problem.capacity > 0)[None, :]
     out: list[str] = []
     stranded = np.flatnonzero(~open_.any(axis=1))
@@ -106,7 +107,7 @@ def _hall_must_fill(problem: Problem) -> str | None:
 
 def explain(problem: Problem) -> list[str]:
     """Reasons no allocation exists; never empty (falls back to naming the side constraints)."""
-    reasons = _counting(problem)
+    reasons = precheck(problem)
     if reasons:
         return reasons
     for check in (_hall_workers, _hall_must_fill):

@@ -45,17 +45,17 @@ class CpSatResult:
 class _Progress(cp_model.CpSolverSolutionCallback):
     """Forward each improving solution to the run's heartbeat."""
 
-    def __init__(self, ctx: SolveContext, scale: float) -> None:
+    def __init__(self, ctx: SolveContext, unit: float) -> None:
         super().__init__()
         self._ctx = ctx
-        self._scale = scale
+        self._unit = unit
         self.solutions = 0
 
     def on_solution_callback(self) -> None:
         self.solutions += 1
         self._ctx.report(
-            best_objective=self.objective_value / self._scale,
-            best_bound=self.best_objective_bound / self._scale,
+            best_objective=self.objective_value / self._unit,
+            best_bound=self.best_objective_bound / self._unit,
             solutions=self.solutions,
         )
 
@@ -153,9 +153,10 @@ def solve_cp_sat(problem: Problem, hint: FlowSolution | None, ctx: SolveContext)
     params.num_workers = cfg.num_workers
     params.max_time_in_seconds = cfg.max_seconds
     params.random_seed = cfg.rng_seed % 2**31
-    # Same input, same output: subsolvers take turns in a fixed order instead of racing.
-    params.interleave_search = True
-    progress = _Progress(ctx, problem.scale)
+    # Not interleave_search, the documented route to parallel determinism: with a hint it
+    # aborts the process on some infeasible models (ortools 9.15, "heuristics.fixed_search").
+    # Same-input determinism comes from the seeded tie-break making the optimum unique.
+    progress = _Progress(ctx, problem.unit)
     ctx.bind_solver(solver)
     status = solver.solve(model, progress)
     name = solver.status_name(status)

@@ -59,9 +59,9 @@ class Problem:
     ranked: BoolMatrix  # the worker ranked the line
     d_preferencer: FloatMatrix  # the line's view of the worker (lower is better)
     cost: FloatMatrix  # (1-alpha)·rank^p + alpha·D_preferencer
-    cost_int: npt.NDArray[np.int64]  # scaled, rounded, seeded tie-break jitter added
-    scale: float  # cost_int ≈ cost x scale
-    jitter_max: int  # largest tie-break jitter added to one cell of cost_int
+    cost_int: npt.NDArray[np.int64]  # round(cost x scale) x tie_levels + seeded jitter
+    scale: float  # 1,000,000 unless huge costs forced it down
+    tie_levels: int  # sub-units per scaled unit; the jitter is below one scaled unit
     supervisors: tuple[SupervisorCaps, ...]  # only supervisors with a binding cap
 
     @property
@@ -73,15 +73,28 @@ class Problem:
         return len(self.line_ids)
 
     @property
+    def unit(self) -> float:
+        """Integer cost units per unit of true cost."""
+        return self.scale * self.tie_levels
+
+    @property
+    def excess_bound(self) -> float:
+        """Most by which cost_int / unit can exceed the true cost, over a whole allocation.
+
+        Per cell, cost_int / unit - cost lies in [-0.5, 0.5 + (T-1)/T] / scale (rounding,
+        then jitter below one scaled unit); over W assignments the excess is below 1.5·W/scale.
+        """
+        return 1.5 * self.n_workers / self.scale
+
+    @property
     def rounding_bound(self) -> float:
         """How far the solver's optimum may be above the true one, in objective units.
 
-        Per cell, |cost_int - cost·scale| ≤ 0.5 + jitter_max, so over the W assignments of a
-        solution the scaled and true objectives differ by at most W·(0.5 + jitter_max) / scale
-        (a half unit of rounding plus the jitter). Minimising the scaled objective therefore
-        yields a true objective within twice that of the true optimum.
+        The integer objective misstates a solution's true cost by -0.5·W/scale to
+        +1.5·W/scale (see ``excess_bound``), so the allocation minimising it costs at most
+        2·W/scale more than the true optimum: 0.003 for 1,500 workers at scale 10^6.
         """
-        return 2.0 * self.n_workers * (0.5 + self.jitter_max) / self.scale
+        return 2.0 * self.n_workers / self.scale
 
     def line_label(self, line: int) -> str:
         return f"{self.line_names[line]!r} ({self.line_ids[line]})"

@@ -13,15 +13,17 @@ import time
 from daemon.allocator import report
 from daemon.allocator.build import build_problem
 from daemon.allocator.data import AllocatorInput
-from daemon.allocator.diagnose import explain
+from daemon.allocator.diagnose import explain, precheck
 from daemon.allocator.flow import solve_flow
 from daemon.allocator.model import solve_cp_sat
 from daemon.allocator.problem import Problem
 from daemon.solving import SolveContext, SolveOutcome
 
 
-def _infeasible(problem: Problem, started: float, method: str) -> SolveOutcome:
-    reasons = explain(problem)
+def _infeasible(
+    problem: Problem, started: float, method: str, reasons: list[str] | None = None
+) -> SolveOutcome:
+    reasons = reasons or explain(problem)
     return SolveOutcome(
         status="INFEASIBLE",
         metadata={
@@ -40,6 +42,9 @@ def solve(inp: AllocatorInput, ctx: SolveContext) -> SolveOutcome:
     problem = build_problem(inp)
     built = time.perf_counter()
     ctx.report(phase="built", build_seconds=built - started)
+    reasons = precheck(problem)
+    if reasons:
+        return _infeasible(problem, started, "precheck", reasons)
     hint = solve_flow(problem)
     if not problem.needs_cp_sat:
         if hint is None:
@@ -61,6 +66,8 @@ def solve(inp: AllocatorInput, ctx: SolveContext) -> SolveOutcome:
     result = solve_cp_sat(problem, hint, ctx)
     if result.status == "INFEASIBLE":
         return _infeasible(problem, started, "cp_sat")
+    if result.status == "MODEL_INVALID":
+        raise RuntimeError("internal error: the CP-SAT model is invalid")
     if result.line_of is None:
         why = (
             "stopped before any solution was found"
@@ -76,9 +83,9 @@ def solve(inp: AllocatorInput, ctx: SolveContext) -> SolveOutcome:
             },
             why + " (raise max_seconds, or relax stability or the preferencer caps)",
         )
-    # A valid lower bound on the true objective: the scaled bound less the most that rounding
-    # and jitter can have lowered the scaled cost of any allocation (see Problem.rounding_bound).
-    bound = result.bound_int / problem.scale - problem.rounding_bound / 2.0
+    # A valid lower bound on the true objective: the integer bound less the most by which
+    # rounding and jitter can overstate any allocation's cost (Problem.excess_bound).
+    bound = result.bound_int / problem.unit - problem.excess_bound
     meta = report.metadata(
         problem,
         result.line_of,

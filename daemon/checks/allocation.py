@@ -1,0 +1,283 @@
+"""Independent checker for allocator results (SPEC §4), from the raw AllocatorInput.
+
+It deliberately shares no code with ``daemon.allocator`` beyond the input's data classes: its
+own rank normalisation, eligibility rules and cost formula, written plainly (dicts and loops)
+so that a bug in the model's vectorised code is not repeated here. It is meant for tests and
+for verifying a result before it is written; on 1,500 x 1,500 it takes a few seconds.
+
+Conventions it checks against (the allocator documents the same decisions):
+- ranks are normalised per ranker: sort by the given rank, ties share the mean of the
+  positions they occupy; an unranked item gets the budget
+  (sum 1..N - sum of the ranker's normalised ranks) / (number of unranked items);
+- D_worker = rank ** preference_power (the budget counts as a rank);
+- D_preferencer = mean over the line's supervisors of their normalised rank of the worker
+  ((W+1)/2 without supervisors) + the worker's global weightings + the pair's weightings;
+- seats = max_n_workers - taken_capacity (not below 0); a must-have line already given a
+  worker in an earlier round needs none now; supervisor caps count earlier rounds too;
+- line preferences are compared after rounding to 9 decimals.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from daemon.allocator.data import AllocatorInput, Eligibility, JobLine, RankTable
+
+_DECIMALS = 9
+_TOLERANCE = 1e-6
+
+
+class AllocationRow(Protocol):
+    @property
+    def worker(self) -> str: ...
+    @property
+    def job_line(self) -> str: ...
+    @property
+    def worker_rank(self) -> float | None: ...
+    @property
+    def dissatisfaction(self) -> float: ...
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    violations: tuple[str, ...]
+    objective: float  # recomputed from the raw input
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+
+def _fractional(
+    table: RankTable, who_ids: Sequence[str], what_ids: Sequence[str]
+) -> dict[str, dict[str, float]]:
+    """ranker id -> {ranked id: fractional rank}."""
+    given: dict[str, list[tuple[float, str]]] = defaultdict(list)
+    for who, what, rank in zip(
+        table.who.tolist(), table.what.tolist(), table.rank.tolist(), strict=True
+    ):
+        given[who_ids[who]].append((rank, what_ids[what]))
+    out: dict[str, dict[str, float]] = {}
+    for ranker, rows in given.items():
+        rows.sort()
+        result: dict[str, float] = {}
+        i = 0
+        while i < len(rows):
+            j = i
+            while j + 1 < len(rows) and rows[j + 1][0] == rows[i][0]:
+                j += 1
+            shared = ((i + 1) + (j + 1)) / 2  # mean of positions i+1 .. j+1
+            for k in range(i, j + 1):
+                result[rows[k][1]] = shared
+            i = j + 1
+        out[ranker] = result
+    return out
+
+
+def _budgets(ranks: dict[str, dict[str, float]], n_items: int) -> dict[str, float]:
+    """ranker id -> the rank every item it did not rank counts at."""
+    return {
+        ranker: (n_items * (n_items + 1) / 2 - sum(given.values())) / (n_items - len(given))
+        for ranker, given in ranks.items()
+        if len(given) < n_items
+    }
+
+
+def _eligible(worker: str, tags: frozenset[str], rules: Iterable[Eligibility]) -> bool:
+    inc_w: set[str] = set()
+    exc_w: set[str] = set()
+    inc_t: set[str] = set()
+    exc_t: set[str] = set()
+    for r in rules:
+        inc_w |= r.included_workers
+        exc_w |= r.excluded_workers
+        inc_t |= r.included_tags
+        exc_t |= r.excluded_tags
+    if worker in inc_w:
+        return True
+    if worker in exc_w or tags & exc_t:
+        return False
+    if tags & inc_t:
+        return True
+    return not (inc_w or inc_t)
+
+
+class _Costs:
+    """Per-pair quantities computed on demand from the raw input."""
+
+    def __init__(self, inp: AllocatorInput) -> None:
+        cfg = inp.config or {}
+        self.alpha = float(cfg.get("preferencer_weight", 0.3))
+        self.power = float(cfg.get("preference_power", 1.0))
+        self.n_workers = len(inp.worker_ids)
+        self.n_lines = len(inp.line_ids)
+        self.worker_ranks = _fractional(inp.worker_prefs, inp.worker_ids, inp.line_ids)
+        self.worker_budget = _budgets(self.worker_ranks, self.n_lines)
+        pref_ids = [p.id for p in inp.preferencers]
+        self.sup_ranks = _fractional(inp.preferencer_prefs, pref_ids, inp.worker_ids)
+        self.sup_budget = _budgets(self.sup_ranks, self.n_workers)
+        self.sups_of: dict[str, set[str]] = defaultdict(set)
+        for line, sup in inp.line_preferencers:
+            self.sups_of[line].add(sup)
+        self.global_w: dict[str, float] = defaultdict(float)
+        self.pair_w: dict[tuple[str, str], float] = defaultdict(float)
+        for wt in inp.weightings:
+            if wt.job_line is None:
+                self.global_w[wt.worker] += wt.weight
+            else:
+                self.pair_w[wt.worker, wt.job_line] += wt.weight
+
+    def rank(self, worker: str, line: str) -> float:
+        given = self.worker_ranks.get(worker)
+        if given is None:  # ranked nothing: every line shares positions 1..N
+            return (self.n_lines + 1) / 2
+        return given[line] if line in given else self.worker_budget[worker]
+
+    def sup_rank(self, sup: str, worker: str) -> float:
+        given = self.sup_ranks.get(sup)
+        if given is None:
+            return (self.n_workers + 1) / 2
+        return given[worker] if worker in given else self.sup_budget[sup]
+
+    def ranked(self, worker: str, line: str) -> bool:
+        return line in self.worker_ranks.get(worker, {})
+
+    def line_view(self, line: str, worker: str) -> float:
+        sups = self.sups_of.get(line, set())
+        if sups:
+            base = sum(self.sup_rank(s, worker) for s in sups) / len(sups)
+        else:
+            base = (self.n_workers + 1) / 2
+        return base + self.global_w[worker] + self.pair_w[worker, line]
+
+    def cost(self, worker: str, line: str) -> float:
+        d_worker = float(self.rank(worker, line) ** self.power)
+        return (1 - self.alpha) * d_worker + self.alpha * self.line_view(line, worker)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """The raw input re-indexed for checking."""
+
+    inp: AllocatorInput
+    costs: _Costs
+    workers: frozenset[str]
+    lines: dict[str, JobLine]
+    rules: dict[str, list[Eligibility]]
+    seats: dict[str, int]
+
+    @staticmethod
+    def of(inp: AllocatorInput) -> _Run:
+        rules: dict[str, list[Eligibility]] = defaultdict(list)
+        for rule in inp.eligibility:
+            rules[rule.job_line].append(rule)
+        lines = {line.id: line for line in inp.lines}
+        seats = {
+            lid: max(0, line.max_n_workers - inp.taken_capacity.get(lid, 0))
+            for lid, line in lines.items()
+        }
+        return _Run(inp, _Costs(inp), frozenset(inp.worker_ids), lines, rules, seats)
+
+    def eligible(self, worker: str, line: str) -> bool:
+        tags = self.inp.worker_tags.get(worker, frozenset())
+        return _eligible(worker, tags, self.rules.get(line, ()))
+
+
+def check_allocation(inp: AllocatorInput, rows: Sequence[AllocationRow]) -> CheckResult:
+    """Every hard rule of SPEC §4 against ``rows``; violations name workers and lines."""
+    run = _Run.of(inp)
+    bad: list[str] = []
+    line_of: dict[str, str] = {}
+    valid: list[AllocationRow] = []
+    for row in rows:
+        if row.worker not in run.workers:
+            bad.append(f"worker {row.worker} is not in the run")
+        elif row.worker in line_of:
+            bad.append(f"worker {row.worker} is allocated more than once")
+        if row.job_line not in run.lines:
+            bad.append(f"worker {row.worker} is on job line {row.job_line}, not in the run")
+        elif row.worker in run.workers:
+            line_of.setdefault(row.worker, row.job_line)
+            valid.append(row)
+    bad.extend(f"worker {w} is not allocated" for w in inp.worker_ids if w not in line_of)
+
+    objective = 0.0
+    load: dict[str, int] = defaultdict(int)
+    for row in valid:
+        w, line = row.worker, row.job_line
+        load[line] += 1
+        if not run.eligible(w, line):
+            bad.append(f"worker {w} is not eligible for job line {line}")
+        cost = run.costs.cost(w, line)
+        objective += cost
+        if abs(row.dissatisfaction - cost) > _TOLERANCE * max(1.0, abs(cost)):
+            bad.append(f"worker {w}: dissatisfaction {row.dissatisfaction} != {cost}")
+        expected = run.costs.rank(w, line) if run.costs.ranked(w, line) else None
+        if row.worker_rank != expected:
+            bad.append(f"worker {w}: worker_rank {row.worker_rank} != {expected}")
+
+    bad.extend(_seat_violations(run, load))
+    bad.extend(_cap_violations(run, load))
+    complete = len(line_of) == len(inp.worker_ids)
+    if (inp.config or {}).get("stability", "none") == "weak" and complete:
+        bad.extend(_blocking_pairs(run, line_of, load))
+    return CheckResult(tuple(bad), objective)
+
+
+def _seat_violations(run: _Run, load: dict[str, int]) -> list[str]:
+    bad = []
+    for lid, line in run.lines.items():
+        if load[lid] > run.seats[lid]:
+            bad.append(f"job line {lid} has {load[lid]} workers for {run.seats[lid]} seats")
+        filled_before = run.inp.taken_capacity.get(lid, 0) > 0
+        if line.must_have_workers and not filled_before and load[lid] == 0:
+            bad.append(f"must-have job line {lid} has no worker")
+    return bad
+
+
+def _cap_violations(run: _Run, load: dict[str, int]) -> list[str]:
+    """Supervisor caps, counting seats taken and lines used by earlier exclusive rounds."""
+    bad = []
+    for pref in run.inp.preferencers:
+        own = [lid for lid, sups in run.costs.sups_of.items() if pref.id in sups]
+        own = [lid for lid in own if lid in run.lines]
+        taken = [run.inp.taken_capacity.get(lid, 0) for lid in own]
+        if pref.max_workers is not None:
+            allowed = max(0, pref.max_workers - sum(taken))
+            placed = sum(load[lid] for lid in own)
+            if placed > allowed:
+                bad.append(
+                    f"preferencer {pref.id}: {placed} new workers on its lines, max {allowed}"
+                )
+        if pref.max_job_lines is not None:
+            allowed = max(0, pref.max_job_lines - sum(1 for t in taken if t > 0))
+            new = sum(1 for lid, t in zip(own, taken, strict=True) if t == 0 and load[lid] > 0)
+            if new > allowed:
+                bad.append(f"preferencer {pref.id}: {new} new lines used, max {allowed}")
+    return bad
+
+
+def _blocking_pairs(run: _Run, line_of: dict[str, str], load: dict[str, int]) -> list[str]:
+    """(worker, line) pairs where both would rather be together (SPEC §4.6)."""
+    costs = run.costs
+    on_line: dict[str, list[str]] = defaultdict(list)
+    for w, line in line_of.items():
+        on_line[line].append(w)
+    # The least-liked worker on each line: it prefers w to someone iff it prefers w to them.
+    worst = {
+        line: max(round(costs.line_view(line, o), _DECIMALS) for o in others)
+        for line, others in on_line.items()
+    }
+    found = []
+    for w in run.inp.worker_ids:
+        mine = costs.rank(w, line_of[w])
+        for line in run.inp.line_ids:
+            if run.seats[line] == 0 or costs.rank(w, line) >= mine or not run.eligible(w, line):
+                continue
+            spare = load[line] < run.seats[line]
+            if spare or round(costs.line_view(line, w), _DECIMALS) < worst[line]:
+                found.append(f"blocking pair: worker {w} and job line {line}")
+    return found

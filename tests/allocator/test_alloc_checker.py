@@ -1,0 +1,105 @@
+"""The independent checker catches each kind of broken allocation."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from daemon.allocator.data import AllocatorInput, Eligibility, Preferencer
+from daemon.allocator.problem import Allocation
+from daemon.checks.allocation import check_allocation
+from tests.allocator.alloc_factory import make_input, solve_checked
+
+RANKS = {"w1": {"a": 1, "b": 2}, "w2": {"a": 1, "b": 2}, "w3": {"b": 1, "a": 2}}
+
+
+def _inp(**kw: Any) -> AllocatorInput:
+    return make_input(RANKS, {"a": 1, "b": 2, "c": 1}, config={"preferencer_weight": 0}, **kw)
+
+
+def _row(worker: str, line: str) -> Allocation:
+    """A row with the right rank and cost (alpha 0), so only the rule under test is broken."""
+    rank = RANKS[worker].get(line)
+    # Each worker ranks 2 of 3 lines: the third is at the budget (1+2+3 - 3) / 1 = 3.
+    return Allocation(
+        worker, line, None if rank is None else float(rank), 3.0 if rank is None else float(rank)
+    )
+
+
+def test_a_solver_result_passes() -> None:
+    inp = _inp()
+    out = solve_checked(inp)
+    result = check_allocation(inp, out.payload)
+    assert result.ok and result.objective == pytest.approx(out.metadata["objective"])
+
+
+def test_recomputes_the_objective() -> None:
+    inp = _inp()
+    rows = [_row("w1", "a"), _row("w2", "b"), _row("w3", "b")]
+    result = check_allocation(inp, rows)
+    assert result.ok, result.violations
+    assert result.objective == 1 + 2 + 1
+
+
+@pytest.mark.parametrize(
+    ("rows", "kw", "expected"),
+    [
+        ([("w1", "a"), ("w2", "b")], {}, "worker w3 is not allocated"),
+        (
+            [("w1", "a"), ("w2", "b"), ("w3", "b"), ("w1", "b")],
+            {},
+            "w1 is allocated more than once",
+        ),
+        ([("w1", "a"), ("w2", "b"), ("w3", "zz")], {}, "job line zz, not in the run"),
+        ([("w1", "a"), ("w2", "a"), ("w3", "b")], {}, "job line a has 2 workers for 1 seats"),
+        (
+            [("w1", "a"), ("w2", "b"), ("w3", "b")],
+            {"taken": {"b": 1}},
+            "job line b has 2 workers for 1 seats",
+        ),
+        ([("w1", "a"), ("w2", "b"), ("w3", "b")], {"must": ["c"]}, "must-have job line c"),
+        (
+            [("w1", "a"), ("w2", "b"), ("w3", "b")],
+            {"eligibility": [Eligibility("a", excluded_workers=frozenset({"w1"}))]},
+            "worker w1 is not eligible for job line a",
+        ),
+        (
+            [("w1", "a"), ("w2", "b"), ("w3", "b")],
+            {
+                "preferencers": [Preferencer("s", "S", max_workers=2)],
+                "line_preferencers": [("a", "s"), ("b", "s")],
+            },
+            "preferencer s: 3 new workers on its lines, max 2",
+        ),
+        (
+            [("w1", "a"), ("w2", "b"), ("w3", "b")],
+            {
+                "preferencers": [Preferencer("s", "S", max_job_lines=1)],
+                "line_preferencers": [("a", "s"), ("b", "s")],
+            },
+            "preferencer s: 2 new lines used, max 1",
+        ),
+        (
+            [("w1", "c"), ("w2", "b"), ("w3", "a")],
+            {"config": {"stability": "weak"}},
+            "blocking pair: worker w1 and job line b",
+        ),
+    ],
+)
+def test_violations_are_named(
+    rows: list[tuple[str, str]], kw: dict[str, Any], expected: str
+) -> None:
+    config = {"preferencer_weight": 0, **kw.pop("config", {})}
+    inp = make_input(RANKS, {"a": 1, "b": 2, "c": 1}, config=config, **kw)
+    found = check_allocation(inp, [_row(w, ln) for w, ln in rows]).violations
+    assert any(expected in v for v in found), found
+
+
+def test_wrong_rank_or_cost_is_reported() -> None:
+    inp = _inp()
+    good = [_row("w1", "a"), _row("w2", "b"), _row("w3", "b")]
+    bad = [replace(good[0], worker_rank=2.0), replace(good[1], dissatisfaction=9.0), good[2]]
+    found = check_allocation(inp, bad).violations
+    assert len(found) == 2

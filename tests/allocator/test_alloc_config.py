@@ -1,0 +1,71 @@
+"""Config keys, types and ranges (SPEC §3): bad values fail naming the key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from daemon.allocator.config import AllocatorConfig, parse_config
+from daemon.solving import BadInput
+
+
+def test_defaults_match_the_spec() -> None:
+    assert parse_config({}) == AllocatorConfig(
+        preferencer_weight=0.3,
+        preference_power=1.0,
+        max_seconds=60.0,
+        rng_seed=1234,
+        allow_worker_preference_ties=True,
+        rank_notation="competition",
+        stability="none",
+        num_workers=2,
+    )
+    assert parse_config(None) == AllocatorConfig()
+
+
+def test_every_key_is_read() -> None:
+    cfg = parse_config(
+        {
+            "preferencer_weight": 0,
+            "preference_power": 2,
+            "max_seconds": 5,
+            "rng_seed": 7,
+            "allow_worker_preference_ties": False,
+            "rank_notation": "dense",
+            "stability": "weak",
+            "num_workers": 4,
+        }
+    )
+    assert cfg == AllocatorConfig(0.0, 2.0, 5.0, 7, False, "dense", "weak", 4)
+
+
+def test_unknown_key_is_named() -> None:
+    with pytest.raises(BadInput, match="'max_second'"):
+        parse_config({"max_second": 3})
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("preferencer_weight", "0.3"),
+        ("preferencer_weight", True),
+        ("preferencer_weight", 1.5),
+        ("preferencer_weight", -0.1),
+        ("preference_power", 0),
+        ("preference_power", None),
+        ("max_seconds", 0),
+        ("max_seconds", float("nan")),
+        ("rng_seed", 1.5),
+        ("rng_seed", -1),
+        ("allow_worker_preference_ties", 1),
+        ("rank_notation", "ordinal"),
+        ("stability", "strong"),
+        ("stability", True),
+        ("num_workers", 0),
+        ("num_workers", 2.0),
+    ],
+)
+def test_wrong_type_or_range_names_the_key(key: str, value: Any) -> None:
+    with pytest.raises(BadInput, match=key):
+        parse_config({key: value})

@@ -1,0 +1,120 @@
+"""Rank normalisation, the unranked budget and rank validation (SPEC §4, §8)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from daemon.allocator.build import build_problem
+from daemon.allocator.costs import normalise
+from daemon.solving import BadInput
+from tests.allocator.alloc_factory import make_input, solve_checked
+
+LINES = {"a": 1, "b": 1, "c": 1, "d": 1}
+
+
+def _fractional(ranks: list[float]) -> list[float]:
+    who = np.zeros(len(ranks), dtype=np.int64)
+    return [float(r) for r in normalise(who, np.array(ranks, dtype=np.float64), 1).rank]
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        [1, 1, 3, 4],  # competition
+        [1, 1, 2, 3],  # dense
+        [1.5, 1.5, 3, 4],  # fractional
+        [2, 2, 7, 9],  # gaps (lines left out of the run) close up
+    ],
+)
+def test_every_notation_normalises_to_fractional(given: list[float]) -> None:
+    assert _fractional(given) == [1.5, 1.5, 3.0, 4.0]
+
+
+def test_three_way_tie_shares_the_mean_position() -> None:
+    assert _fractional([4, 1, 1, 1]) == [4.0, 2.0, 2.0, 2.0]
+
+
+def test_rankers_are_normalised_separately() -> None:
+    who = np.array([1, 0, 1, 0], dtype=np.int64)
+    norm = normalise(who, np.array([5.0, 2.0, 5.0, 3.0]), 2)
+    assert norm.rank.tolist() == [1.5, 1.0, 1.5, 2.0]
+    assert norm.counts.tolist() == [2, 2]
+    assert norm.tied.tolist() == [True, False, True, False]
+
+
+def test_unranked_lines_share_the_budget() -> None:
+    # 4 lines, ranked a=1, b=2: budget (1+2+3+4 - 3) / 2 = 3.5 for c and d.
+    problem = build_problem(make_input({"w": {"a": 1, "b": 2}}, LINES))
+    assert problem.rank[0].tolist() == [1.0, 2.0, 3.5, 3.5]
+    assert problem.ranked[0].tolist() == [True, True, False, False]
+
+
+def test_worker_who_ranked_nothing_is_indifferent() -> None:
+    problem = build_problem(make_input({"w": {}}, LINES))
+    assert problem.rank[0].tolist() == [2.5] * 4
+
+
+def test_solution_reports_normalised_rank_and_none_when_unranked() -> None:
+    inp = make_input(
+        {"w1": {"a": 1, "b": 1}, "w2": {"a": 1}},
+        {"a": 1, "b": 1, "c": 1},
+        config={"preferencer_weight": 0},
+    )
+    rows = {a.worker: a for a in solve_checked(inp).payload}
+    # w1 is indifferent between a and b (1.5 each); w2 wants a: it gets it.
+    assert rows["w2"].job_line == "a" and rows["w2"].worker_rank == 1.0
+    assert rows["w1"].job_line == "b" and rows["w1"].worker_rank == 1.5
+
+
+def test_unranked_assignment_has_no_rank() -> None:
+    inp = make_input({"w1": {"a": 1}, "w2": {"a": 1}}, {"a": 1, "b": 1})
+    ranks = sorted((a.worker_rank is None) for a in solve_checked(inp).payload)
+    assert ranks == [False, True]
+
+
+def test_ties_rejected_when_disallowed() -> None:
+    inp = make_input(
+        {"w1": {"a": 1, "b": 1}}, LINES, config={"allow_worker_preference_ties": False}
+    )
+    with pytest.raises(BadInput, match=r"tied .*\(w1, a, rank 1\)"):
+        build_problem(inp)
+
+
+def test_ties_accepted_by_default() -> None:
+    build_problem(make_input({"w1": {"a": 1, "b": 1}}, LINES))
+
+
+@pytest.mark.parametrize("rank", [0.0, -1.0, float("nan"), float("inf")])
+def test_non_positive_or_non_finite_rank_is_named(rank: float) -> None:
+    with pytest.raises(BadInput, match=r"\(w1, b,"):
+        build_problem(make_input({"w1": {"a": 1, "b": rank}}, LINES))
+
+
+def test_fractional_rank_needs_fractional_notation() -> None:
+    inp = make_input({"w1": {"a": 1.5, "b": 1.5}}, LINES)
+    with pytest.raises(BadInput, match="rank_notation"):
+        build_problem(inp)
+    build_problem(
+        make_input({"w1": {"a": 1.5, "b": 1.5}}, LINES, config={"rank_notation": "fractional"})
+    )
+
+
+def test_duplicate_pair_is_named() -> None:
+    inp = make_input({"w1": {"a": 1}}, LINES)
+    prefs = inp.worker_prefs
+    doubled = type(prefs)(
+        np.concatenate([prefs.who, prefs.who]),
+        np.concatenate([prefs.what, prefs.what]),
+        np.array([1.0, 2.0]),
+    )
+    with pytest.raises(BadInput, match=r"more than once.*\(w1, a"):
+        build_problem(type(inp)(**{**inp.__dict__, "worker_prefs": doubled}))
+
+
+def test_rows_outside_the_run_are_rejected() -> None:
+    inp = make_input({"w1": {"a": 1}}, LINES)
+    prefs = inp.worker_prefs
+    outside = type(prefs)(prefs.who, prefs.what + 10, prefs.rank)
+    with pytest.raises(BadInput, match="outside the run"):
+        build_problem(type(inp)(**{**inp.__dict__, "worker_prefs": outside}))

@@ -1,0 +1,91 @@
+"""Real daemon processes for lifecycle tests, and the SQL the tests use to watch them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+FINAL = ("COMPLETED", "INFEASIBLE", "FAILED", "CANCELLED")
+
+# Fast lifecycle settings so the tests see leases expire and polls happen in seconds.
+FAST = ["--heartbeat-seconds", "0.2", "--lease-seconds", "3", "--poll-seconds", "1"]
+
+
+class DaemonProcess:
+    """``receptord run`` (or the slow test kind) as a child process, logging to a file."""
+
+    def __init__(self, db_url: str, *flags: str, slow: bool = False, name: str = "", log_dir: Path) -> None:
+        module = "tests.slow_kind" if slow else "daemon.cli"
+        args = [sys.executable, "-m", module]
+        if not slow:
+            args.append("run")
+        args += ["--database-url", db_url, "--log-format", "json", *FAST, *flags]
+        if name:
+            args += ["--daemon-name", name]
+        self.log_path = log_dir / f"daemon-{name or 'x'}-{time.monotonic_ns()}.log"
+        self._log = self.log_path.open("w")
+        self.proc = subprocess.Popen(args, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT)
+
+    def signal(self, sig: signal.Signals) -> None:
+        self.proc.send_signal(sig)
+
+    def kill9(self) -> None:
+        self.proc.kill()
+        self.proc.wait(10)
+
+    def stop(self, timeout: float = 30) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        finally:
+            self._log.close()
+
+    def log(self) -> str:
+        return self.log_path.read_text()  # the child writes to the file directly
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def status(conn: psycopg.Connection[Any], run_id: str) -> str:
+    row = conn.execute("SELECT status FROM receptord_runs WHERE id = %s", (run_id,)).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def wait_final(conn: psycopg.Connection[Any], run_id: str, timeout: float = 60) -> str:
+    return str(wait_for(lambda: (s := status(conn, run_id)) in FINAL and s, timeout, f"run {run_id} to finish"))
+
+
+def events(conn: psycopg.Connection[Any], run_id: str) -> list[str]:
+    return [r[0] for r in conn.execute("SELECT event FROM run_events WHERE run_id = %s ORDER BY id", (run_id,))]
+
+
+def enqueue(conn: psycopg.Connection[Any], allocation_run: str, **columns: Any) -> str:
+    cols = ["allocation_run_id", *columns]
+    placeholders = ", ".join(["%s"] * len(cols))
+    sql = f"INSERT INTO allocator_py_runs ({', '.join(cols)}) VALUES ({placeholders}) RETURNING id"
+    row = conn.execute(sql, (allocation_run, *columns.values())).fetchone()  # type: ignore[arg-type]
+    assert row is not None
+    return str(row[0])
+
+
+def env_without_db() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TEST_DATABASE_URL")}

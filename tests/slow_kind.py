@@ -1,0 +1,53 @@
+"""A controllable allocator for lifecycle tests: the real loader, writer and solver, with
+test-only config keys that make the solve take time or crash its process first.
+
+Tests need solves that last long enough to cancel, drain or kill mid-way; real models finish
+small runs in milliseconds. This wraps the real solver rather than faking the database.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import time
+
+from daemon.allocator.data import AllocatorInput
+from daemon.allocator.solve import solve as allocator_solve
+from daemon import cli, log
+from daemon.kinds import RunKind, registry
+from daemon.loop import Daemon
+from daemon.solving import SolveContext, SolveOutcome
+
+SLEEP_KEY = "test_sleep_seconds"
+CRASH_KEY = "test_crash"
+
+
+def solve(inp: AllocatorInput, ctx: SolveContext) -> SolveOutcome:
+    config = dict(inp.config)
+    sleep = float(config.pop(SLEEP_KEY, 0))
+    if config.pop(CRASH_KEY, False):
+        os._exit(70)  # a solver process dying mid-solve, as a segfault or the OOM killer would
+    deadline = time.monotonic() + sleep
+    while time.monotonic() < deadline:
+        if ctx.stop_requested():
+            return SolveOutcome("FAILED", error="stopped before the end (must never be written)")
+        ctx.report(sleeping_seconds_left=round(deadline - time.monotonic(), 2))
+        time.sleep(0.02)
+    return allocator_solve(dataclasses.replace(inp, config=config), ctx)
+
+
+def kinds() -> dict[str, RunKind]:
+    real = registry()
+    real["allocator"] = dataclasses.replace(real["allocator"], solve=solve)
+    return real
+
+
+if __name__ == "__main__":
+    # `python -m tests.slow_kind [run flags]`: `receptord run` with this solver plugged in.
+    args = cli.parser().parse_args(["run", *sys.argv[1:]])
+    settings = cli.settings_from(args)
+    log.configure(settings.log_format, settings.log_level)
+    d = Daemon(settings, kinds())
+    d.install_signal_handlers()
+    sys.exit(d.run())

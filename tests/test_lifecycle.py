@@ -1,0 +1,231 @@
+"""The run lifecycle end to end: real daemon processes, a real PostgreSQL, plain SQL inserts."""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg.types.json import Jsonb
+
+from daemon.synthetic import Hospital, seed_allocation
+from tests.daemons import DaemonProcess, enqueue, events, status, wait_final, wait_for
+from tests.slow_kind import SLEEP_KEY
+
+
+@pytest.fixture
+def conn(db_url: str) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(db_url, autocommit=True) as c:
+        yield c
+
+
+@pytest.fixture
+def hospital(conn: psycopg.Connection) -> Hospital:
+    return seed_allocation(conn, workers=12, lines=6, capacity=2, seed=3)
+
+
+def allocations(conn: psycopg.Connection, run_id: str) -> int:
+    row = conn.execute("SELECT count(*) FROM allocator_py_allocations WHERE run_id = %s", (run_id,)).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_insert_reaches_completed_with_one_allocation_per_worker(
+    conn: psycopg.Connection, hospital: Hospital, db_url: str, tmp_path: Path
+) -> None:
+    d = DaemonProcess(db_url, log_dir=tmp_path)
+    try:
+        run_id = enqueue(conn, hospital.allocation_run)
+        assert wait_final(conn, run_id, timeout=60) == "COMPLETED", d.log()
+        row = conn.execute(
+            "SELECT completed_at IS NOT NULL, result_metadata ? 'objective', attempts, claimed_by "
+            "FROM allocator_py_runs WHERE id = %s",
+            (run_id,),
+        ).fetchone()
+        assert row is not None
+        assert row[:3] == (True, True, 1)
+        assert ":" in row[3]  # host:pid
+        assert allocations(conn, run_id) == len(hospital.workers)
+        distinct = conn.execute(
+            "SELECT count(DISTINCT worker_mapping) FROM allocator_py_allocations WHERE run_id = %s", (run_id,)
+        ).fetchone()
+        assert distinct == (len(hospital.workers),)
+        assert events(conn, run_id) == ["enqueued", "claimed", "completed"]
+    finally:
+        assert d.stop() == 0, d.log()
+
+
+def test_two_daemons_race_over_200_runs_and_solve_each_exactly_once(
+    conn: psycopg.Connection, db_url: str, tmp_path: Path
+) -> None:
+    small = seed_allocation(conn, workers=4, lines=3, capacity=2, seed=5)
+    daemons = [DaemonProcess(db_url, name=f"racer{i}", log_dir=tmp_path) for i in range(2)]
+    try:
+        with conn.transaction():
+            run_ids = [enqueue(conn, small.allocation_run) for _ in range(200)]
+        wait_for(
+            lambda: conn.execute(
+                "SELECT count(*) = 200 FROM allocator_py_runs WHERE status = 'COMPLETED'"
+            ).fetchone()[0],  # type: ignore[index]
+            timeout=240,
+            what="all 200 runs to complete",
+            interval=0.5,
+        )
+    finally:
+        codes = [d.stop() for d in daemons]
+    assert codes == [0, 0], [d.log()[-3000:] for d in daemons]
+    claims = Counter(
+        r[0]
+        for r in conn.execute("SELECT run_id FROM run_events WHERE event = 'claimed' AND run_id = ANY(%s::uuid[])", (run_ids,))
+    )
+    assert set(claims.values()) == {1}, "some run was claimed more than once"
+    per_run = conn.execute(
+        "SELECT count(*), min(n), max(n) FROM (SELECT run_id, count(*) AS n FROM allocator_py_allocations GROUP BY run_id) s"
+    ).fetchone()
+    assert per_run == (200, 4, 4)
+    by_daemon = Counter(
+        r[0] for r in conn.execute("SELECT claimed_by FROM allocator_py_runs WHERE id = ANY(%s::uuid[])", (run_ids,))
+    )
+    assert set(by_daemon) == {"racer0", "racer1"}, f"both daemons should have worked: {by_daemon}"
+
+
+def test_expired_lease_is_reclaimed_and_completed(
+    conn: psycopg.Connection, hospital: Hospital, db_url: str, tmp_path: Path
+) -> None:
+    # A run claimed by a daemon that died without a trace: GENERATING, stale heartbeat.
+    run_id = enqueue(conn, hospital.allocation_run)
+    conn.execute(
+        "UPDATE allocator_py_runs SET status = 'GENERATING', claimed_by = 'ghost:1', attempts = 1, "
+        "claimed_at = now() - interval '1 hour', heartbeat_at = now() - interval '1 hour' WHERE id = %s",
+        (run_id,),
+    )
+    d = DaemonProcess(db_url, log_dir=tmp_path)
+    try:
+        assert wait_final(conn, run_id) == "COMPLETED", d.log()
+    finally:
+        assert d.stop() == 0
+    assert events(conn, run_id) == ["enqueued", "claimed", "requeued", "claimed", "completed"]
+    row = conn.execute("SELECT attempts FROM allocator_py_runs WHERE id = %s", (run_id,)).fetchone()
+    assert row == (2,)
+    assert allocations(conn, run_id) == len(hospital.workers)
+
+
+def test_expired_lease_without_attempts_left_fails_with_reason(
+    conn: psycopg.Connection, hospital: Hospital, db_url: str, tmp_path: Path
+) -> None:
+    run_id = enqueue(conn, hospital.allocation_run, max_attempts=1)
+    conn.execute(
+        "UPDATE allocator_py_runs SET status = 'GENERATING', claimed_by = 'ghost:1', attempts = 1, "
+        "heartbeat_at = now() - interval '1 hour' WHERE id = %s",
+        (run_id,),
+    )
+    d = DaemonProcess(db_url, log_dir=tmp_path)
+    try:
+        assert wait_final(conn, run_id) == "FAILED"
+    finally:
+        assert d.stop() == 0
+    row = conn.execute("SELECT last_error FROM allocator_py_runs WHERE id = %s", (run_id,)).fetchone()
+    assert row is not None
+    assert "lease expired" in row[0] and "ghost:1" in row[0] and "gave up after 1 attempts" in row[0]
+    assert allocations(conn, run_id) == 0
+
+
+def test_cancelled_pending_run_is_never_started(
+    conn: psycopg.Connection, hospital: Hospital, db_url: str, tmp_path: Path
+) -> None:
+    run_id = enqueue(conn, hospital.allocation_run)
+    assert conn.execute("SELECT cancel_run(%s)", (run_id,)).fetchone() == ("CANCELLED",)
+    later = enqueue(conn, hospital.allocation_run)
+    d = DaemonProcess(db_url, log_dir=tmp_path)
+    try:
+        assert wait_final(conn, later) == "COMPLETED"
+    finally:
+        assert d.stop() == 0
+    assert events(conn, run_id) == ["enqueued", "cancelled"]
+    assert allocations(conn, run_id) == 0
+
+
+def test_cancelling_a_running_solve_stops_it_and_writes_nothing(
+    conn: psycopg.Connection, hospital: Hospital, db_url: str, tmp_path: Path
+) -> None:
+    d = DaemonProcess(db_url, slow=True, log_dir=tmp_path)
+    try:
+        run_id = enqueue(conn, hospital.allocation_run, config=Jsonb({SLEEP_KEY: 60}))
+        wait_for(lambda: status(conn, run_id) == "GENERATING", 30, "the run to be claimed")
+        # Progress from the solver process reaches the heartbeat.
+        wait_for(
+            lambda: conn.execute("SELECT progress FROM allocator_py_runs WHERE id = %s", (run_id,)).fetchone()[0],  # type: ignore[index]
+            10,
+            "progress in the heartbeat",
+        )
+        conn.execute("SELECT cancel_run(%s)", (run_id,))
+        # The daemon lets go of it: its log says so, and its slot takes the next run.
+        wait_for(lambda: "solve abandoned" in d.log(), 10, "the solve to stop")
+        next_run = enqueue(conn, hospital.allocation_run)
+        assert wait_final(conn, next_run) == "COMPLETED"
+    finally:
+        assert d.stop() == 0
+    assert status(conn, run_id) == "CANCELLED"
+    assert allocations(conn, run_id) == 0
+    assert events(conn, run_id) == ["enqueued", "claimed", "cancelled"]
+
+
+def test_sigterm_hands_unfinished_runs_back_without_burning_an_attempt(
+    conn: psycopg.Connection, hospital: Hospital, db_url: str, tmp_path: Path
+) -> None:
+    d = DaemonProcess(db_url, "--drain-seconds", "1", slow=True, log_dir=tmp_path)
+    run_id = enqueue(conn, hospital.allocation_run, config=Jsonb({SLEEP_KEY: 120}))
+    wait_for(lambda: status(conn, run_id) == "GENERATING", 30, "the run to be claimed")
+    pending = enqueue(conn, hospital.allocation_run, config=Jsonb({SLEEP_KEY: 120}))
+    d.signal(signal.SIGTERM)
+    assert d.proc.wait(30) == 0, d.log()
+    row = conn.execute(
+        "SELECT status, attempts, claimed_by FROM allocator_py_runs WHERE id = %s", (run_id,)
+    ).fetchone()
+    assert row == ("PENDING", 0, None)
+    assert allocations(conn, run_id) == 0
+    assert events(conn, run_id) == ["enqueued", "claimed", "requeued"]
+    # Draining means no new claims: the second run was never touched.
+    assert events(conn, pending) == ["enqueued"]
+
+
+def test_sigterm_lets_a_solve_finish_within_the_grace_period(
+    conn: psycopg.Connection, hospital: Hospital, db_url: str, tmp_path: Path
+) -> None:
+    d = DaemonProcess(db_url, "--drain-seconds", "30", slow=True, log_dir=tmp_path)
+    run_id = enqueue(conn, hospital.allocation_run, config=Jsonb({SLEEP_KEY: 2}))
+    wait_for(lambda: status(conn, run_id) == "GENERATING", 30, "the run to be claimed")
+    d.signal(signal.SIGTERM)
+    assert d.proc.wait(60) == 0, d.log()
+    assert status(conn, run_id) == "COMPLETED"
+    assert allocations(conn, run_id) == len(hospital.workers)
+
+
+def test_notify_wakes_an_idle_daemon_long_before_its_poll(
+    conn: psycopg.Connection, hospital: Hospital, db_url: str, tmp_path: Path
+) -> None:
+    d = DaemonProcess(db_url, "--poll-seconds", "600", log_dir=tmp_path)
+    try:
+        wait_for(lambda: '"listening"' in d.log(), 30, "the daemon to LISTEN")
+        time.sleep(0.5)  # let its first (empty) poll pass
+        run_id = enqueue(conn, hospital.allocation_run)
+        # With a 600 s poll, only the NOTIFY can have woken it.
+        assert wait_final(conn, run_id, timeout=30) == "COMPLETED", d.log()
+    finally:
+        assert d.stop() == 0
+
+
+def test_polling_alone_finds_runs_when_listen_is_off(
+    conn: psycopg.Connection, hospital: Hospital, db_url: str, tmp_path: Path
+) -> None:
+    d = DaemonProcess(db_url, "--no-listen", "--poll-seconds", "0.5", log_dir=tmp_path)
+    try:
+        run_id = enqueue(conn, hospital.allocation_run)
+        assert wait_final(conn, run_id, timeout=30) == "COMPLETED", d.log()
+    finally:
+        assert d.stop() == 0
+    assert '"listening"' not in d.log()
