@@ -13,9 +13,7 @@ from daemon.settings import Settings
 def _daemon_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--database-url", help="overrides DATABASE_URL")
     p.add_argument("--pool-size", type=int, help="solver processes (RECEPTORD_POOL_SIZE)")
-    p.add_argument(
-        "--solver-threads", type=int, help="CP-SAT workers per solve (RECEPTORD_SOLVER_THREADS)"
-    )
+    p.add_argument("--solver-threads", type=int, help="CP-SAT workers per solve (RECEPTORD_SOLVER_THREADS)")
     p.add_argument("--lease-seconds", type=float, help="reclaim runs silent this long")
     p.add_argument("--heartbeat-seconds", type=float, help="lease renewal and progress interval")
     p.add_argument("--poll-seconds", type=float, help="catch-up poll interval")
@@ -44,9 +42,7 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("status", help="print the DBA views: queue, running, failures, daemons")
     s.add_argument("--database-url")
     d = sub.add_parser("demo", help="embedded PostgreSQL + synthetic hospital + the whole loop")
-    d.add_argument(
-        "--dir", default=".receptord-demo", help="where the embedded server keeps its data"
-    )
+    d.add_argument("--dir", default=".receptord-demo", help="where the embedded server keeps its data")
     d.add_argument("--workers", type=int, default=60)
     d.add_argument("--lines", type=int, default=40)
     return parser

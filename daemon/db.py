@@ -37,9 +37,7 @@ def sql_text(name: str) -> str:
 @functools.cache
 def queue_statement(name: str, table: str, created: str) -> sql.Composed:
     """A ``sql/queue/<name>.sql`` statement bound to one queue table."""
-    return sql.SQL(sql_text(f"queue/{name}")).format(
-        table=sql.Identifier(table), created=sql.Identifier(created)
-    )
+    return sql.SQL(sql_text(f"queue/{name}")).format(table=sql.Identifier(table), created=sql.Identifier(created))
 
 
 def redact(url: str) -> str:
@@ -53,17 +51,11 @@ def redact(url: str) -> str:
     return make_conninfo("", **params)
 
 
-def connect(
-    url: str, *, autocommit: bool = False, application_name: str = "receptord"
-) -> psycopg.Connection[Any]:
-    return psycopg.connect(
-        url, autocommit=autocommit, application_name=application_name, **KEEPALIVES
-    )
+def connect(url: str, *, autocommit: bool = False, application_name: str = "receptord") -> psycopg.Connection[Any]:
+    return psycopg.connect(url, autocommit=autocommit, application_name=application_name, **KEEPALIVES)
 
 
-def make_pool(
-    url: str, size: int, *, name: str = "receptord"
-) -> ConnectionPool[psycopg.Connection[Any]]:
+def make_pool(url: str, size: int, *, name: str = "receptord") -> ConnectionPool[psycopg.Connection[Any]]:
     """A pool that checks connections before lending them, so a restarted server costs one
     failed check instead of one failed statement in a run."""
     return ConnectionPool(
@@ -94,9 +86,7 @@ def copy_columns(
     """
     import numpy as np
 
-    stmt = sql.SQL("COPY ({}) TO STDOUT (FORMAT binary)").format(
-        sql.SQL(query) if isinstance(query, str) else query
-    )
+    stmt = sql.SQL("COPY ({}) TO STDOUT (FORMAT binary)").format(sql.SQL(query) if isinstance(query, str) else query)
     chunks: list[bytes] = []
     with conn.cursor() as cur, cur.copy(stmt, params) as copy:
         chunks.extend(bytes(block) for block in copy)

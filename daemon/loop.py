@@ -74,8 +74,7 @@ class Daemon:
         )
         ctx = context()
         self._free_slots = [
-            SolverSlot(ctx, self.settings.log_format, self.settings.log_level)
-            for _ in range(self.settings.pool_size)
+            SolverSlot(ctx, self.settings.log_format, self.settings.log_level) for _ in range(self.settings.pool_size)
         ]
         self._pool.open(wait=False)
         if self._listener is not None:

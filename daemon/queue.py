@@ -36,9 +36,7 @@ class Claim:
 def claim(conn: psycopg.Connection[Any], kind: RunKind, daemon: str) -> Claim | None:
     """Claim the next pending run of ``kind`` (committed on return), or None."""
     with conn.transaction():
-        row = conn.execute(
-            queue_statement("claim", kind.table, kind.created_column), {"daemon": daemon}
-        ).fetchone()
+        row = conn.execute(queue_statement("claim", kind.table, kind.created_column), {"daemon": daemon}).fetchone()
     return None if row is None else Claim(kind, str(row[0]), int(row[1]), daemon)
 
 
@@ -55,9 +53,7 @@ def heartbeat(conn: psycopg.Connection[Any], c: Claim, progress: dict[str, Any] 
 def lock(conn: psycopg.Connection[Any], c: Claim) -> bool:
     """First statement of the finishing transaction: True when this daemon still holds the
     run, which stays locked against the reaper and cancel_run() until commit or rollback."""
-    row = conn.execute(
-        queue_statement("lock", c.kind.table, c.kind.created_column), c.params()
-    ).fetchone()
+    row = conn.execute(queue_statement("lock", c.kind.table, c.kind.created_column), c.params()).fetchone()
     return row is not None
 
 
@@ -71,9 +67,7 @@ def finish(
     """Set the final status, inside the transaction ``lock`` opened."""
     row = conn.execute(
         queue_statement("finish", c.kind.table, c.kind.created_column),
-        c.params(
-            status=status, metadata=None if metadata is None else json.dumps(metadata), error=error
-        ),
+        c.params(status=status, metadata=None if metadata is None else json.dumps(metadata), error=error),
     ).fetchone()
     return row is not None
 
@@ -89,9 +83,7 @@ def release(conn: psycopg.Connection[Any], c: Claim, reason: str, *, refund: boo
     return None if row is None else str(row[0])
 
 
-def reap(
-    conn: psycopg.Connection[Any], kind: RunKind, lease_seconds: float
-) -> list[tuple[str, str]]:
+def reap(conn: psycopg.Connection[Any], kind: RunKind, lease_seconds: float) -> list[tuple[str, str]]:
     """Reclaim runs of ``kind`` whose heartbeat is older than the lease: [(run id, new status)]."""
     with conn.transaction():
         rows = conn.execute(
@@ -100,9 +92,7 @@ def reap(
     return [(str(r[0]), str(r[1])) for r in rows]
 
 
-def announce(
-    conn: psycopg.Connection[Any], daemon: str, *, slots: int, in_flight: int, state: str
-) -> None:
+def announce(conn: psycopg.Connection[Any], daemon: str, *, slots: int, in_flight: int, state: str) -> None:
     """Upsert this daemon's row in receptord_daemons (read by the live-daemon views)."""
     with conn.transaction():
         conn.execute(

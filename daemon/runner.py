@@ -110,9 +110,7 @@ class Runner:
             outcome = SolveOutcome("FAILED", {"stage": "solve"}, error=str(e))
         except Exception as e:
             log_.exception("solver raised")
-            outcome = SolveOutcome(
-                "FAILED", {"stage": "solve"}, error=f"solver error: {type(e).__name__}: {e}"
-            )
+            outcome = SolveOutcome("FAILED", {"stage": "solve"}, error=f"solver error: {type(e).__name__}: {e}")
         solved = time.monotonic()
         timing = {"load": loaded - started, "solve": solved - loaded}
         self._finish(outcome, timing)

@@ -98,32 +98,23 @@ def seed_allocation(
     line_ids = [ids.next() for _ in range(lines)]
     with conn.transaction():
         conn.execute(
-            "INSERT INTO allocationruns (id, name, periodstart, periodend) "
-            "VALUES (%s, %s, '2027-01-04', '2027-12-31')",
+            "INSERT INTO allocationruns (id, name, periodstart, periodend) VALUES (%s, %s, '2027-01-04', '2027-12-31')",
             (run, name or f"Synthetic {workers}x{lines} (seed {seed})"),
         )
         with conn.cursor() as cur:
             with cur.copy("COPY workers (id, name, email) FROM STDIN") as copy:
                 for i, w in enumerate(worker_ids):
                     first, last = rng.choice(FIRST), rng.choice(LAST)
-                    copy.write_row(
-                        (w, f"Dr {first} {last}", f"{first}.{last}.{i}@example.org".lower())
-                    )
-            with cur.copy(
-                "COPY allocation_run_worker_mappings (id, allocation_run, worker) FROM STDIN"
-            ) as copy:
+                    copy.write_row((w, f"Dr {first} {last}", f"{first}.{last}.{i}@example.org".lower()))
+            with cur.copy("COPY allocation_run_worker_mappings (id, allocation_run, worker) FROM STDIN") as copy:
                 for m, w in zip(mapping_ids, worker_ids, strict=True):
                     copy.write_row((m, run, w))
-            with cur.copy(
-                "COPY job_lines (id, allocation_run, name, sort_order, max_n_workers) FROM STDIN"
-            ) as copy:
+            with cur.copy("COPY job_lines (id, allocation_run, name, sort_order, max_n_workers) FROM STDIN") as copy:
                 for i, line in enumerate(line_ids):
                     spec = SPECIALTIES[i % len(SPECIALTIES)]
                     copy.write_row((line, run, f"Line {i + 1:04d} ({spec})", i, capacity))
             k = lines if ranked is None else min(ranked, lines)
-            with cur.copy(
-                "COPY preference_worker_job_lines (worker_mapping, job_line, rank) FROM STDIN"
-            ) as copy:
+            with cur.copy("COPY preference_worker_job_lines (worker_mapping, job_line, rank) FROM STDIN") as copy:
                 order = list(range(lines))
                 for m in mapping_ids:
                     rng.shuffle(order)

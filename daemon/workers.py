@@ -102,9 +102,7 @@ class SolverSlot:
             initargs=(self._stop, self._progress, *self._log_args),
         )
 
-    def submit(
-        self, solve: Solver, problem: Any, run_context: dict[str, str]
-    ) -> Future[SolveOutcome]:
+    def submit(self, solve: Solver, problem: Any, run_context: dict[str, str]) -> Future[SolveOutcome]:
         self._stop.clear()
         while self.latest_progress() is not None:  # leftovers of the previous run
             pass

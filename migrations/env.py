@@ -20,9 +20,7 @@ MIGRATION_LOCK_ID = 0x7265636570746F72
 
 
 def database_url() -> str:
-    url = context.config.attributes.get("url") or context.get_x_argument(as_dictionary=True).get(
-        "url"
-    )
+    url = context.config.attributes.get("url") or context.get_x_argument(as_dictionary=True).get("url")
     url = url or os.environ.get("DATABASE_URL")
     if not url:
         raise SystemExit("no database: set DATABASE_URL or pass -x url=...")
@@ -38,9 +36,7 @@ def run_migrations_online() -> None:
     # The creator hands SQLAlchemy a libpq connection string untouched (socket dirs, options).
     engine = create_engine("postgresql+psycopg://", creator=connect, poolclass=pool.NullPool)
     with engine.connect() as connection:
-        context.configure(
-            connection=connection, target_metadata=None, transaction_per_migration=False
-        )
+        context.configure(connection=connection, target_metadata=None, transaction_per_migration=False)
         with context.begin_transaction():
             connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_ID})
             context.run_migrations()

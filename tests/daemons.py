@@ -82,7 +82,7 @@ def enqueue(conn: psycopg.Connection[Any], allocation_run: str, **columns: Any) 
     cols = ["allocation_run_id", *columns]
     placeholders = ", ".join(["%s"] * len(cols))
     sql = f"INSERT INTO allocator_py_runs ({', '.join(cols)}) VALUES ({placeholders}) RETURNING id"
-    row = conn.execute(sql, (allocation_run, *columns.values())).fetchone()  # type: ignore[arg-type]
+    row = conn.execute(sql, (allocation_run, *columns.values())).fetchone()
     assert row is not None
     return str(row[0])
 

@@ -12,9 +12,9 @@ import os
 import sys
 import time
 
+from daemon import cli, log
 from daemon.allocator.data import AllocatorInput
 from daemon.allocator.solve import solve as allocator_solve
-from daemon import cli, log
 from daemon.kinds import RunKind, registry
 from daemon.loop import Daemon
 from daemon.solving import SolveContext, SolveOutcome

@@ -68,9 +68,9 @@ def test_two_daemons_race_over_200_runs_and_solve_each_exactly_once(
         with conn.transaction():
             run_ids = [enqueue(conn, small.allocation_run) for _ in range(200)]
         wait_for(
-            lambda: conn.execute(
-                "SELECT count(*) = 200 FROM allocator_py_runs WHERE status = 'COMPLETED'"
-            ).fetchone()[0],  # type: ignore[index]
+            lambda: conn.execute("SELECT count(*) = 200 FROM allocator_py_runs WHERE status = 'COMPLETED'").fetchone()[
+                0
+            ],  # type: ignore[index]
             timeout=240,
             what="all 200 runs to complete",
             interval=0.5,
@@ -80,11 +80,14 @@ def test_two_daemons_race_over_200_runs_and_solve_each_exactly_once(
     assert codes == [0, 0], [d.log()[-3000:] for d in daemons]
     claims = Counter(
         r[0]
-        for r in conn.execute("SELECT run_id FROM run_events WHERE event = 'claimed' AND run_id = ANY(%s::uuid[])", (run_ids,))
+        for r in conn.execute(
+            "SELECT run_id FROM run_events WHERE event = 'claimed' AND run_id = ANY(%s::uuid[])", (run_ids,)
+        )
     )
     assert set(claims.values()) == {1}, "some run was claimed more than once"
     per_run = conn.execute(
-        "SELECT count(*), min(n), max(n) FROM (SELECT run_id, count(*) AS n FROM allocator_py_allocations GROUP BY run_id) s"
+        "SELECT count(*), min(n), max(n) FROM "
+        "(SELECT run_id, count(*) AS n FROM allocator_py_allocations GROUP BY run_id) s"
     ).fetchone()
     assert per_run == (200, 4, 4)
     by_daemon = Counter(
@@ -183,9 +186,7 @@ def test_sigterm_hands_unfinished_runs_back_without_burning_an_attempt(
     pending = enqueue(conn, hospital.allocation_run, config=Jsonb({SLEEP_KEY: 120}))
     d.signal(signal.SIGTERM)
     assert d.proc.wait(30) == 0, d.log()
-    row = conn.execute(
-        "SELECT status, attempts, claimed_by FROM allocator_py_runs WHERE id = %s", (run_id,)
-    ).fetchone()
+    row = conn.execute("SELECT status, attempts, claimed_by FROM allocator_py_runs WHERE id = %s", (run_id,)).fetchone()
     assert row == ("PENDING", 0, None)
     assert allocations(conn, run_id) == 0
     assert events(conn, run_id) == ["enqueued", "claimed", "requeued"]

@@ -104,9 +104,7 @@ def test_status_is_one_line(receiver: Receiver, sock_path: str) -> None:
     assert receiver.recv() == b"STATUS=draining READY=1 ok x"
 
 
-def test_address_from_environment(
-    receiver: Receiver, sock_path: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_address_from_environment(receiver: Receiver, sock_path: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NOTIFY_SOCKET", sock_path)
     n = SystemdNotifier()
     assert n.enabled
@@ -151,9 +149,7 @@ def test_noop_without_notify_socket(value: str | None, monkeypatch: pytest.Monke
     assert n.send(STATUS="x") is False
 
 
-def test_socket_gone_is_swallowed_and_logged_without_contents(
-    sock_path: str, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_socket_gone_is_swallowed_and_logged_without_contents(sock_path: str, caplog: pytest.LogCaptureFixture) -> None:
     r = Receiver(sock_path)
     n = SystemdNotifier(sock_path)
     assert n.ready()
@@ -184,9 +180,7 @@ def test_socket_gone_is_swallowed_and_logged_without_contents(
         r2.close()
 
 
-def test_full_queue_does_not_block(
-    receiver: Receiver, sock_path: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_full_queue_does_not_block(receiver: Receiver, sock_path: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """A service manager that stops reading must not stall the daemon loop."""
     monkeypatch.setattr(notify, "SEND_TIMEOUT_SECONDS", 0.05)
     n = SystemdNotifier(sock_path)
@@ -472,9 +466,7 @@ def test_systemd_analyze_verify(name: str, tmp_path: Path) -> None:
     ],
 )
 @pytest.mark.parametrize("name", ["receptord.service", "receptord@a.service"])
-def test_systemd_analyze_verify_catches_mistakes(
-    name: str, extra: str, expected: str, tmp_path: Path
-) -> None:
+def test_systemd_analyze_verify_catches_mistakes(name: str, extra: str, expected: str, tmp_path: Path) -> None:
     """The check above would notice a broken unit (verify itself exits 0 on the first two)."""
     units = _install_units(tmp_path, extra)
     problems = verify_problems(units / name)
@@ -484,9 +476,7 @@ def test_systemd_analyze_verify_catches_mistakes(
 def _security_supported() -> bool:
     if ANALYZE is None:
         return False
-    proc = subprocess.run(
-        [ANALYZE, "--help"], capture_output=True, text=True, check=False, timeout=60
-    )
+    proc = subprocess.run([ANALYZE, "--help"], capture_output=True, text=True, check=False, timeout=60)
     return "--offline" in proc.stdout
 
 
