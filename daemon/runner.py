@@ -95,7 +95,7 @@ class Runner:
             return
         loaded = time.monotonic()
         log_.info("loaded", seconds=round(loaded - started, 3))
-        future = self.slot.submit(kind.solve, problem, self.context)
+        future = self.slot.submit(kind.solve, problem, self.context, self._settings.solver_threads)
         try:
             outcome = self._await(future)
         except RunAbandoned as e:

@@ -45,7 +45,9 @@ class SolveContext:
         self,
         report: Callable[[dict[str, Any]], None] | None = None,
         stop_event: threading.Event | None = None,
+        threads: int = 2,
     ) -> None:
+        self.threads = threads  # CP-SAT search workers unless the run's own config says
         self._report = report
         self._stop = stop_event or threading.Event()
         self._solvers: list[Stoppable] = []

@@ -57,13 +57,13 @@ def _child_init(stop_event: MpEvent, progress: Any, log_format: str, log_level: 
     log.configure(log_format, log_level)
 
 
-def _run(solve: Solver, problem: Any, run_context: dict[str, str]) -> SolveOutcome:
+def _run(solve: Solver, problem: Any, run_context: dict[str, str], threads: int) -> SolveOutcome:
     assert _stop_event is not None
     import structlog
 
     structlog.contextvars.bind_contextvars(**run_context)
     progress = _progress
-    ctx = SolveContext(report=progress.put)
+    ctx = SolveContext(report=progress.put, threads=threads)
     done = threading.Event()
     stop_event = _stop_event
 
@@ -102,11 +102,15 @@ class SolverSlot:
             initargs=(self._stop, self._progress, *self._log_args),
         )
 
-    def submit(self, solve: Solver, problem: Any, run_context: dict[str, str]) -> Future[SolveOutcome]:
+    def submit(self, solve: Solver, problem: Any, run_context: dict[str, str], threads: int) -> Future[SolveOutcome]:
         self._stop.clear()
         while self.latest_progress() is not None:  # leftovers of the previous run
             pass
-        return self._executor.submit(_run, solve, problem, run_context)
+        return self._executor.submit(_run, solve, problem, run_context, threads)
+
+    def warm_up(self) -> None:
+        """Start the process now (imports included), not on the first run's clock."""
+        self._executor.submit(os.getpid).result()
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -131,6 +135,7 @@ class SolverSlot:
         self._executor.shutdown(wait=False, cancel_futures=True)
         self._progress.close()
         self._start()
+        self.warm_up()
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)

@@ -82,12 +82,8 @@ def server() -> Iterator[Server]:
             yield Server(pg.get_connection_url())
         return
     folder = Path(tempfile.mkdtemp(prefix="receptord-test-pg-"))
-    embedded = EmbeddedPostgres(folder / "pgdata")
-    try:
-        yield Server(embedded.url(), embedded)
-    finally:
-        with contextlib.suppress(Exception):
-            embedded.stop()
+    embedded = EmbeddedPostgres(folder / "pgdata", on_exit="delete")
+    yield Server(embedded.url(), embedded)
 
 
 def connect(url: str, **kwargs: Any) -> psycopg.Connection[Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 from collections import Counter
@@ -230,3 +231,25 @@ def test_polling_alone_finds_runs_when_listen_is_off(
     finally:
         assert d.stop() == 0
     assert '"listening"' not in d.log()
+
+
+def test_logs_carry_the_run_and_never_the_password(
+    conn: psycopg.Connection, hospital: Hospital, db_url: str, tmp_path: Path
+) -> None:
+    # The embedded server trusts local sockets, so a password in the URL is accepted and unused:
+    # exactly what must never reach a log line.
+    secret = "s3cret-Pa55word-xyz"
+    d = DaemonProcess(f"{db_url} password={secret}", log_dir=tmp_path)
+    try:
+        run_id = enqueue(conn, hospital.allocation_run)
+        assert wait_final(conn, run_id) == "COMPLETED", d.log()
+    finally:
+        assert d.stop() == 0
+    text = d.log()
+    assert secret not in text
+    lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    run_lines = [line for line in lines if line.get("logger") == "receptord.runner"]
+    assert run_lines, text
+    for line in run_lines:
+        assert (line.get("run_id"), line.get("kind")) == (run_id, "allocator"), line
+    assert any(line.get("event") == "finished" for line in run_lines)

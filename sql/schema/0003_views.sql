@@ -42,7 +42,7 @@ CREATE VIEW receptord_failures AS
 
 -- Throughput and solve-time percentiles (claim to finish of the final attempt).
 CREATE VIEW receptord_throughput AS
-    SELECT w.label AS window, r.kind,
+    SELECT w.label AS period, r.kind,
            count(*) AS finished,
            count(*) FILTER (WHERE r.status = 'COMPLETED')  AS completed,
            count(*) FILTER (WHERE r.status = 'INFEASIBLE') AS infeasible,

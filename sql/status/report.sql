@@ -1,4 +1,4 @@
--- receptord status: one section per DBA view. Sections are separated by lines "-- section: Title".
+-- receptord status: one titled section per DBA view (a "section" comment line starts each).
 -- section: Queue
 SELECT * FROM receptord_queue ORDER BY kind;
 -- section: Running

@@ -1,0 +1,54 @@
+"""The DBA views and `receptord status`: what a DBA sees, from plain SQL."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import psycopg
+
+from daemon.db import ROOT
+
+
+def test_views_answer_queued_running_failed_stuck_and_throughput(db_url: str) -> None:
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO allocator_py_runs (allocation_run_id) SELECT gen_random_uuid() FROM generate_series(1, 3)"
+        )
+        conn.execute(
+            "INSERT INTO allocator_py_runs (allocation_run_id, status, claimed_by, claimed_at, heartbeat_at, attempts) "
+            "VALUES (gen_random_uuid(), 'GENERATING', 'gone:42', now() - interval '5 minutes', "
+            "now() - interval '2 minutes', 1)"
+        )
+        conn.execute(
+            "INSERT INTO allocation_planner_runs (allocation_run, n_job_lines, status, claimed_at, completed_at, "
+            "last_error) VALUES (gen_random_uuid(), 3, 'FAILED', now() - interval '3 seconds', now(), "
+            "'unknown constraint name BOGUS')"
+        )
+        conn.execute(
+            "INSERT INTO receptord_daemons (name, host, pid, version, slots) VALUES ('alive:1', 'alive', 1, 'x', 2)"
+        )
+        queue = {r[0]: r[1:3] for r in conn.execute("SELECT kind, pending, running FROM receptord_queue")}
+        assert queue == {"allocator": (3, 1), "planner": (0, 0)}
+        running = conn.execute("SELECT claimed_by, daemon_alive FROM receptord_running").fetchall()
+        assert running == [("gone:42", False)]
+        failures = conn.execute("SELECT kind, last_error FROM receptord_failures").fetchall()
+        assert failures == [("planner", "unknown constraint name BOGUS")]
+        stuck = conn.execute("SELECT why FROM receptord_stuck").fetchall()
+        assert len(stuck) == 1 and "gone:42" in stuck[0][0] and "not alive" in stuck[0][0]
+        throughput = conn.execute("SELECT period, kind, failed FROM receptord_throughput").fetchall()
+        assert ("last hour", "planner", 1) in throughput
+        assert [r[0] for r in conn.execute("SELECT name FROM receptord_live_daemons")] == ["alive:1"]
+
+
+def test_status_command_prints_every_section(db_url: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "daemon.cli", "status", "--database-url", db_url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for title in ("Queue", "Running", "Stuck", "Recent failures", "Throughput", "Live daemons"):
+        assert title in done.stdout
+    assert "allocator" in done.stdout
