@@ -11,12 +11,13 @@ time it is killed, which is always safe: nothing is written from a solver proces
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import multiprocessing as mp
 import os
 import queue
+import select
 import signal
 import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from multiprocessing.context import BaseContext
 from multiprocessing.synchronize import Event as MpEvent
@@ -28,9 +29,6 @@ from daemon.solving import SolveContext, SolveOutcome
 
 # Imported once in the forkserver, so every new solver process starts warm.
 PRELOAD = ["ortools.sat.python.cp_model", "ortools.graph.python.min_cost_flow", "numpy"]
-
-_PR_SET_PDEATHSIG = 1
-
 
 def context() -> BaseContext:
     """forkserver: forking the daemon itself (pool and LISTEN threads) would be unsafe."""
@@ -45,16 +43,38 @@ _stop_event: MpEvent | None = None
 _progress: Any = None
 
 
-def _child_init(stop_event: MpEvent, progress: Any, log_format: str, log_level: str) -> None:
+def _child_init(stop_event: MpEvent, progress: Any, daemon_pid: int, log_format: str, log_level: str) -> None:
     global _stop_event, _progress
     _stop_event, _progress = stop_event, progress
     # The daemon handles signals; a ^C in a terminal must not kill solves mid-write.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    # Die with the forkserver (which dies with the daemon): no orphan solves after kill -9.
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    threading.Thread(target=_exit_with, args=(daemon_pid,), name="daemon-watch", daemon=True).start()
     log.configure(log_format, log_level)
+
+
+def _exit_with(daemon_pid: int) -> None:
+    """End this process when the daemon dies (kill -9 included): no orphan keeps solving.
+
+    Our parent is the forkserver, which outlives the daemon as long as any solver process
+    does, so neither PDEATHSIG nor a broken pipe would tell us; a pidfd of the daemon does.
+    """
+    try:
+        fd = os.pidfd_open(daemon_pid)
+    except (OSError, AttributeError):  # very old kernel: fall back to polling
+        while _alive(daemon_pid):
+            time.sleep(1.0)
+    else:
+        select.select([fd], [], [])
+    os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def _run(solve: Solver, problem: Any, run_context: dict[str, str], threads: int) -> SolveOutcome:
@@ -99,7 +119,7 @@ class SolverSlot:
             1,
             mp_context=self._ctx,
             initializer=_child_init,
-            initargs=(self._stop, self._progress, *self._log_args),
+            initargs=(self._stop, self._progress, os.getpid(), *self._log_args),
         )
 
     def submit(self, solve: Solver, problem: Any, run_context: dict[str, str], threads: int) -> Future[SolveOutcome]:

@@ -78,12 +78,16 @@ def build_problem(inp: AllocatorInput) -> Problem:
         inp.worker_prefs, inp.worker_ids, inp.line_ids, "worker preferences", cfg.rank_notation
     )
     who, what = new_w[who], new_l[what]
-    norm = costs.normalise(who, rank, n_w)
+    norm = costs.normalise(who, what, rank, (n_w, n_l))
     if not cfg.allow_worker_preference_ties:
         check_no_ties(
-            norm.tied, who=who, item=what, rank=rank, worker_ids=worker_ids, line_ids=line_ids
+            norm.tied[who, what],
+            who=who,
+            item=what,
+            rank=rank,
+            worker_ids=worker_ids,
+            line_ids=line_ids,
         )
-    rank_matrix, ranked = costs.worker_ranks(norm, who, what, n_l)
 
     pref_ids = tuple(p.id for p in inp.preferencers)
     p_who, p_what, p_rank = check_ranks(
@@ -94,9 +98,7 @@ def build_problem(inp: AllocatorInput) -> Problem:
         cfg.rank_notation,
     )
     pref_index = {pid: i for i, pid in enumerate(pref_ids)}
-    pairs = sorted(
-        {(line_index[lid], pref_index[p]) for lid, p in inp.line_preferencers if lid in line_index}
-    )
+    pairs = sorted({(line_index[lid], pref_index[p]) for lid, p in inp.line_preferencers if lid in line_index})
     pair_arr = np.array(pairs, dtype=np.int64).reshape(-1, 2)
     # Weightings of workers or lines outside this run cannot affect it.
     global_w = np.zeros(n_w, dtype=np.float64)
@@ -113,11 +115,7 @@ def build_problem(inp: AllocatorInput) -> Problem:
     spec_l = np.array([s[1] for s in specific], dtype=np.int64)
     spec_v = np.array([s[2] for s in specific], dtype=np.float64)
     d_pref = costs.preferencer_costs(
-        p_who,
-        new_w[p_what],
-        p_rank,
-        n_preferencers=len(pref_ids),
-        n_workers=n_w,
+        costs.normalise(p_who, new_w[p_what], p_rank, (len(pref_ids), n_w)).rank,
         n_lines=n_l,
         line_preferencers=(pair_arr[:, 0], pair_arr[:, 1]),
         global_weights=global_w,
@@ -125,7 +123,7 @@ def build_problem(inp: AllocatorInput) -> Problem:
     )
 
     eligible = eligibility_matrix(worker_ids, line_ids, inp.worker_tags, inp.eligibility)
-    cost = costs.combine(rank_matrix, d_pref, cfg.preferencer_weight, cfg.preference_power)
+    cost = costs.combine(norm.rank, d_pref, cfg.preferencer_weight, cfg.preference_power)
     supervisors = _supervisor_caps(inp, line_index, capacity, taken)
     scale = costs.scale_for(cost, eligible, n_w + n_l + len(supervisors) + 2)
     if scale is None:
@@ -142,8 +140,8 @@ def build_problem(inp: AllocatorInput) -> Problem:
         capacity=capacity,
         must_fill=must_fill,
         eligible=eligible,
-        rank=rank_matrix,
-        ranked=ranked,
+        rank=norm.rank,
+        ranked=norm.ranked,
         d_preferencer=d_pref,
         cost=cost,
         cost_int=costs.to_integer(cost, scale, jitter),

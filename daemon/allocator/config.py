@@ -60,8 +60,7 @@ def parse_config(raw: dict[str, Any] | None) -> AllocatorConfig:
     unknown = sorted(set(raw) - known)
     if unknown:
         raise BadInput(
-            f"unknown config key(s): {', '.join(map(repr, unknown))}; "
-            f"valid keys are {', '.join(sorted(known))}"
+            f"unknown config key(s): {', '.join(map(repr, unknown))}; valid keys are {', '.join(sorted(known))}"
         )
     values: dict[str, Any] = {}
     if "preferencer_weight" in raw:
@@ -87,9 +86,7 @@ def parse_config(raw: dict[str, Any] | None) -> AllocatorConfig:
     if "allow_worker_preference_ties" in raw:
         ties = raw["allow_worker_preference_ties"]
         if not isinstance(ties, bool):
-            raise BadInput(
-                f"config key 'allow_worker_preference_ties' must be true or false, got {ties!r}"
-            )
+            raise BadInput(f"config key 'allow_worker_preference_ties' must be true or false, got {ties!r}")
         values["allow_worker_preference_ties"] = ties
     if "rank_notation" in raw:
         values["rank_notation"] = _choice("rank_notation", raw["rank_notation"], _NOTATIONS)

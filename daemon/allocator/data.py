@@ -79,9 +79,7 @@ class AllocatorInput:
     worker_prefs: RankTable = field(default_factory=RankTable.empty)  # who=worker, what=line
     preferencers: tuple[Preferencer, ...] = ()
     line_preferencers: tuple[tuple[str, str], ...] = ()  # (job_line, preferencer)
-    preferencer_prefs: RankTable = field(
-        default_factory=RankTable.empty
-    )  # who=preferencer idx, what=worker idx
+    preferencer_prefs: RankTable = field(default_factory=RankTable.empty)  # who=preferencer idx, what=worker idx
     weightings: tuple[Weighting, ...] = ()
     eligibility: tuple[Eligibility, ...] = ()
     # Exclusive rounds: seats already taken on each line by earlier COMPLETED runs.

@@ -43,20 +43,46 @@ def precheck(problem: Problem) -> list[str]:
     unfillable = np.flatnonzero(problem.must_fill & ~open_.any(axis=0) & (problem.capacity > 0))
     if unfillable.size:
         out.append("must-have job lines no worker is eligible for: " + _names(problem, unfillable))
+    out.extend(_capped_seats(problem))
     for sup in problem.supervisors:
         must = int(problem.must_fill[sup.lines].sum())
         who = f"preferencer {sup.name!r} ({sup.id})"
         if sup.max_new_workers is not None and sup.max_new_workers < must:
             out.append(
-                f"{who} has {must} must-have lines but max_workers leaves "
-                f"{sup.max_new_workers} worker(s) for them"
+                f"{who} has {must} must-have lines but max_workers leaves {sup.max_new_workers} worker(s) for them"
             )
         if sup.max_new_lines is not None and sup.max_new_lines < must:
-            out.append(
-                f"{who} has {must} must-have lines but max_job_lines allows "
-                f"{sup.max_new_lines} more line(s)"
-            )
+            out.append(f"{who} has {must} must-have lines but max_job_lines allows {sup.max_new_lines} more line(s)")
     return out
+
+
+def _capped_seats(problem: Problem) -> list[str]:
+    """Too few seats once the supervisors' caps are applied.
+
+    Per capped supervisor, the most workers its lines can take: seats on lines used in
+    earlier rounds plus its ``max_job_lines`` largest fresh lines, at most ``max_workers``.
+    Summed with the seats of uncapped lines this bounds the workers placeable (lines under
+    several capped supervisors are counted more than once, which keeps it a valid bound).
+    """
+    capped = np.zeros(problem.n_lines, dtype=bool)
+    bound = 0
+    for sup in problem.supervisors:
+        capped[sup.lines] = True
+        seats = problem.capacity[sup.lines]
+        most = int(seats[~sup.fresh].sum())
+        fresh = np.sort(seats[sup.fresh])[::-1]
+        most += int(fresh[: sup.max_new_lines].sum() if sup.max_new_lines is not None else fresh.sum())
+        if sup.max_new_workers is not None:
+            most = min(most, sup.max_new_workers)
+        bound += most
+    bound += int(problem.capacity[~capped].sum())
+    if bound >= problem.n_workers:
+        return []
+    caps = listing(f"{s.name!r} ({s.id})" for s in problem.supervisors)
+    return [
+        f"the max_job_lines/max_workers caps of preferencers {caps} leave at most "
+        f"{bound} seat(s) for {problem.n_workers} workers"
+    ]
 
 
 def _hall_workers(problem: Problem) -> str | None:

@@ -41,9 +41,7 @@ def _load(conn: psycopg.Connection[Any], run_id: str) -> AllocatorInput:
     allocation_run, inc_lines, inc_workers, exclusive, config, created_at, exists = row
     allocation_run = str(allocation_run)
     if not exists:
-        raise BadInput(
-            f"allocation run {allocation_run} does not exist (allocator_py_runs.allocation_run_id)"
-        )
+        raise BadInput(f"allocation run {allocation_run} does not exist (allocator_py_runs.allocation_run_id)")
     if not isinstance(config, dict):
         raise BadInput(f"config must be a JSON object, not {type(config).__name__}")
     base = {"allocation_run": allocation_run, "run": run_id}
@@ -54,9 +52,7 @@ def _load(conn: psycopg.Connection[Any], run_id: str) -> AllocatorInput:
     ).fetchall()
     if unknown:
         listed = ", ".join(f"{what} {x}" for what, x in unknown[:20])
-        raise BadInput(
-            f"included ids that are not part of allocation run {allocation_run}: {listed}"
-        )
+        raise BadInput(f"included ids that are not part of allocation run {allocation_run}: {listed}")
     foreign = [r[0] for r in conn.execute(sql_text("allocator/foreign_rows"), base)]
     if foreign:
         raise BadInput("rows that belong to another allocation run: " + "; ".join(foreign))
@@ -69,9 +65,7 @@ def _load(conn: psycopg.Connection[Any], run_id: str) -> AllocatorInput:
     )
     worker_ids = tuple(
         str(r[0])
-        for r in conn.execute(
-            sql_text("allocator/workers"), {**base, "included": inc_workers, "exclusive": exclusive}
-        )
+        for r in conn.execute(sql_text("allocator/workers"), {**base, "included": inc_workers, "exclusive": exclusive})
     )
     lines: list[JobLine] = []
     taken: dict[str, int] = {}
@@ -85,8 +79,7 @@ def _load(conn: psycopg.Connection[Any], run_id: str) -> AllocatorInput:
     ids = {**base, "workers": list(worker_ids), "lines": list(line_ids)}
 
     preferencers = tuple(
-        Preferencer(str(i), n, mj, mw)
-        for i, n, mj, mw in conn.execute(sql_text("allocator/preferencers"), base)
+        Preferencer(str(i), n, mj, mw) for i, n, mj, mw in conn.execute(sql_text("allocator/preferencers"), base)
     )
     return AllocatorInput(
         run_id=run_id,
@@ -96,8 +89,7 @@ def _load(conn: psycopg.Connection[Any], run_id: str) -> AllocatorInput:
         line_ids=line_ids,
         lines=tuple(lines),
         worker_tags={
-            str(w): frozenset(str(t) for t in tags)
-            for w, tags in conn.execute(sql_text("allocator/worker_tags"), ids)
+            str(w): frozenset(str(t) for t in tags) for w, tags in conn.execute(sql_text("allocator/worker_tags"), ids)
         },
         worker_prefs=_ranks(conn, "allocator/worker_prefs", ids),
         preferencers=preferencers,

@@ -105,15 +105,12 @@ def _add_stability(
             suffix = [var]
 
 
-def solve_cp_sat(problem: Problem, hint: FlowSolution | None, ctx: SolveContext) -> CpSatResult:
+def solve_cp_sat(problem: Problem, hint: FlowSolution, ctx: SolveContext) -> CpSatResult:
     cfg = problem.config
     model = cp_model.CpModel()
     open_pairs = problem.eligible & (problem.capacity > 0)[None, :]
     w_idx, l_idx = np.nonzero(open_pairs)
-    x = {
-        (int(w), int(ln)): model.new_bool_var(f"x_{w}_{ln}")
-        for w, ln in zip(w_idx, l_idx, strict=True)
-    }
+    x = {(int(w), int(ln)): model.new_bool_var(f"x_{w}_{ln}") for w, ln in zip(w_idx, l_idx, strict=True)}
     of_worker: list[list[cp_model.IntVar]] = [[] for _ in range(problem.n_workers)]
     of_line: list[list[cp_model.IntVar]] = [[] for _ in range(problem.n_lines)]
     for (w, ln), var in x.items():
@@ -139,14 +136,9 @@ def solve_cp_sat(problem: Problem, hint: FlowSolution | None, ctx: SolveContext)
     if cfg.stability == "weak":
         _add_stability(model, problem, x, load)
     keys = list(x)
-    model.minimize(
-        cp_model.LinearExpr.weighted_sum(
-            [x[k] for k in keys], [int(problem.cost_int[k]) for k in keys]
-        )
-    )
-    if hint is not None:
-        for (w, ln), var in x.items():
-            model.add_hint(var, bool(hint.line_of[w] == ln))
+    model.minimize(cp_model.LinearExpr.weighted_sum([x[k] for k in keys], [int(problem.cost_int[k]) for k in keys]))
+    for (w, ln), var in x.items():
+        model.add_hint(var, bool(hint.line_of[w] == ln))
 
     solver = cp_model.CpSolver()
     params: Any = solver.parameters

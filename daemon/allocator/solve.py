@@ -14,15 +14,14 @@ from daemon.allocator import report
 from daemon.allocator.build import build_problem
 from daemon.allocator.data import AllocatorInput
 from daemon.allocator.diagnose import explain, precheck
-from daemon.allocator.flow import solve_flow
+from daemon.allocator.flow import FlowSolution, solve_flow
+from daemon.allocator.hints import line_cap_hint, stable_hint
 from daemon.allocator.model import solve_cp_sat
 from daemon.allocator.problem import Problem
 from daemon.solving import SolveContext, SolveOutcome
 
 
-def _infeasible(
-    problem: Problem, started: float, method: str, reasons: list[str] | None = None
-) -> SolveOutcome:
+def _infeasible(problem: Problem, started: float, method: str, reasons: list[str] | None = None) -> SolveOutcome:
     reasons = reasons or explain(problem)
     return SolveOutcome(
         status="INFEASIBLE",
@@ -36,6 +35,15 @@ def _infeasible(
     )
 
 
+def _hint(problem: Problem, relaxed: FlowSolution) -> FlowSolution:
+    """The best available starting point for CP-SAT (see ``hints``)."""
+    if problem.config.stability == "weak":
+        return stable_hint(problem) or relaxed
+    if any(s.max_new_lines is not None for s in problem.supervisors):
+        return line_cap_hint(problem, relaxed) or relaxed
+    return relaxed
+
+
 def solve(inp: AllocatorInput, ctx: SolveContext) -> SolveOutcome:
     """Solve one allocator run. Raises BadInput for data errors; INFEASIBLE when impossible."""
     started = time.perf_counter()
@@ -45,24 +53,27 @@ def solve(inp: AllocatorInput, ctx: SolveContext) -> SolveOutcome:
     reasons = precheck(problem)
     if reasons:
         return _infeasible(problem, started, "precheck", reasons)
-    hint = solve_flow(problem)
+    relaxed = solve_flow(problem)
+    if relaxed is None:
+        # The flow relaxes only line caps, stability and overlapping worker caps: without a
+        # flow there is no allocation at all.
+        return _infeasible(problem, started, "min_cost_flow")
     if not problem.needs_cp_sat:
-        if hint is None:
-            return _infeasible(problem, started, "min_cost_flow")
         meta = report.metadata(
             problem,
-            hint.line_of,
+            relaxed.line_of,
             status="OPTIMAL",
             method="min_cost_flow",
-            best_bound=report.objective(problem, hint.line_of),
+            best_bound=report.objective(problem, relaxed.line_of),
             solve_seconds=time.perf_counter() - started,
             extra={"build_seconds": built - started},
         )
-        return SolveOutcome("COMPLETED", meta, None, report.allocations(problem, hint.line_of))
+        return SolveOutcome("COMPLETED", meta, None, report.allocations(problem, relaxed.line_of))
 
     if ctx.stop_requested():
         return SolveOutcome("FAILED", {"status": "STOPPED"}, "stopped before the solve began")
-    ctx.report(phase="cp_sat", hint=hint is not None)
+    hint = _hint(problem, relaxed)
+    ctx.report(phase="cp_sat")
     result = solve_cp_sat(problem, hint, ctx)
     if result.status == "INFEASIBLE":
         return _infeasible(problem, started, "cp_sat")
@@ -97,7 +108,6 @@ def solve(inp: AllocatorInput, ctx: SolveContext) -> SolveOutcome:
             "build_seconds": built - started,
             "solutions": result.solutions,
             "cp_sat_seconds": result.wall_seconds,
-            "hinted": hint is not None,
         },
     )
     return SolveOutcome("COMPLETED", meta, None, report.allocations(problem, result.line_of))

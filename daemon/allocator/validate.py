@@ -37,9 +37,7 @@ def _rows(
     what_ids: Sequence[str],
 ) -> str:
     """Name preference rows as (ranker, ranked, rank); only the first few of many."""
-    shown = ", ".join(
-        f"({who_ids[who[i]]}, {what_ids[item[i]]}, rank {rank[i]:g})" for i in idx[:_LISTED]
-    )
+    shown = ", ".join(f"({who_ids[who[i]]}, {what_ids[item[i]]}, rank {rank[i]:g})" for i in idx[:_LISTED])
     return shown if len(idx) <= _LISTED else f"{shown} … ({len(idx)} rows in all)"
 
 
@@ -54,9 +52,7 @@ def check_sets(inp: AllocatorInput) -> None:
             raise BadInput(f"duplicate {label} ids: {listing(dups)}")
     if tuple(line.id for line in inp.lines) != tuple(inp.line_ids):
         raise BadInput("internal: line_ids and lines disagree (loader bug)")
-    negative = [
-        f"{ln.name!r} ({ln.id}): {ln.max_n_workers}" for ln in inp.lines if ln.max_n_workers < 0
-    ]
+    negative = [f"{ln.name!r} ({ln.id}): {ln.max_n_workers}" for ln in inp.lines if ln.max_n_workers < 0]
     if negative:
         raise BadInput(f"job lines with a negative max_n_workers: {listing(negative)}")
     taken = [f"{lid}: {n}" for lid, n in sorted(inp.taken_capacity.items()) if n < 0]
@@ -68,26 +64,18 @@ def check_sets(inp: AllocatorInput) -> None:
     caps = [
         f"{p.name!r} ({p.id})"
         for p in inp.preferencers
-        if (p.max_job_lines is not None and p.max_job_lines < 0)
-        or (p.max_workers is not None and p.max_workers < 0)
+        if (p.max_job_lines is not None and p.max_job_lines < 0) or (p.max_workers is not None and p.max_workers < 0)
     ]
     if caps:
-        raise BadInput(
-            f"preferencers with a negative max_job_lines or max_workers: {listing(caps)}"
-        )
+        raise BadInput(f"preferencers with a negative max_job_lines or max_workers: {listing(caps)}")
     known = {p.id for p in inp.preferencers}
     unknown = sorted({p for _, p in inp.line_preferencers if p not in known})
     unknown += sorted({w.preferencer for w in inp.weightings if w.preferencer not in known})
     if unknown:
         raise BadInput(
-            f"unknown preferencers named by job_line_preferencers/weightings: "
-            f"{listing(sorted(set(unknown)))}"
+            f"unknown preferencers named by job_line_preferencers/weightings: {listing(sorted(set(unknown)))}"
         )
-    bad_weights = [
-        f"{w.preferencer}/{w.worker}/{w.job_line}"
-        for w in inp.weightings
-        if not np.isfinite(w.weight)
-    ]
+    bad_weights = [f"{w.preferencer}/{w.worker}/{w.job_line}" for w in inp.weightings if not np.isfinite(w.weight)]
     if bad_weights:
         raise BadInput(f"weightings that are not finite numbers: {listing(bad_weights)}")
 
@@ -122,9 +110,7 @@ def check_ranks(
 
     outside = (who < 0) | (who >= len(who_ids)) | (item < 0) | (item >= len(what_ids))
     if outside.any():
-        raise BadInput(
-            f"{what}: {int(outside.sum())} rows name workers or job lines outside the run"
-        )
+        raise BadInput(f"{what}: {int(outside.sum())} rows name workers or job lines outside the run")
     bad = ~np.isfinite(rank) | (rank <= 0)
     if bad.any():
         raise BadInput(f"{what}: ranks must be positive numbers; bad rows: {rows(bad)}")
@@ -161,6 +147,4 @@ def check_no_ties(
             who_ids=worker_ids,
             what_ids=line_ids,
         )
-        raise BadInput(
-            f"tied worker preferences while allow_worker_preference_ties is false: {named}"
-        )
+        raise BadInput(f"tied worker preferences while allow_worker_preference_ties is false: {named}")

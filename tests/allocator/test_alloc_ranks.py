@@ -14,8 +14,9 @@ LINES = {"a": 1, "b": 1, "c": 1, "d": 1}
 
 
 def _fractional(ranks: list[float]) -> list[float]:
-    who = np.zeros(len(ranks), dtype=np.int64)
-    return [float(r) for r in normalise(who, np.array(ranks, dtype=np.float64), 1).rank]
+    n = len(ranks)
+    who, what = np.zeros(n, dtype=np.int64), np.arange(n, dtype=np.int64)
+    return [float(r) for r in normalise(who, what, np.array(ranks), (1, n)).rank[0]]
 
 
 @pytest.mark.parametrize(
@@ -35,12 +36,14 @@ def test_three_way_tie_shares_the_mean_position() -> None:
     assert _fractional([4, 1, 1, 1]) == [4.0, 2.0, 2.0, 2.0]
 
 
-def test_rankers_are_normalised_separately() -> None:
+def test_rankers_are_normalised_separately_and_unranked_get_the_budget() -> None:
     who = np.array([1, 0, 1, 0], dtype=np.int64)
-    norm = normalise(who, np.array([5.0, 2.0, 5.0, 3.0]), 2)
-    assert norm.rank.tolist() == [1.5, 1.0, 1.5, 2.0]
-    assert norm.counts.tolist() == [2, 2]
-    assert norm.tied.tolist() == [True, False, True, False]
+    what = np.array([0, 1, 2, 2], dtype=np.int64)
+    norm = normalise(who, what, np.array([5.0, 2.0, 5.0, 3.0]), (2, 4))
+    # row 0 ranks items 1, 2; row 1 ties items 0 and 2; budget (4 + 2 + 1) / 2 = 3.5
+    assert norm.rank.tolist() == [[3.5, 1.0, 2.0, 3.5], [1.5, 3.5, 1.5, 3.5]]
+    assert norm.ranked.tolist() == [[False, True, True, False], [True, False, True, False]]
+    assert norm.tied.tolist() == [[False, False, False, False], [True, False, True, False]]
 
 
 def test_unranked_lines_share_the_budget() -> None:
