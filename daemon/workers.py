@@ -30,6 +30,7 @@ from daemon.solving import SolveContext, SolveOutcome
 # Imported once in the forkserver, so every new solver process starts warm.
 PRELOAD = ["ortools.sat.python.cp_model", "ortools.graph.python.min_cost_flow", "numpy"]
 
+
 def context() -> BaseContext:
     """forkserver: forking the daemon itself (pool and LISTEN threads) would be unsafe."""
     ctx = mp.get_context("forkserver")

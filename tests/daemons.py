@@ -13,6 +13,8 @@ from typing import Any
 
 import psycopg
 
+from tests.pg import as_daemon
+
 ROOT = Path(__file__).resolve().parent.parent
 FINAL = ("COMPLETED", "INFEASIBLE", "FAILED", "CANCELLED")
 
@@ -28,7 +30,7 @@ class DaemonProcess:
         args = [sys.executable, "-m", module]
         if not slow:
             args.append("run")
-        args += ["--database-url", db_url, "--log-format", "json", *FAST, *flags]
+        args += ["--database-url", as_daemon(db_url), "--log-format", "json", *FAST, *flags]
         if name:
             args += ["--daemon-name", name]
         self.log_path = log_dir / f"daemon-{name or 'x'}-{time.monotonic_ns()}.log"

@@ -21,6 +21,18 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from daemon import migrate
 from daemon.embedded import EmbeddedPostgres
 
+# The daemons under test log in as a member of the least-privilege role, as in production.
+DAEMON_LOGIN = "receptord_test_daemon"
+DAEMON_PASSWORD = "receptord-test-only"
+
+
+def as_daemon(url: str) -> str:
+    """``url`` with the daemon's least-privilege login."""
+    params = conninfo_to_dict(url)
+    params["user"] = DAEMON_LOGIN
+    params.setdefault("password", DAEMON_PASSWORD)
+    return make_conninfo("", **params)
+
 
 def with_database(url: str, dbname: str) -> str:
     params = conninfo_to_dict(url)
@@ -41,6 +53,11 @@ class Server:
             name = f"receptord_tpl_{uuid.uuid4().hex[:8]}"
             self._admin(f'CREATE DATABASE "{name}"')
             migrate.upgrade(with_database(self.admin_url, name))
+            self._admin(
+                f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{DAEMON_LOGIN}') THEN "
+                f"CREATE ROLE {DAEMON_LOGIN} LOGIN PASSWORD '{DAEMON_PASSWORD}' IN ROLE receptord_daemon; "
+                "END IF; END $$"
+            )
             self._template = name
         return self._template
 

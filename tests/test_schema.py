@@ -15,7 +15,7 @@ from alembic.script import ScriptDirectory
 from daemon import migrate
 from daemon.db import ROOT, queue_statement
 from daemon.kinds import registry
-from tests.pg import Server
+from tests.pg import Server, as_daemon
 
 # The contract: names clients and DBAs rely on (SPEC §3).
 CONTRACT: dict[str, set[str]] = {
@@ -84,10 +84,14 @@ def public_objects(url: str) -> int:
     return int(row[0])
 
 
-def test_single_head() -> None:
+def scripts() -> ScriptDirectory:
     cfg = Config()
     cfg.set_main_option("script_location", str(ROOT / "migrations"))
-    assert len(ScriptDirectory.from_config(cfg).get_heads()) == 1
+    return ScriptDirectory.from_config(cfg)
+
+
+def test_single_head() -> None:
+    assert len(scripts().get_heads()) == 1
 
 
 def test_upgrade_downgrade_upgrade(empty_url: str) -> None:
@@ -101,9 +105,10 @@ def test_upgrade_downgrade_upgrade(empty_url: str) -> None:
     assert public_objects(empty_url) == 2  # alembic_version and its primary key index
     migrate.upgrade(empty_url)
     # Step by step down and up again, revision by revision.
-    for rev in ("0002", "0001", "base"):
+    revisions = [s.revision for s in reversed(list(scripts().walk_revisions()))]
+    for rev in [*reversed(revisions[:-1]), "base"]:
         migrate.downgrade(empty_url, rev)
-    for rev in ("0001", "0002", "0003"):
+    for rev in revisions:
         migrate.upgrade(empty_url, rev)
 
 
@@ -119,7 +124,7 @@ def test_alembic_command_line_uses_database_url(empty_url: str) -> None:
     )
     assert done.returncode == 0, done.stderr
     with psycopg.connect(empty_url) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0003",)
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == (scripts().get_current_head(),)
 
 
 def test_concurrent_migrations_apply_once(empty_url: str) -> None:
@@ -137,7 +142,7 @@ def test_concurrent_migrations_apply_once(empty_url: str) -> None:
     results = [(p.wait(120), p.stderr.read() if p.stderr else "") for p in procs]
     assert [code for code, _ in results] == [0, 0, 0], results
     with psycopg.connect(empty_url) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0003",)
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == (scripts().get_current_head(),)
 
 
 def test_contract_tables_and_columns_exist(db_url: str) -> None:
@@ -212,3 +217,24 @@ def test_claim_uses_the_pending_index(db_url: str) -> None:
         stmt = queue_statement("claim", kind.table, kind.created_column).as_string(conn)
         plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + stmt.replace("%(daemon)s", "'explain:0'")))
     assert "allocator_py_runs_pending_idx" in plan, plan
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "SELECT name, email FROM workers",  # personal data the solver never needs
+        "DELETE FROM allocator_py_runs",
+        "UPDATE allocator_py_runs SET config = '{}'",  # only lifecycle columns
+        "UPDATE allocator_py_runs SET priority = 1",
+        "TRUNCATE run_events",
+        "UPDATE run_events SET event = 'x'",  # history is append-only for the daemon
+        "CREATE TABLE sneaky (x int)",
+        "DROP VIEW receptord_queue",
+    ],
+)
+def test_daemon_role_cannot_step_outside_its_job(db_url: str, statement: str) -> None:
+    with (
+        psycopg.connect(as_daemon(db_url), autocommit=True) as conn,
+        pytest.raises(psycopg.errors.InsufficientPrivilege),
+    ):
+        conn.execute(statement)

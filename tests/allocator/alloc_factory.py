@@ -26,9 +26,7 @@ Ranks = Mapping[str, Mapping[str, float]]
 def table(ranks: Ranks, who_ids: Sequence[str], what_ids: Sequence[str]) -> RankTable:
     who_index = {w: i for i, w in enumerate(who_ids)}
     what_index = {x: i for i, x in enumerate(what_ids)}
-    rows = [
-        (who_index[w], what_index[x], r) for w, given in ranks.items() for x, r in given.items()
-    ]
+    rows = [(who_index[w], what_index[x], r) for w, given in ranks.items() for x, r in given.items()]
     return RankTable(
         np.array([r[0] for r in rows], dtype=np.int32),
         np.array([r[1] for r in rows], dtype=np.int32),
@@ -53,10 +51,7 @@ def make_input(
 ) -> AllocatorInput:
     """``lines`` maps line id to capacity (or gives JobLines); ``must`` lists must-have lines."""
     if isinstance(lines, Mapping):
-        job_lines = tuple(
-            JobLine(lid, f"Line {lid}", cap, must_have_workers=lid in must)
-            for lid, cap in lines.items()
-        )
+        job_lines = tuple(JobLine(lid, f"Line {lid}", cap, must_have_workers=lid in must) for lid, cap in lines.items())
     else:
         job_lines = tuple(lines)
     worker_ids = tuple(workers if workers is not None else worker_ranks)
@@ -86,9 +81,7 @@ def solve_checked(inp: AllocatorInput, ctx: SolveContext | None = None) -> Solve
     if out.status == "COMPLETED":
         check = check_allocation(inp, out.payload)
         assert check.violations == (), check.violations
-        assert abs(check.objective - out.metadata["objective"]) <= 1e-6 * max(
-            1.0, abs(check.objective)
-        )
+        assert abs(check.objective - out.metadata["objective"]) <= 1e-6 * max(1.0, abs(check.objective))
     return out
 
 

@@ -23,9 +23,7 @@ def _row(worker: str, line: str) -> Allocation:
     """A row with the right rank and cost (alpha 0), so only the rule under test is broken."""
     rank = RANKS[worker].get(line)
     # Each worker ranks 2 of 3 lines: the third is at the budget (1+2+3 - 3) / 1 = 3.
-    return Allocation(
-        worker, line, None if rank is None else float(rank), 3.0 if rank is None else float(rank)
-    )
+    return Allocation(worker, line, None if rank is None else float(rank), 3.0 if rank is None else float(rank))
 
 
 def test_a_solver_result_passes() -> None:
@@ -88,9 +86,7 @@ def test_recomputes_the_objective() -> None:
         ),
     ],
 )
-def test_violations_are_named(
-    rows: list[tuple[str, str]], kw: dict[str, Any], expected: str
-) -> None:
+def test_violations_are_named(rows: list[tuple[str, str]], kw: dict[str, Any], expected: str) -> None:
     config = {"preferencer_weight": 0, **kw.pop("config", {})}
     inp = make_input(RANKS, {"a": 1, "b": 2, "c": 1}, config=config, **kw)
     found = check_allocation(inp, [_row(w, ln) for w, ln in rows]).violations

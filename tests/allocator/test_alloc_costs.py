@@ -24,12 +24,8 @@ def test_preference_power_shapes_the_optimum() -> None:
         "w2": {"a": 2, "b": 3, "c": 1},
     }
     lines = {"a": 1, "b": 1, "c": 1}
-    sqrt = solve_checked(
-        make_input(ranks, lines, config={"preferencer_weight": 0, "preference_power": 0.5})
-    )
-    square = solve_checked(
-        make_input(ranks, lines, config={"preferencer_weight": 0, "preference_power": 2})
-    )
+    sqrt = solve_checked(make_input(ranks, lines, config={"preferencer_weight": 0, "preference_power": 0.5}))
+    square = solve_checked(make_input(ranks, lines, config={"preferencer_weight": 0, "preference_power": 2}))
     assert sorted(a.worker_rank or 0 for a in sqrt.payload) == [1, 1, 3]
     assert sorted(a.worker_rank or 0 for a in square.payload) == [1, 2, 2]
     assert square.metadata["objective"] == pytest.approx(1 + 4 + 4)
@@ -95,9 +91,7 @@ def test_weightings_global_and_specific_from_any_supervisor() -> None:
 
 @pytest.mark.parametrize(("weight", "winner"), [(-5.0, "w1"), (5.0, "w2"), (0.0, "w2")])
 def test_weighting_sign_bonus_or_penalty(weight: float, winner: str) -> None:
-    inp = make_input(
-        CONTEST, TWO, preferencers=SUPS, weightings=[Weighting("s1", "w1", "a", weight)]
-    )
+    inp = make_input(CONTEST, TWO, preferencers=SUPS, weightings=[Weighting("s1", "w1", "a", weight)])
     assert holder(inp, "a") == winner
 
 
@@ -144,12 +138,8 @@ def test_cost_formula() -> None:
 
 def test_integer_costs_stay_within_the_rounding_bound() -> None:
     rng = np.random.default_rng(3)
-    ranks = {
-        f"w{i}": {f"l{j}": float(r) for j, r in enumerate(rng.permutation(7) + 1)} for i in range(7)
-    }
-    p = build_problem(
-        make_input(ranks, {f"l{j}": 1 for j in range(7)}, config={"preference_power": 1.37})
-    )
+    ranks = {f"w{i}": {f"l{j}": float(r) for j, r in enumerate(rng.permutation(7) + 1)} for i in range(7)}
+    p = build_problem(make_input(ranks, {f"l{j}": 1 for j in range(7)}, config={"preference_power": 1.37}))
     per_cell = p.cost_int / p.unit - p.cost
     assert per_cell.min() >= -0.5 / p.scale
     assert per_cell.max() <= 1.5 / p.scale

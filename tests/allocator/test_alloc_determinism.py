@@ -15,16 +15,11 @@ from tests.allocator.alloc_factory import make_input, placed, solve_checked
 SEARCH_STATS = {"solve_seconds", "build_seconds", "cp_sat_seconds", "solutions"}
 
 
-def _instance(
-    seed: int, config: dict[str, Any] | None = None, line_cap: int | None = 2
-) -> AllocatorInput:
+def _instance(seed: int, config: dict[str, Any] | None = None, line_cap: int | None = 2) -> AllocatorInput:
     """Random ties and supervisors; ``line_cap`` on s1 sends it to CP-SAT."""
     rng = random.Random(seed)
     lines = {f"l{j}": rng.randint(1, 3) for j in range(6)}
-    ranks = {
-        f"w{i}": {ln: float(rng.randint(1, 4)) for ln in rng.sample(sorted(lines), 4)}
-        for i in range(9)
-    }
+    ranks = {f"w{i}": {ln: float(rng.randint(1, 4)) for ln in rng.sample(sorted(lines), 4)} for i in range(9)}
     sups = [Preferencer("s1", "S1", max_job_lines=line_cap), Preferencer("s2", "S2")]
     sup_ranks = {s.id: {w: float(rng.randint(1, 5)) for w in ranks} for s in sups}
     return make_input(

@@ -23,9 +23,7 @@ def test_no_rule_means_eligible() -> None:
 
 
 def test_included_worker_beats_everything() -> None:
-    rule = Eligibility(
-        "L", included_workers=F({"w"}), excluded_workers=F({"w"}), excluded_tags=F({"icu"})
-    )
+    rule = Eligibility("L", included_workers=F({"w"}), excluded_workers=F({"w"}), excluded_tags=F({"icu"}))
     assert _ok(rule)
 
 

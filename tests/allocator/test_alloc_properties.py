@@ -75,9 +75,7 @@ def tiny_instances(draw: st.DrawFn) -> AllocatorInput:
         line_preferencers=owners,
         sup_ranks=sup_ranks,
         weightings=weightings,
-        eligibility=[
-            Eligibility(ln, excluded_workers=frozenset(ex)) for ln, ex in excluded.items()
-        ],
+        eligibility=[Eligibility(ln, excluded_workers=frozenset(ex)) for ln, ex in excluded.items()],
         taken=taken,
     )
 
@@ -89,11 +87,7 @@ def _brute_force(inp: AllocatorInput) -> float | None:
         rows = [Allocation(w, ln, None, 0.0) for w, ln in zip(inp.worker_ids, choice, strict=True)]
         result = check_allocation(inp, rows)
         # The placeholder rank/cost fields are wrong on purpose: ignore those reports only.
-        real = [
-            v
-            for v in result.violations
-            if ": worker_rank" not in v and ": dissatisfaction" not in v
-        ]
+        real = [v for v in result.violations if ": worker_rank" not in v and ": dissatisfaction" not in v]
         if not real and (best is None or result.objective < best):
             best = result.objective
     return best
@@ -131,9 +125,7 @@ def _reference_ranks(prefs: np.ndarray, ranked: np.ndarray) -> np.ndarray:
     st.integers(1, 12).flatmap(
         lambda n_w: st.tuples(
             st.just(n_w),
-            st.lists(st.integers(1, 3), min_size=1, max_size=12).filter(
-                lambda caps: sum(caps) >= n_w
-            ),
+            st.lists(st.integers(1, 3), min_size=1, max_size=12).filter(lambda caps: sum(caps) >= n_w),
             st.integers(0, 2**32 - 1),
         )
     )
@@ -146,10 +138,7 @@ def test_optimum_equals_linear_sum_assignment(case: tuple[int, list[int], int]) 
     ranked = rng.random((n_w, n_l)) < 0.8
     workers = [f"w{i:02d}" for i in range(n_w)]
     lines = [f"l{j:02d}" for j in range(n_l)]
-    ranks = {
-        w: {ln: prefs[i, j] for j, ln in enumerate(lines) if ranked[i, j]}
-        for i, w in enumerate(workers)
-    }
+    ranks = {w: {ln: prefs[i, j] for j, ln in enumerate(lines) if ranked[i, j]} for i, w in enumerate(workers)}
     power = float(rng.choice([1.0, 2.0]))
     inp = make_input(
         ranks,

@@ -77,9 +77,7 @@ def test_unranked_assignment_has_no_rank() -> None:
 
 
 def test_ties_rejected_when_disallowed() -> None:
-    inp = make_input(
-        {"w1": {"a": 1, "b": 1}}, LINES, config={"allow_worker_preference_ties": False}
-    )
+    inp = make_input({"w1": {"a": 1, "b": 1}}, LINES, config={"allow_worker_preference_ties": False})
     with pytest.raises(BadInput, match=r"tied .*\(w1, a, rank 1\)"):
         build_problem(inp)
 
@@ -98,9 +96,7 @@ def test_fractional_rank_needs_fractional_notation() -> None:
     inp = make_input({"w1": {"a": 1.5, "b": 1.5}}, LINES)
     with pytest.raises(BadInput, match="rank_notation"):
         build_problem(inp)
-    build_problem(
-        make_input({"w1": {"a": 1.5, "b": 1.5}}, LINES, config={"rank_notation": "fractional"})
-    )
+    build_problem(make_input({"w1": {"a": 1.5, "b": 1.5}}, LINES, config={"rank_notation": "fractional"}))
 
 
 def test_duplicate_pair_is_named() -> None:

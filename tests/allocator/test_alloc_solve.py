@@ -145,9 +145,7 @@ def test_weak_stability_spare_seat_blocks() -> None:
 
 def test_tied_line_preferences_do_not_block() -> None:
     # No supervisor: line a ranks both equally, so w1 does not block w2's seat on a.
-    inp = make_input(
-        CONTEST, {"a": 1, "b": 1, "c": 0}, config={"preferencer_weight": 0, "stability": "weak"}
-    )
+    inp = make_input(CONTEST, {"a": 1, "b": 1, "c": 0}, config={"preferencer_weight": 0, "stability": "weak"})
     assert holder(inp, "a") == "w2"
 
 
