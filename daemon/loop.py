@@ -169,15 +169,10 @@ class Daemon:
                     )
 
     def _announce(self, state: str) -> None:
+        in_flight = len(self._runners)
         with self._pool.connection() as conn:
-            queue.announce(
-                conn,
-                self.name,
-                slots=self.settings.pool_size,
-                in_flight=len(self._runners),
-                state=state,
-            )
-        self._systemd.status(f"{state}: {len(self._runners)}/{self.settings.pool_size} solving")
+            pending = queue.announce(conn, self.name, slots=self.settings.pool_size, in_flight=in_flight, state=state)
+        self._systemd.status(f"{state}: solving {in_flight}/{self.settings.pool_size}, {pending} queued")
 
     # --- shutdown ----------------------------------------------------------------------------
 

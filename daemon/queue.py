@@ -92,8 +92,9 @@ def reap(conn: psycopg.Connection[Any], kind: RunKind, lease_seconds: float) -> 
     return [(str(r[0]), str(r[1])) for r in rows]
 
 
-def announce(conn: psycopg.Connection[Any], daemon: str, *, slots: int, in_flight: int, state: str) -> None:
-    """Upsert this daemon's row in receptord_daemons (read by the live-daemon views)."""
+def announce(conn: psycopg.Connection[Any], daemon: str, *, slots: int, in_flight: int, state: str) -> int:
+    """Upsert this daemon's row in receptord_daemons (read by the live-daemon views); return
+    how many runs of all kinds are pending."""
     with conn.transaction():
         conn.execute(
             sql_text("queue/daemon_beat"),
@@ -107,3 +108,5 @@ def announce(conn: psycopg.Connection[Any], daemon: str, *, slots: int, in_fligh
                 "state": state,
             },
         )
+        row = conn.execute(sql_text("queue/pending")).fetchone()
+    return int(row[0]) if row else 0

@@ -25,7 +25,15 @@ FAST = ["--heartbeat-seconds", "0.2", "--lease-seconds", "3", "--poll-seconds", 
 class DaemonProcess:
     """``receptord run`` (or the slow test kind) as a child process, logging to a file."""
 
-    def __init__(self, db_url: str, *flags: str, slow: bool = False, name: str = "", log_dir: Path) -> None:
+    def __init__(
+        self,
+        db_url: str,
+        *flags: str,
+        slow: bool = False,
+        name: str = "",
+        log_dir: Path,
+        env: dict[str, str] | None = None,
+    ) -> None:
         module = "tests.slow_kind" if slow else "daemon.cli"
         args = [sys.executable, "-m", module]
         if not slow:
@@ -35,7 +43,9 @@ class DaemonProcess:
             args += ["--daemon-name", name]
         self.log_path = log_dir / f"daemon-{name or 'x'}-{time.monotonic_ns()}.log"
         self._log = self.log_path.open("w")
-        self.proc = subprocess.Popen(args, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            args, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+        )
 
     def signal(self, sig: signal.Signals) -> None:
         self.proc.send_signal(sig)
@@ -87,7 +97,3 @@ def enqueue(conn: psycopg.Connection[Any], allocation_run: str, **columns: Any) 
     row = conn.execute(sql, (allocation_run, *columns.values())).fetchone()
     assert row is not None
     return str(row[0])
-
-
-def env_without_db() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TEST_DATABASE_URL")}

@@ -70,7 +70,10 @@ def _add_stability(
     problem: Problem,
     x: dict[tuple[int, int], cp_model.IntVar],
     load: list[cp_model.IntVar],
+    hint: npt.NDArray[np.int64],
 ) -> None:
+    """Weak stability constraints; the helper variables are hinted from ``hint`` (line per
+    worker) too, since CP-SAT uses a complete hint far better than a partial one."""
     pairs = sorted(x)
     got: dict[tuple[int, int], cp_model.IntVar] = {}  # (worker, line) → got[w][level of l]
     by_worker: dict[int, list[int]] = {}
@@ -78,11 +81,13 @@ def _add_stability(
         by_worker.setdefault(w, []).append(ln)
     for w, lines in by_worker.items():
         level = _levels(problem.rank[w, lines])
+        hinted = int(level[lines.index(int(hint[w]))]) if int(hint[w]) in lines else -1
         prefix: list[cp_model.IntVar] = []  # got[w][k-1], once there is one
         for k in range(int(level.max()) + 1):
             at = [ln for ln, lv in zip(lines, level, strict=True) if lv == k]
-            var = model.new_int_var(0, 1, f"got_{w}_{k}")
+            var = model.new_bool_var(f"got_{w}_{k}")
             model.add(var == cp_model.LinearExpr.sum([*prefix, *(x[w, ln] for ln in at)]))
+            model.add_hint(var, 0 <= hinted <= k)
             prefix = [var]
             for ln in at:
                 got[w, ln] = var
@@ -92,6 +97,7 @@ def _add_stability(
     for ln, workers in by_line.items():
         cap = int(problem.capacity[ln])
         level = _levels(np.round(problem.d_preferencer[workers, ln], PREFERENCE_DECIMALS))
+        hinted_here = level[hint[workers] == ln]
         suffix: list[cp_model.IntVar] = []  # workers on ln strictly worse than this level
         for k in range(int(level.max()), -1, -1):
             at = [w for w, lv in zip(workers, level, strict=True) if lv == k]
@@ -102,6 +108,7 @@ def _add_stability(
                     model.add(suffix[0] <= cap * g)
             var = model.new_int_var(0, cap, f"worse_{ln}_{k}")
             model.add(var == cp_model.LinearExpr.sum([*suffix, *(x[w, ln] for w in at)]))
+            model.add_hint(var, int((hinted_here >= k).sum()))
             suffix = [var]
 
 
@@ -118,10 +125,12 @@ def solve_cp_sat(problem: Problem, hint: FlowSolution, ctx: SolveContext) -> CpS
         of_line[ln].append(var)
     for vars_ in of_worker:
         model.add_exactly_one(vars_)
+    hinted_load = np.bincount(hint.line_of, minlength=problem.n_lines)
     load: list[cp_model.IntVar] = []
     for ln, vars_ in enumerate(of_line):
         var = model.new_int_var(int(problem.must_fill[ln]), int(problem.capacity[ln]), f"load_{ln}")
         model.add(var == sum(vars_))
+        model.add_hint(var, int(hinted_load[ln]))
         load.append(var)
     used: dict[int, cp_model.IntVar] = {}  # a fresh line that receives workers, for line caps
     for sup in problem.supervisors:
@@ -132,9 +141,10 @@ def solve_cp_sat(problem: Problem, hint: FlowSolution, ctx: SolveContext) -> CpS
                 if int(ln) not in used:
                     used[int(ln)] = model.new_bool_var(f"used_{ln}")
                     model.add(load[ln] <= int(problem.capacity[ln]) * used[int(ln)])
+                    model.add_hint(used[int(ln)], bool(hinted_load[ln] > 0))
             model.add(sum(used[int(ln)] for ln in sup.lines[sup.fresh]) <= sup.max_new_lines)
     if cfg.stability == "weak":
-        _add_stability(model, problem, x, load)
+        _add_stability(model, problem, x, load, hint.line_of)
     keys = list(x)
     model.minimize(cp_model.LinearExpr.weighted_sum([x[k] for k in keys], [int(problem.cost_int[k]) for k in keys]))
     for (w, ln), var in x.items():
