@@ -112,7 +112,7 @@ def _add_stability(
             suffix = [var]
 
 
-def solve_cp_sat(problem: Problem, hint: FlowSolution, ctx: SolveContext) -> CpSatResult:
+def solve_cp_sat(problem: Problem, hint: FlowSolution, ctx: SolveContext, time_limit: float) -> CpSatResult:
     cfg = problem.config
     model = cp_model.CpModel()
     open_pairs = problem.eligible & (problem.capacity > 0)[None, :]
@@ -153,7 +153,7 @@ def solve_cp_sat(problem: Problem, hint: FlowSolution, ctx: SolveContext) -> CpS
     solver = cp_model.CpSolver()
     params: Any = solver.parameters
     params.num_workers = cfg.num_workers
-    params.max_time_in_seconds = cfg.max_seconds
+    params.max_time_in_seconds = time_limit
     params.random_seed = cfg.rng_seed % 2**31
     # Not interleave_search, the documented route to parallel determinism: with a hint it
     # aborts the process on some infeasible models (ortools 9.15, "heuristics.fixed_search").

@@ -14,11 +14,16 @@ from daemon.allocator import report
 from daemon.allocator.build import build_problem
 from daemon.allocator.data import AllocatorInput
 from daemon.allocator.diagnose import explain, precheck
+from daemon.allocator.feasibility import is_feasible
 from daemon.allocator.flow import FlowSolution, solve_flow
 from daemon.allocator.hints import line_cap_hint, stable_hint
 from daemon.allocator.model import solve_cp_sat
 from daemon.allocator.problem import Problem
 from daemon.solving import SolveContext, SolveOutcome
+
+# Below this CP-SAT cannot even finish presolve of a mid-sized model; a run whose build took
+# most of max_seconds still gets this much search.
+_MIN_CP_SAT_SECONDS = 1.0
 
 
 def _infeasible(problem: Problem, started: float, method: str, reasons: list[str] | None = None) -> SolveOutcome:
@@ -73,13 +78,21 @@ def solve(inp: AllocatorInput, ctx: SolveContext) -> SolveOutcome:
     if ctx.stop_requested():
         return SolveOutcome("FAILED", {"status": "STOPPED"}, "stopped before the solve began")
     hint = _hint(problem, relaxed)
-    ctx.report(phase="cp_sat")
-    result = solve_cp_sat(problem, hint, ctx)
+    hint_ok = is_feasible(problem, hint.line_of)
+    # max_seconds bounds the whole solve; CP-SAT gets what building and the flow left over.
+    time_left = max(problem.config.max_seconds - (time.perf_counter() - started), _MIN_CP_SAT_SECONDS)
+    ctx.report(phase="cp_sat", hint_feasible=hint_ok)
+    result = solve_cp_sat(problem, hint, ctx, time_left)
     if result.status == "INFEASIBLE":
         return _infeasible(problem, started, "cp_sat")
     if result.status == "MODEL_INVALID":
         raise RuntimeError("internal error: the CP-SAT model is invalid")
-    if result.line_of is None:
+    line_of, status, source = result.line_of, result.status, "cp_sat"
+    # CP-SAT may end without a solution, or a worse one, when presolve of a big stability
+    # model eats the time: a feasible starting solution is still an answer.
+    if hint_ok and (result.objective_int is None or hint.cost_int < result.objective_int):
+        line_of, status, source = hint.line_of, "FEASIBLE", "hint"
+    if line_of is None:
         why = (
             "stopped before any solution was found"
             if ctx.stop_requested()
@@ -87,27 +100,26 @@ def solve(inp: AllocatorInput, ctx: SolveContext) -> SolveOutcome:
         )
         return SolveOutcome(
             "FAILED",
-            {
-                "status": result.status,
-                "method": "cp_sat",
-                "solve_seconds": time.perf_counter() - started,
-            },
+            {"status": result.status, "method": "cp_sat", "solve_seconds": time.perf_counter() - started},
             why + " (raise max_seconds, or relax stability or the preferencer caps)",
         )
-    # A valid lower bound on the true objective: the integer bound less the most by which
-    # rounding and jitter can overstate any allocation's cost (Problem.excess_bound).
-    bound = result.bound_int / problem.unit - problem.excess_bound
+    # Both CP-SAT's bound and the relaxed flow optimum bound the integer objective from below;
+    # less the most by which rounding and jitter can overstate any allocation's true cost
+    # (Problem.excess_bound), that is a valid lower bound on the true objective.
+    bound = max(result.bound_int, relaxed.cost_int) / problem.unit - problem.excess_bound
     meta = report.metadata(
         problem,
-        result.line_of,
-        status=result.status,
+        line_of,
+        status=status,
         method="cp_sat",
         best_bound=bound,
         solve_seconds=time.perf_counter() - started,
         extra={
             "build_seconds": built - started,
             "solutions": result.solutions,
+            "cp_sat_status": result.status,
             "cp_sat_seconds": result.wall_seconds,
+            "solution_source": source,
         },
     )
-    return SolveOutcome("COMPLETED", meta, None, report.allocations(problem, result.line_of))
+    return SolveOutcome("COMPLETED", meta, None, report.allocations(problem, line_of))

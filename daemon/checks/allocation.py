@@ -147,10 +147,8 @@ class _Costs:
 
     def line_view(self, line: str, worker: str) -> float:
         sups = self.sups_of.get(line, set())
-        if sups:
-            base = sum(self.sup_rank(s, worker) for s in sups) / len(sups)
-        else:
-            base = (self.n_workers + 1) / 2
+        # Without supervisors a line ranks every worker equally, at the middle position.
+        base = sum(self.sup_rank(s, worker) for s in sups) / len(sups) if sups else (self.n_workers + 1) / 2
         return base + self.global_w[worker] + self.pair_w[worker, line]
 
     def cost(self, worker: str, line: str) -> float:

@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m bench [name ...]` (or `make bench`). Results go to bench/results/."""
