@@ -50,6 +50,7 @@ class Daemon:
         self._next_reap = 0.0
         self._next_announce = 0.0
         self._db_backoff = 0.0
+        self._had_work = False  # the last tick claimed something: look for more at once
 
     # --- control -----------------------------------------------------------------------------
 
@@ -93,6 +94,7 @@ class Daemon:
         return 0
 
     def _tick(self) -> None:
+        self._collect_finished()
         now = time.monotonic()
         try:
             if now >= self._next_reap:
@@ -113,7 +115,6 @@ class Daemon:
                 runner = self._runners.get(event.run_id)
                 if runner is not None:
                     runner.cancel()
-        self._collect_finished()
 
     def _wait_seconds(self) -> float:
         if self._free_slots and self._db_backoff == 0.0 and self._had_work:
@@ -124,8 +125,6 @@ class Daemon:
 
     # --- queue work --------------------------------------------------------------------------
 
-    _had_work = False
-
     def _claim_while_free(self) -> None:
         self._had_work = False
         while self._free_slots and not self._stopping.is_set():
@@ -134,7 +133,7 @@ class Daemon:
                 return
             self._had_work = True
             slot = self._free_slots.pop()
-            runner = Runner(claim, slot, self._pool, self.settings)
+            runner = Runner(claim, slot, self._pool, self.settings, on_done=lambda: self.inbox.put(Wake("slot free")))
             self._runners[claim.run_id] = runner
             log_.info("claimed", run_id=claim.run_id, kind=claim.kind.name, attempt=claim.attempts)
             runner.start()

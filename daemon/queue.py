@@ -40,6 +40,15 @@ def claim(conn: psycopg.Connection[Any], kind: RunKind, daemon: str) -> Claim | 
     return None if row is None else Claim(kind, str(row[0]), int(row[1]), daemon)
 
 
+def claim_id(conn: psycopg.Connection[Any], kind: RunKind, run_id: str, daemon: str) -> Claim | None:
+    """Claim one named run if it is pending (committed on return), or None."""
+    with conn.transaction():
+        row = conn.execute(
+            queue_statement("claim_id", kind.table, kind.created_column), {"daemon": daemon, "id": run_id}
+        ).fetchone()
+    return None if row is None else Claim(kind, str(row[0]), int(row[1]), daemon)
+
+
 def heartbeat(conn: psycopg.Connection[Any], c: Claim, progress: dict[str, Any] | None) -> bool:
     """Renew the lease; False when it is gone (cancelled or reclaimed): stop and write nothing."""
     with conn.transaction():

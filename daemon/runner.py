@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
@@ -41,8 +42,10 @@ class Runner:
         slot: SolverSlot,
         pool: ConnectionPool[psycopg.Connection[Any]],
         settings: Settings,
+        on_done: Callable[[], None] = lambda: None,
     ) -> None:
         self.claim = claim
+        self._on_done = on_done  # wakes the daemon loop: a slot is free
         self.slot = slot
         self._pool = pool
         self._settings = settings
@@ -83,6 +86,7 @@ class Runner:
             self._release("internal error in the daemon (see its log)", refund=False)
         finally:
             structlog.contextvars.unbind_contextvars(*self.context)
+            self._on_done()
 
     def _process(self) -> None:
         kind = self.claim.kind

@@ -87,9 +87,11 @@ def seed_allocation(
     ranked: int | None = None,
     seed: int = 1,
     name: str | None = None,
+    supervisors: int = 0,
 ) -> Hospital:
     """An allocation run with ``workers`` doctors each ranking ``ranked`` (default all) of
-    ``lines`` job lines of ``capacity`` seats, with ranks drawn at random. Commits."""
+    ``lines`` job lines of ``capacity`` seats, with ranks drawn at random; ``supervisors``
+    preferencers each own every supervisors-th line and rank all workers. Commits."""
     rng = random.Random(seed)
     ids = _Ids(rng)
     run = ids.next()
@@ -120,7 +122,36 @@ def seed_allocation(
                     rng.shuffle(order)
                     for rank, li in enumerate(order[:k], start=1):
                         copy.write_row((m, line_ids[li], rank))
+            if supervisors:
+                _seed_supervisors(
+                    cur, rng, ids=ids, run=run, count=supervisors, line_ids=line_ids, mapping_ids=mapping_ids
+                )
     return Hospital(run, mapping_ids, line_ids)
+
+
+def _seed_supervisors(
+    cur: psycopg.Cursor[Any],
+    rng: random.Random,
+    *,
+    ids: _Ids,
+    run: str,
+    count: int,
+    line_ids: list[str],
+    mapping_ids: list[str],
+) -> None:
+    sup_ids = [ids.next() for _ in range(count)]
+    with cur.copy("COPY allocation_run_preferencers (id, allocation_run, name) FROM STDIN") as copy:
+        for i, sup in enumerate(sup_ids):
+            copy.write_row((sup, run, f"Supervisor {i + 1}"))
+    with cur.copy("COPY job_line_preferencers (job_line, preferencer) FROM STDIN") as copy:
+        for i, line in enumerate(line_ids):
+            copy.write_row((line, sup_ids[i % count]))
+    with cur.copy("COPY preference_preferencer_workers (preferencer, worker_mapping, rank) FROM STDIN") as copy:
+        order = list(mapping_ids)
+        for sup in sup_ids:
+            rng.shuffle(order)
+            for rank, m in enumerate(order, start=1):
+                copy.write_row((sup, m, rank))
 
 
 class _Ids:

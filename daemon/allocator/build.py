@@ -6,10 +6,10 @@ import numpy as np
 import numpy.typing as npt
 
 from daemon.allocator import costs
-from daemon.allocator.config import parse_config
+from daemon.allocator.config import RankNotation, parse_config
 from daemon.allocator.data import AllocatorInput
 from daemon.allocator.eligibility import eligibility_matrix
-from daemon.allocator.problem import Problem, SupervisorCaps
+from daemon.allocator.problem import FloatMatrix, Problem, SupervisorCaps
 from daemon.allocator.validate import check_no_ties, check_ranks, check_sets
 from daemon.solving import BadInput
 
@@ -57,6 +57,40 @@ def _supervisor_caps(
     return tuple(out)
 
 
+def _preferencer_view(
+    inp: AllocatorInput,
+    notation: RankNotation,
+    new_w: npt.NDArray[np.int64],
+    worker_index: dict[str, int],
+    line_index: dict[str, int],
+) -> FloatMatrix:
+    """D_preferencer from the supervisors' rankings, their lines and the weightings."""
+    pref_ids = tuple(p.id for p in inp.preferencers)
+    who, what, rank = check_ranks(inp.preferencer_prefs, pref_ids, inp.worker_ids, "preferencer preferences", notation)
+    pref_index = {pid: i for i, pid in enumerate(pref_ids)}
+    pairs = sorted({(line_index[lid], pref_index[p]) for lid, p in inp.line_preferencers if lid in line_index})
+    pair_arr = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+    # Weightings of workers or lines outside this run cannot affect it.
+    global_w = np.zeros(len(worker_index), dtype=np.float64)
+    specific: list[tuple[int, int, float]] = []
+    for wt in inp.weightings:
+        w = worker_index.get(wt.worker)
+        if w is None:
+            continue
+        if wt.job_line is None:
+            global_w[w] += wt.weight
+        elif wt.job_line in line_index:
+            specific.append((w, line_index[wt.job_line], wt.weight))
+    rows = np.array(specific, dtype=np.float64).reshape(-1, 3)
+    return costs.preferencer_costs(
+        costs.normalise(who, new_w[what], rank, (len(pref_ids), len(worker_index))).rank,
+        n_lines=len(line_index),
+        line_preferencers=(pair_arr[:, 0], pair_arr[:, 1]),
+        global_weights=global_w,
+        pair_weights=(rows[:, 0].astype(np.int64), rows[:, 1].astype(np.int64), rows[:, 2]),
+    )
+
+
 def build_problem(inp: AllocatorInput) -> Problem:
     """Validate ``inp`` (raising BadInput naming the rows at fault) and build the Problem."""
     cfg = parse_config(inp.config)
@@ -89,38 +123,7 @@ def build_problem(inp: AllocatorInput) -> Problem:
             line_ids=line_ids,
         )
 
-    pref_ids = tuple(p.id for p in inp.preferencers)
-    p_who, p_what, p_rank = check_ranks(
-        inp.preferencer_prefs,
-        pref_ids,
-        inp.worker_ids,
-        "preferencer preferences",
-        cfg.rank_notation,
-    )
-    pref_index = {pid: i for i, pid in enumerate(pref_ids)}
-    pairs = sorted({(line_index[lid], pref_index[p]) for lid, p in inp.line_preferencers if lid in line_index})
-    pair_arr = np.array(pairs, dtype=np.int64).reshape(-1, 2)
-    # Weightings of workers or lines outside this run cannot affect it.
-    global_w = np.zeros(n_w, dtype=np.float64)
-    specific: list[tuple[int, int, float]] = []
-    for wt in inp.weightings:
-        w = worker_index.get(wt.worker)
-        if w is None:
-            continue
-        if wt.job_line is None:
-            global_w[w] += wt.weight
-        elif wt.job_line in line_index:
-            specific.append((w, line_index[wt.job_line], wt.weight))
-    spec_w = np.array([s[0] for s in specific], dtype=np.int64)
-    spec_l = np.array([s[1] for s in specific], dtype=np.int64)
-    spec_v = np.array([s[2] for s in specific], dtype=np.float64)
-    d_pref = costs.preferencer_costs(
-        costs.normalise(p_who, new_w[p_what], p_rank, (len(pref_ids), n_w)).rank,
-        n_lines=n_l,
-        line_preferencers=(pair_arr[:, 0], pair_arr[:, 1]),
-        global_weights=global_w,
-        pair_weights=(spec_w, spec_l, spec_v),
-    )
+    d_pref = _preferencer_view(inp, cfg.rank_notation, new_w, worker_index, line_index)
 
     eligible = eligibility_matrix(worker_ids, line_ids, inp.worker_tags, inp.eligibility)
     cost = costs.combine(norm.rank, d_pref, cfg.preferencer_weight, cfg.preference_power)

@@ -53,9 +53,7 @@ class RankTable:
 
     @staticmethod
     def empty() -> RankTable:
-        return RankTable(
-            np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.float64)
-        )
+        return RankTable(np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.float64))
 
     def __len__(self) -> int:
         return len(self.rank)

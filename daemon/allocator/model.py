@@ -16,6 +16,7 @@ lines) instead of the naive O(workers² x lines).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,9 +61,13 @@ class _Progress(cp_model.CpSolverSolutionCallback):
         )
 
 
-def _levels(values: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
-    """Dense level of each value (0 = smallest); equal values share a level."""
-    return np.unique(values, return_inverse=True)[1].reshape(-1).astype(np.int64)
+def _groups(items: list[int], values: npt.NDArray[np.float64]) -> list[list[int]]:
+    """``items`` grouped by equal value, groups in increasing value order."""
+    levels, level_of = np.unique(values, return_inverse=True)
+    order = np.argsort(level_of.reshape(-1), kind="stable")
+    cuts = np.searchsorted(level_of.reshape(-1)[order], np.arange(1, len(levels)))
+    arr = np.asarray(items, dtype=np.int64)[order]
+    return [g.tolist() for g in np.split(arr, cuts)]
 
 
 def _add_stability(
@@ -80,14 +85,13 @@ def _add_stability(
     for w, ln in pairs:
         by_worker.setdefault(w, []).append(ln)
     for w, lines in by_worker.items():
-        level = _levels(problem.rank[w, lines])
-        hinted = int(level[lines.index(int(hint[w]))]) if int(hint[w]) in lines else -1
         prefix: list[cp_model.IntVar] = []  # got[w][k-1], once there is one
-        for k in range(int(level.max()) + 1):
-            at = [ln for ln, lv in zip(lines, level, strict=True) if lv == k]
+        reached = False  # the hinted line is at this level or a better one
+        for k, at in enumerate(_groups(lines, problem.rank[w, lines])):
+            reached = reached or int(hint[w]) in at
             var = model.new_bool_var(f"got_{w}_{k}")
             model.add(var == cp_model.LinearExpr.sum([*prefix, *(x[w, ln] for ln in at)]))
-            model.add_hint(var, 0 <= hinted <= k)
+            model.add_hint(var, reached)
             prefix = [var]
             for ln in at:
                 got[w, ln] = var
@@ -96,23 +100,25 @@ def _add_stability(
         by_line.setdefault(ln, []).append(w)
     for ln, workers in by_line.items():
         cap = int(problem.capacity[ln])
-        level = _levels(np.round(problem.d_preferencer[workers, ln], PREFERENCE_DECIMALS))
-        hinted_here = level[hint[workers] == ln]
+        groups = _groups(workers, np.round(problem.d_preferencer[workers, ln], PREFERENCE_DECIMALS))
+        hinted_worse = 0  # hinted workers on ln at this level or worse
         suffix: list[cp_model.IntVar] = []  # workers on ln strictly worse than this level
-        for k in range(int(level.max()), -1, -1):
-            at = [w for w, lv in zip(workers, level, strict=True) if lv == k]
+        for k in range(len(groups) - 1, -1, -1):
+            at = groups[k]
             for w in at:
                 g = got[w, ln]
                 model.add(load[ln] >= cap - cap * g)
                 if suffix:
                     model.add(suffix[0] <= cap * g)
+            hinted_worse += sum(1 for w in at if hint[w] == ln)
             var = model.new_int_var(0, cap, f"worse_{ln}_{k}")
             model.add(var == cp_model.LinearExpr.sum([*suffix, *(x[w, ln] for w in at)]))
-            model.add_hint(var, int((hinted_here >= k).sum()))
+            model.add_hint(var, hinted_worse)
             suffix = [var]
 
 
-def solve_cp_sat(problem: Problem, hint: FlowSolution, ctx: SolveContext, time_limit: float) -> CpSatResult:
+def solve_cp_sat(problem: Problem, hint: FlowSolution, ctx: SolveContext, deadline: float) -> CpSatResult:
+    """Minimise the integer objective from ``hint``; search until ``deadline`` (perf_counter)."""
     cfg = problem.config
     model = cp_model.CpModel()
     open_pairs = problem.eligible & (problem.capacity > 0)[None, :]
@@ -153,7 +159,9 @@ def solve_cp_sat(problem: Problem, hint: FlowSolution, ctx: SolveContext, time_l
     solver = cp_model.CpSolver()
     params: Any = solver.parameters
     params.num_workers = cfg.num_workers
-    params.max_time_in_seconds = time_limit
+    # Building a big model takes seconds of Python: the search gets what is left, but never
+    # less than a second, which even a mid-sized model's presolve needs.
+    params.max_time_in_seconds = max(deadline - time.perf_counter(), 1.0)
     params.random_seed = cfg.rng_seed % 2**31
     # Not interleave_search, the documented route to parallel determinism: with a hint it
     # aborts the process on some infeasible models (ortools 9.15, "heuristics.fixed_search").

@@ -21,10 +21,6 @@ from daemon.allocator.model import solve_cp_sat
 from daemon.allocator.problem import Problem
 from daemon.solving import SolveContext, SolveOutcome
 
-# Below this CP-SAT cannot even finish presolve of a mid-sized model; a run whose build took
-# most of max_seconds still gets this much search.
-_MIN_CP_SAT_SECONDS = 1.0
-
 
 def _infeasible(problem: Problem, started: float, method: str, reasons: list[str] | None = None) -> SolveOutcome:
     reasons = reasons or explain(problem)
@@ -79,10 +75,9 @@ def solve(inp: AllocatorInput, ctx: SolveContext) -> SolveOutcome:
         return SolveOutcome("FAILED", {"status": "STOPPED"}, "stopped before the solve began")
     hint = _hint(problem, relaxed)
     hint_ok = is_feasible(problem, hint.line_of)
-    # max_seconds bounds the whole solve; CP-SAT gets what building and the flow left over.
-    time_left = max(problem.config.max_seconds - (time.perf_counter() - started), _MIN_CP_SAT_SECONDS)
     ctx.report(phase="cp_sat", hint_feasible=hint_ok)
-    result = solve_cp_sat(problem, hint, ctx, time_left)
+    # max_seconds bounds the whole solve, input checks and model building included.
+    result = solve_cp_sat(problem, hint, ctx, deadline=started + problem.config.max_seconds)
     if result.status == "INFEASIBLE":
         return _infeasible(problem, started, "cp_sat")
     if result.status == "MODEL_INVALID":

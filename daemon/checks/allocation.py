@@ -51,14 +51,10 @@ class CheckResult:
         return not self.violations
 
 
-def _fractional(
-    table: RankTable, who_ids: Sequence[str], what_ids: Sequence[str]
-) -> dict[str, dict[str, float]]:
+def _fractional(table: RankTable, who_ids: Sequence[str], what_ids: Sequence[str]) -> dict[str, dict[str, float]]:
     """ranker id -> {ranked id: fractional rank}."""
     given: dict[str, list[tuple[float, str]]] = defaultdict(list)
-    for who, what, rank in zip(
-        table.who.tolist(), table.what.tolist(), table.rank.tolist(), strict=True
-    ):
+    for who, what, rank in zip(table.who.tolist(), table.what.tolist(), table.rank.tolist(), strict=True):
         given[who_ids[who]].append((rank, what_ids[what]))
     out: dict[str, dict[str, float]] = {}
     for ranker, rows in given.items():
@@ -173,10 +169,7 @@ class _Run:
         for rule in inp.eligibility:
             rules[rule.job_line].append(rule)
         lines = {line.id: line for line in inp.lines}
-        seats = {
-            lid: max(0, line.max_n_workers - inp.taken_capacity.get(lid, 0))
-            for lid, line in lines.items()
-        }
+        seats = {lid: max(0, line.max_n_workers - inp.taken_capacity.get(lid, 0)) for lid, line in lines.items()}
         return _Run(inp, _Costs(inp), frozenset(inp.worker_ids), lines, rules, seats)
 
     def eligible(self, worker: str, line: str) -> bool:
@@ -247,9 +240,7 @@ def _cap_violations(run: _Run, load: dict[str, int]) -> list[str]:
             allowed = max(0, pref.max_workers - sum(taken))
             placed = sum(load[lid] for lid in own)
             if placed > allowed:
-                bad.append(
-                    f"preferencer {pref.id}: {placed} new workers on its lines, max {allowed}"
-                )
+                bad.append(f"preferencer {pref.id}: {placed} new workers on its lines, max {allowed}")
         if pref.max_job_lines is not None:
             allowed = max(0, pref.max_job_lines - sum(1 for t in taken if t > 0))
             new = sum(1 for lid, t in zip(own, taken, strict=True) if t == 0 and load[lid] > 0)
@@ -265,10 +256,7 @@ def _blocking_pairs(run: _Run, line_of: dict[str, str], load: dict[str, int]) ->
     for w, line in line_of.items():
         on_line[line].append(w)
     # The least-liked worker on each line: it prefers w to someone iff it prefers w to them.
-    worst = {
-        line: max(round(costs.line_view(line, o), _DECIMALS) for o in others)
-        for line, others in on_line.items()
-    }
+    worst = {line: max(round(costs.line_view(line, o), _DECIMALS) for o in others) for line, others in on_line.items()}
     found = []
     for w in run.inp.worker_ids:
         mine = costs.rank(w, line_of[w])
