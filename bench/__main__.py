@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import sys
 
-from bench import queue
+from bench import allocator, queue
 
-BENCHMARKS = {"queue": queue.main}
+BENCHMARKS = {"queue": queue.main, "allocator": allocator.main}
 
 
 def main(argv: list[str]) -> int:

@@ -19,12 +19,12 @@ from daemon.allocator.data import (
     RankTable,
     Weighting,
 )
-from daemon.db import copy_columns, sql_text
+from daemon.db import fetch_columns, sql_text
 from daemon.solving import BadInput
 
 
 def _ranks(conn: psycopg.Connection[Any], name: str, params: dict[str, Any]) -> RankTable:
-    who, what, rank = copy_columns(conn, sql_text(name), params, ["i4", "i4", "f8"])
+    who, what, rank = fetch_columns(conn, sql_text(name), params, ["i4", "i4", "f8"])
     return RankTable(who, what, rank)
 
 

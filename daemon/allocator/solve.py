@@ -2,8 +2,15 @@
 
 Strategy (NOTES, measured): a pure transportation problem is solved exactly by min-cost flow
 in seconds, where CP-SAT with two workers does not even prove 200 x 200. CP-SAT is used only
-when side constraints need it (line caps, overlapping worker caps, stability), seeded with the
-flow solution.
+when side constraints need it (line caps, overlapping worker caps, stability):
+
+1. validate and build the dense Problem; counting arguments may prove infeasibility at once;
+2. min-cost flow on the relaxation (capacities, must-fill, single-level worker caps): its
+   optimum is the answer when nothing else applies, and otherwise a lower bound;
+3. a feasible starting solution (``hints``), then CP-SAT from it until max_seconds;
+4. whichever of CP-SAT's best and the starting solution is cheaper is the answer, FEASIBLE
+   unless CP-SAT proved it OPTIMAL. When building the CP-SAT model alone would use up the
+   time, the starting solution is the answer without CP-SAT.
 """
 
 from __future__ import annotations
@@ -17,9 +24,13 @@ from daemon.allocator.diagnose import explain, precheck
 from daemon.allocator.feasibility import is_feasible
 from daemon.allocator.flow import FlowSolution, solve_flow
 from daemon.allocator.hints import line_cap_hint, stable_hint
-from daemon.allocator.model import solve_cp_sat
+from daemon.allocator.model import CpSatResult, estimated_build_seconds, solve_cp_sat
 from daemon.allocator.problem import Problem
 from daemon.solving import SolveContext, SolveOutcome
+
+# CP-SAT is skipped (given a feasible starting solution) when building its model is expected
+# to take more than this share of the time left: there would be no time to search.
+_BUILD_SHARE = 0.5
 
 
 def _infeasible(problem: Problem, started: float, method: str, reasons: list[str] | None = None) -> SolveOutcome:
@@ -49,8 +60,8 @@ def solve(inp: AllocatorInput, ctx: SolveContext) -> SolveOutcome:
     """Solve one allocator run. Raises BadInput for data errors; INFEASIBLE when impossible."""
     started = time.perf_counter()
     problem = build_problem(inp)
-    built = time.perf_counter()
-    ctx.report(phase="built", build_seconds=built - started)
+    build_seconds = time.perf_counter() - started
+    ctx.report(phase="built", build_seconds=build_seconds)
     reasons = precheck(problem)
     if reasons:
         return _infeasible(problem, started, "precheck", reasons)
@@ -67,17 +78,27 @@ def solve(inp: AllocatorInput, ctx: SolveContext) -> SolveOutcome:
             method="min_cost_flow",
             best_bound=report.objective(problem, relaxed.line_of),
             solve_seconds=time.perf_counter() - started,
-            extra={"build_seconds": built - started},
+            extra={"build_seconds": build_seconds},
         )
         return SolveOutcome("COMPLETED", meta, None, report.allocations(problem, relaxed.line_of))
-
     if ctx.stop_requested():
         return SolveOutcome("FAILED", {"status": "STOPPED"}, "stopped before the solve began")
+    return _with_cp_sat(problem, relaxed, ctx, started, build_seconds)
+
+
+def _with_cp_sat(
+    problem: Problem, relaxed: FlowSolution, ctx: SolveContext, started: float, build_seconds: float
+) -> SolveOutcome:
     hint = _hint(problem, relaxed)
     hint_ok = is_feasible(problem, hint.line_of)
-    ctx.report(phase="cp_sat", hint_feasible=hint_ok)
     # max_seconds bounds the whole solve, input checks and model building included.
-    result = solve_cp_sat(problem, hint, ctx, deadline=started + problem.config.max_seconds)
+    deadline = started + problem.config.max_seconds
+    ctx.report(phase="cp_sat", hint_feasible=hint_ok)
+    if hint_ok and estimated_build_seconds(problem) > _BUILD_SHARE * (deadline - time.perf_counter()):
+        # Building the model alone would eat the time limit: answer with the starting solution.
+        result = CpSatResult("SKIPPED", None, None, float("-inf"), 0, 0.0)
+    else:
+        result = solve_cp_sat(problem, hint, ctx, deadline)
     if result.status == "INFEASIBLE":
         return _infeasible(problem, started, "cp_sat")
     if result.status == "MODEL_INVALID":
@@ -110,7 +131,7 @@ def solve(inp: AllocatorInput, ctx: SolveContext) -> SolveOutcome:
         best_bound=bound,
         solve_seconds=time.perf_counter() - started,
         extra={
-            "build_seconds": built - started,
+            "build_seconds": build_seconds,
             "solutions": result.solutions,
             "cp_sat_status": result.status,
             "cp_sat_seconds": result.wall_seconds,

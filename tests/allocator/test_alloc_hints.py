@@ -45,7 +45,11 @@ def test_line_cap_hint_is_feasible() -> None:
 
 def test_stable_hint_is_weakly_stable() -> None:
     inp = _random(
-        2, 12, 12, config={"stability": "weak"}, preferencers=[Preferencer("s", "S")],
+        2,
+        12,
+        12,
+        config={"stability": "weak"},
+        preferencers=[Preferencer("s", "S")],
         line_preferencers=[(f"l{j}", "s") for j in range(12)],
         sup_ranks={"s": {f"w{i}": float(12 - i) for i in range(12)}},
     )
@@ -86,3 +90,9 @@ def test_feasibility_gate_agrees_with_the_checker(inp: AllocatorInput) -> None:
         real = [v for v in found if ": worker_rank" not in v and ": dissatisfaction" not in v]
         line_of = np.array([index[ln] for ln in choice], dtype=np.int64)
         assert is_feasible(problem, line_of) == (not real), real
+
+
+def test_cp_sat_skipped_when_its_model_cannot_be_built_in_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(solve_module, "estimated_build_seconds", lambda _: 1e9)
+    out = solve_checked(_random(4, 6, 6, config={"stability": "weak"}))
+    assert out.metadata["cp_sat_status"] == "SKIPPED" and out.metadata["solution_source"] == "hint"

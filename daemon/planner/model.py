@@ -1,0 +1,139 @@
+"""The CP-SAT model of SPEC §5's hard rules: x[l, t, i] = line l holds position i in term t.
+
+Always on: one position per built line per term; seats per position and term; a line holds a
+position once (or twice in consecutive terms under ALLOW_6_MONTH_TERMS); then every rule adds
+its constraints line by line through ``LineVars``. Objectives live in ``goals``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ortools.sat.python import cp_model
+
+from daemon.planner.problem import Problem
+from daemon.planner.rules.kinds import Predicate
+
+Cell = tuple[int, int]  # (term, position index)
+
+
+@dataclass
+class Line:
+    """One line of the model; implements ``rules.LineVars``."""
+
+    model: cp_model.CpModel
+    problem: Problem
+    cells: dict[Cell, cp_model.IntVar]
+    built_var: cp_model.IntVar | None  # None: the line is always built
+    pairs: list[tuple[int, cp_model.IntVar]] = field(default_factory=list)
+
+    def require(self, constraint: cp_model.BoundedLinearExpression) -> None:
+        added = self.model.add(constraint)
+        if self.built_var is not None:
+            added.only_enforce_if(self.built_var)
+
+    def _matching(self, where: Predicate) -> list[tuple[Cell, cp_model.IntVar]]:
+        match = [where(p) for p in self.problem.positions]
+        return [(cell, v) for cell, v in self.cells.items() if match[cell[1]]]
+
+    def slots(self, where: Predicate) -> cp_model.LinearExprT:
+        return cp_model.LinearExpr.sum([v for _, v in self._matching(where)])
+
+    def weeks(self, where: Predicate) -> cp_model.LinearExprT:
+        found = self._matching(where)
+        terms = self.problem.terms
+        return cp_model.LinearExpr.weighted_sum([v for _, v in found], [terms[t] for (t, _), _ in found])
+
+    def six_month_pairs(self) -> Sequence[tuple[int, cp_model.IntVar]]:
+        return self.pairs
+
+
+@dataclass
+class PlanModel:
+    model: cp_model.CpModel
+    problem: Problem
+    lines: list[Line]
+    n_built: cp_model.LinearExprT
+    unfilled_required: cp_model.LinearExprT  # seats of non-excludable positions left empty
+
+
+def _add_six_month_pairs(line: Line, n_terms: int) -> None:
+    """Pair variables for consecutive terms in one position; other repeats are barred."""
+    model, cells = line.model, line.cells
+    positions = {i for _, i in cells}
+    for i in sorted(positions):
+        held = [(t, cells[t, i]) for t in range(n_terms) if (t, i) in cells]
+        for a, (t1, v1) in enumerate(held):
+            for t2, v2 in held[a + 1 :]:
+                if t2 > t1 + 1:
+                    model.add_at_most_one(v1, v2)
+    for t in range(n_terms - 1):
+        both = []
+        for i in sorted(positions):
+            if (t, i) in cells and (t + 1, i) in cells:
+                y = model.new_bool_var("")
+                model.add_multiplication_equality(y, [cells[t, i], cells[t + 1, i]])
+                both.append(y)
+        if both:
+            pair = model.new_bool_var("")
+            model.add(pair == cp_model.LinearExpr.sum(both))
+            line.pairs.append((t, pair))
+
+
+def build_model(problem: Problem, n_lines: int, *, optional_lines: bool) -> PlanModel:
+    """``n_lines`` lines, all built, or each optional (partial filling) when asked."""
+    model = cp_model.CpModel()
+    n_terms = problem.n_terms
+    open_cells = [(t, i) for i, seats in enumerate(problem.seats) for t in range(n_terms) if seats[t] > 0]
+    by_term = [[c for c in open_cells if c[0] == t] for t in range(n_terms)]
+    by_position = [[c for c in open_cells if c[1] == i] for i in range(len(problem.positions))]
+    lines: list[Line] = []
+    for _ in range(n_lines):
+        built = model.new_bool_var("") if optional_lines else None
+        cells = {c: model.new_bool_var("") for c in open_cells}
+        line = Line(model, problem, cells, built)
+        for term in by_term:
+            if built is None:
+                model.add_exactly_one(cells[c] for c in term)
+            else:
+                model.add(cp_model.LinearExpr.sum([cells[c] for c in term]) == built)
+        if problem.six_month_terms:
+            _add_six_month_pairs(line, n_terms)
+        else:
+            for held in by_position:
+                model.add_at_most_one(cells[c] for c in held)
+        lines.append(line)
+    # Built lines first: optional lines are interchangeable otherwise.
+    built_vars = [ln.built_var for ln in lines if ln.built_var is not None]
+    for a, b in zip(built_vars, built_vars[1:], strict=False):
+        model.add(a >= b)
+    unfilled = []
+    for t, i in open_cells:
+        seats = problem.seats[i][t]
+        filled = cp_model.LinearExpr.sum([ln.cells[t, i] for ln in lines])
+        model.add(filled <= seats)
+        if not problem.positions[i].excludable:
+            unfilled.append(seats - filled)
+    for line in lines:
+        for rule in problem.rules:
+            rule.add(line)
+    return PlanModel(
+        model=model,
+        problem=problem,
+        lines=lines,
+        n_built=cp_model.LinearExpr.sum(built_vars) if optional_lines else n_lines,
+        unfilled_required=cp_model.LinearExpr.sum(unfilled),
+    )
+
+
+def line_positions(
+    plan: PlanModel, value: cp_model.CpSolver | cp_model.CpSolverSolutionCallback
+) -> list[tuple[int, ...]]:
+    """The built lines of a solution: the position index each holds per term."""
+    out = []
+    for line in plan.lines:
+        held = sorted(cell for cell, v in line.cells.items() if value.boolean_value(v))
+        if held:
+            out.append(tuple(i for _, i in held))
+    return out

@@ -1,0 +1,152 @@
+"""A validated planner run: the input checked (BadInput naming the rows at fault), the rules
+resolved, the positions the model may use and their seats per term."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from functools import cached_property
+
+from daemon.planner.data import PlannerInput, Position
+from daemon.planner.leave import LeavePattern, leave_patterns, term_starts
+from daemon.planner.rules import Rule, resolve
+from daemon.planner.rules.kinds import Predicate
+from daemon.solving import BadInput
+
+YEAR_WEEKS = 52
+CATEGORIES = ("A", "B", "C", "D")
+MAX_LISTED = 10  # rows named in one message before "and N more"
+
+
+@dataclass(frozen=True)
+class Problem:
+    inp: PlannerInput
+    rule_names: tuple[str, ...]
+    rules: tuple[Rule, ...]
+    positions: tuple[Position, ...]  # open to the cohort, not barred by a rule, some seat
+    seats: tuple[tuple[int, ...], ...]  # seats[i][t]: capacity of positions[i] in term t
+    barred: tuple[Position, ...]  # open to the cohort but barred by a rule: left unfilled
+    closed: tuple[Position, ...]  # not open to the run's cohort
+    leave_patterns: tuple[LeavePattern, ...]
+
+    @property
+    def terms(self) -> tuple[int, ...]:
+        return self.inp.term_structure
+
+    @property
+    def n_terms(self) -> int:
+        return len(self.inp.term_structure)
+
+    @property
+    def year_weeks(self) -> int:
+        return sum(self.inp.term_structure)
+
+    @cached_property
+    def term_starts(self) -> tuple[int, ...]:
+        return tuple(term_starts(self.terms))
+
+    @cached_property
+    def six_month_terms(self) -> bool:
+        return any(r.six_month_terms for r in self.rules)
+
+    def term_seats(self, t: int, where: Predicate | None = None) -> int:
+        return sum(s[t] for p, s in zip(self.positions, self.seats, strict=True) if where is None or where(p))
+
+    def year_seats(self, where: Predicate) -> int:
+        return sum(sum(s) for p, s in zip(self.positions, self.seats, strict=True) if where(p))
+
+
+def seats_of(position: Position, n_terms: int) -> tuple[int, ...]:
+    if position.capacity_by_term is None:
+        return (position.capacity,) * n_terms
+    return position.capacity_by_term
+
+
+def open_to(position: Position, cohort: str) -> bool:
+    """Cohort ANY plans lines for no particular cohort: every position is open to it."""
+    if position.cohorts is None or cohort.upper() == "ANY":
+        return True
+    return cohort.upper() in (c.upper() for c in position.cohorts)
+
+
+def _named(rows: list[str]) -> str:
+    more = len(rows) - MAX_LISTED
+    return ", ".join(rows[:MAX_LISTED]) + (f" and {more} more" if more > 0 else "")
+
+
+def _run_errors(inp: PlannerInput) -> list[str]:
+    errors = []
+    if inp.n_job_lines < 1:
+        errors.append(f"n_job_lines must be at least 1, got {inp.n_job_lines}")
+    terms = inp.term_structure
+    if not terms or any(w < 1 for w in terms):
+        errors.append(f"term_structure needs one or more terms of at least one week, got {terms}")
+    elif sum(terms) != YEAR_WEEKS:
+        errors.append(
+            f"term_structure {'+'.join(map(str, terms))} = {sum(terms)} weeks; the terms must "
+            f"add up to the {YEAR_WEEKS}-week year"
+        )
+    if inp.leave_weeks < 0:
+        errors.append(f"leave_weeks must not be negative, got {inp.leave_weeks}")
+    if inp.max_seconds <= 0:
+        errors.append(f"max_seconds must be positive, got {inp.max_seconds}")
+    if inp.num_workers < 1:
+        errors.append(f"num_workers must be at least 1, got {inp.num_workers}")
+    bad_affinity = [f"{a}/{b} ({w})" for a, b, w in inp.specialty_affinity if not -100 <= w <= 100]
+    if bad_affinity:
+        errors.append(f"specialty_affinity weights must lie in -100..100: {_named(bad_affinity)}")
+    return errors
+
+
+def _position_errors(inp: PlannerInput) -> list[str]:
+    if not inp.positions:
+        return ["the allocation run has no positions"]
+    errors = []
+    dupes = sorted(i for i, n in Counter(p.id for p in inp.positions).items() if n > 1)
+    if dupes:
+        errors.append(f"duplicate position ids: {_named(dupes)}")
+    n = len(inp.term_structure)
+    wrong_length = [p.name for p in inp.positions if p.capacity_by_term is not None and len(p.capacity_by_term) != n]
+    if wrong_length:
+        errors.append(f"capacity_by_term must have one entry per term ({n}): {_named(wrong_length)}")
+    negative = [p.name for p in inp.positions if p.capacity < 0 or any(c < 0 for c in p.capacity_by_term or ())]
+    if negative:
+        errors.append(f"negative capacity: {_named(negative)}")
+    odd = [f"{p.name} ({c})" for p in inp.positions for c in p.experience_categories if c not in CATEGORIES]
+    if odd:
+        errors.append(f"experience categories must be A, B, C or D: {_named(odd)}")
+    return errors
+
+
+def build_problem(inp: PlannerInput) -> Problem:
+    """Check and prepare one run. Raises BadInput with every fault found, rows named."""
+    errors = _run_errors(inp) + _position_errors(inp)
+    if errors:
+        raise BadInput("; ".join(errors))
+    ruleset = resolve(inp.constraints, inp.state, inp.cohort)
+    patterns = leave_patterns(inp.term_structure, inp.leave_weeks)
+    if not patterns:
+        raise BadInput(
+            f"{inp.leave_weeks} weeks of leave cannot fit: each block must lie inside one term "
+            f"({'/'.join(map(str, inp.term_structure))} weeks)"
+        )
+    n = len(inp.term_structure)
+    opened = [p for p in inp.positions if open_to(p, inp.cohort)]
+    if not opened:
+        raise BadInput(f"no position is open to cohort {inp.cohort}")
+    barred = [p for p in opened if any(r.excludes(p) for r in ruleset.rules)]
+    usable = [p for p in opened if p not in barred and any(seats_of(p, n))]
+    problem = Problem(
+        inp=inp,
+        rule_names=ruleset.names,
+        rules=ruleset.rules,
+        positions=tuple(usable),
+        seats=tuple(seats_of(p, n) for p in usable),
+        barred=tuple(barred),
+        closed=tuple(p for p in inp.positions if p not in opened),
+        leave_patterns=patterns,
+    )
+    rule_errors = [e for r in ruleset.rules for e in r.check_input(problem)]
+    if rule_errors:
+        raise BadInput("; ".join(dict.fromkeys(rule_errors)))
+    return problem

@@ -1,0 +1,21 @@
+"""The planner's rules: one module per named constraint of SPEC §5, and their registry.
+
+Semantics shared by every rule (the independent checker, ``daemon.checks.planner``, implements
+the same text separately):
+
+- Shares are of the year's term weeks (52), leave not deducted; percentages are exact integer
+  comparisons (25% of 52 weeks admits 13).
+- Service = ``is_service_term`` or ``is_nights`` (SPEC: "service (nights/relief) term").
+- Specialty names compare case-insensitively, whole name ("Emergency Medicine" is not
+  "Medicine"); an empty subspecialty belongs to no subspecialty.
+- With ALLOW_6_MONTH_TERMS, two consecutive terms in one position are one 6-month term for the
+  term counts (``>= k terms of >= 10 weeks``, exactly k terms, the four-term service
+  exception); caps that count terms of a kind (service, rural, non-clinical) count both.
+- Template settings with a slot (NSW's five terms and one service term) are replaced by an
+  explicit NUM_TERMS=k / MAX_SERVICE_TERMS=k; everything else accumulates.
+"""
+
+from daemon.planner.rules.base import LineVars, Rule, Shortfall
+from daemon.planner.rules.registry import RuleSet, resolve, valid_names
+
+__all__ = ["LineVars", "Rule", "RuleSet", "Shortfall", "resolve", "valid_names"]

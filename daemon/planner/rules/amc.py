@@ -1,0 +1,34 @@
+"""AMC_PGY1 and AMC_PGY2: the national framework every state template builds on (SPEC §5)."""
+
+from __future__ import annotations
+
+from daemon.planner.rules.base import Rule
+from daemon.planner.rules.counts import MaxSlots
+from daemon.planner.rules.coverage import CategoriesCovered
+from daemon.planner.rules.kinds import is_non_clinical
+from daemon.planner.rules.shares import ServiceShareCap, ShareCap, TeamShareMin
+from daemon.planner.rules.terms import MinClinicalWeeks, MinLongTerms
+
+
+def amc_pgy1(source: str = "AMC_PGY1") -> list[Rule]:
+    return [
+        MinLongTerms(source, count=4),
+        MinClinicalWeeks(source, weeks=47),
+        CategoriesCovered(source, ("A", "B", "C", "D")),
+        ShareCap(source, "parent_specialty", 50),
+        ShareCap(source, "subspecialty", 25),
+        ServiceShareCap(source, 20),
+        TeamShareMin(source, 50),
+    ]
+
+
+def amc_pgy2(source: str = "AMC_PGY2") -> list[Rule]:
+    return [
+        MinLongTerms(source, count=3),
+        MinClinicalWeeks(source, weeks=47),
+        CategoriesCovered(source, ("A", "B", "C")),
+        ShareCap(source, "subspecialty", 25),
+        MaxSlots(source, "non-clinical", is_non_clinical, 1),
+        ServiceShareCap(source, 25),
+        TeamShareMin(source, 50),
+    ]

@@ -1,0 +1,87 @@
+"""What a rule is, and what it sees of the model.
+
+A rule has up to four jobs, each optional, each a method:
+
+- ``check_input``: run parameters that contradict the rule (the run must be fixed: BadInput);
+- ``shortfalls``: necessary conditions on the positions, as a bound on how many lines can be
+  built (the INFEASIBLE diagnosis, or the reason a partial run has fewer lines);
+- ``excludes``: positions no line may hold;
+- ``add``: its constraints on one line of the CP-SAT model, through ``LineVars``.
+
+Rules never see CP-SAT variables of other lines, so each stays a few lines of arithmetic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from ortools.sat.python import cp_model
+
+from daemon.planner.data import Position
+from daemon.planner.rules.kinds import Predicate
+
+if TYPE_CHECKING:
+    from daemon.planner.problem import Problem
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    """No more than ``max_lines`` lines can satisfy the rule, because ``reason``."""
+
+    max_lines: int
+    reason: str
+
+
+class LineVars(Protocol):
+    """One line of the model, as a rule sees it."""
+
+    @property
+    def model(self) -> cp_model.CpModel: ...
+
+    @property
+    def problem(self) -> Problem: ...
+
+    def require(self, constraint: cp_model.BoundedLinearExpression) -> None:
+        """Add ``constraint`` for this line, enforced only when the line is built.
+
+        With partial filling a line may be left out; its terms are then all empty.
+        """
+        ...
+
+    def slots(self, where: Predicate) -> cp_model.LinearExprT:
+        """How many terms of the line are held in positions matching ``where``."""
+        ...
+
+    def weeks(self, where: Predicate) -> cp_model.LinearExprT:
+        """Term weeks of the line in positions matching ``where`` (leave not deducted)."""
+        ...
+
+    def six_month_pairs(self) -> Sequence[tuple[int, cp_model.IntVar]]:
+        """(t, v): v is 1 when terms t and t+1 hold the same position (a 6-month term).
+
+        Empty unless ALLOW_6_MONTH_TERMS is on.
+        """
+        ...
+
+
+class Rule:
+    """Base of every rule: each job defaults to "nothing to do"."""
+
+    source: str  # the constraint name that brought the rule in, for messages
+    # Rules sharing a slot are one setting: an explicit NAME=k replaces a template's.
+    slot: str | None = None
+    six_month_terms: bool = False
+
+    def check_input(self, problem: Problem) -> list[str]:
+        return []
+
+    def shortfalls(self, problem: Problem) -> list[Shortfall]:
+        return []
+
+    def excludes(self, position: Position) -> bool:
+        return False
+
+    def add(self, line: LineVars) -> None:
+        return None

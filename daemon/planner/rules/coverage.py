@@ -1,0 +1,65 @@
+"""Rules that every line holds at least one term of some kind (categories, specialties)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from daemon.planner.rules.base import LineVars, Rule, Shortfall
+from daemon.planner.rules.kinds import Predicate, has_category, in_specialty
+
+if TYPE_CHECKING:
+    from daemon.planner.problem import Problem
+
+
+def _coverage_shortfall(problem: Problem, where: Predicate, need: str, kind: str) -> Shortfall:
+    seats = problem.year_seats(where)
+    if seats == 0:
+        return Shortfall(0, f"{need} on every line but no position has {kind}")
+    return Shortfall(seats, f"{need} on every line but positions with {kind} offer only {seats} seats over the year")
+
+
+@dataclass(frozen=True)
+class CategoriesCovered(Rule):
+    """Each AMC experience category named is held in at least one term."""
+
+    source: str
+    categories: tuple[str, ...]
+
+    def shortfalls(self, problem: Problem) -> list[Shortfall]:
+        return [
+            _coverage_shortfall(
+                problem,
+                has_category(c),
+                f"{self.source} requires a category {c} term",
+                f"category {c}",
+            )
+            for c in self.categories
+        ]
+
+    def add(self, line: LineVars) -> None:
+        for c in self.categories:
+            line.require(line.slots(has_category(c)) >= 1)
+
+
+@dataclass(frozen=True)
+class RequiredSpecialties(Rule):
+    """Each parent specialty named (case-insensitive, exact) is held in at least one term."""
+
+    source: str
+    specialties: tuple[str, ...]
+
+    def shortfalls(self, problem: Problem) -> list[Shortfall]:
+        return [
+            _coverage_shortfall(
+                problem,
+                in_specialty(s),
+                f"{self.source} requires a {s} term",
+                f"parent_specialty {s}",
+            )
+            for s in self.specialties
+        ]
+
+    def add(self, line: LineVars) -> None:
+        for s in self.specialties:
+            line.require(line.slots(in_specialty(s)) >= 1)

@@ -1,0 +1,94 @@
+"""Constraint names -> rules: the catalogue of SPEC §5, ``NAME=k`` overrides, state templates."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from daemon.planner.rules.amc import amc_pgy1, amc_pgy2
+from daemon.planner.rules.base import Rule
+from daemon.planner.rules.baseline import BASELINE_STATES, baseline_templates
+from daemon.planner.rules.max_one_rural import max_one_rural
+from daemon.planner.rules.no_nights import no_nights
+from daemon.planner.rules.nsw import nsw_pgy1, nsw_pgy2
+from daemon.planner.rules.num_terms import num_terms
+from daemon.planner.rules.service_terms import max_one_service, max_service_terms
+from daemon.planner.rules.six_month_terms import allow_six_month_terms
+from daemon.planner.rules.vic import vic_pgy1, vic_pgy2
+from daemon.solving import BadInput
+
+# Accreditation templates: an explicit NAME=k replaces their settings of the same slot.
+TEMPLATES: dict[str, Callable[[], list[Rule]]] = {
+    "AMC_PGY1": amc_pgy1,
+    "AMC_PGY2": amc_pgy2,
+    "VIC_PGY1": vic_pgy1,
+    "VIC_PGY2": vic_pgy2,
+    "NSW_PGY1": nsw_pgy1,
+    "NSW_PGY2": nsw_pgy2,
+    **baseline_templates(),
+}
+OPTIONS: dict[str, Callable[[], list[Rule]]] = {
+    "UNRESTRICTED": list,
+    "NO_NIGHTS": no_nights,
+    "MAX_ONE_RURAL": max_one_rural,
+    "MAX_ONE_SERVICE": max_one_service,
+    "ALLOW_6_MONTH_TERMS": allow_six_month_terms,
+}
+PARAMETRISED: dict[str, tuple[int, Callable[[int], list[Rule]]]] = {  # name: (least k, rules)
+    "MAX_SERVICE_TERMS": (0, max_service_terms),
+    "NUM_TERMS": (1, num_terms),
+}
+STATES = ("UNRESTRICTED", "AMC", "VIC", "NSW", *BASELINE_STATES)
+_PARAMETRISED_NAME = re.compile(r"([A-Z_]+)=(-?\d+)")
+
+
+def valid_names() -> list[str]:
+    return [*sorted(TEMPLATES), *sorted(OPTIONS), *(f"{n}=k" for n in sorted(PARAMETRISED))]
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    names: tuple[str, ...]  # as applied: the state/cohort template first, then the run's names
+    rules: tuple[Rule, ...]
+
+    @property
+    def six_month_terms(self) -> bool:
+        return any(r.six_month_terms for r in self.rules)
+
+
+def _template_of(state: str, cohort: str) -> str | None:
+    if state not in STATES:
+        raise BadInput(f"unknown state {state!r}; valid states: {', '.join(STATES)}")
+    if state == "UNRESTRICTED":
+        return None
+    name = f"{state}_{cohort}"
+    if name not in TEMPLATES:
+        raise BadInput(f"state {state} selects its template by cohort, PGY1 or PGY2; the run's cohort is {cohort!r}")
+    return name
+
+
+def _parametrised(name: str) -> list[Rule] | None:
+    match = _PARAMETRISED_NAME.fullmatch(name)
+    if match is None or match[1] not in PARAMETRISED:
+        return None
+    least, make = PARAMETRISED[match[1]]
+    k = int(match[2])
+    if k < least:
+        raise BadInput(f"constraint {name}: k must be at least {least}")
+    return make(k)
+
+
+def resolve(constraints: Sequence[str], state: str, cohort: str) -> RuleSet:
+    """The rules a run is generated under. Unknown names raise BadInput listing the valid ones."""
+    template = _template_of(state.strip().upper(), cohort.strip().upper())
+    names = list(dict.fromkeys([*([template] if template else []), *(c.strip().upper() for c in constraints)]))
+    unknown = [n for n in names if n not in TEMPLATES and n not in OPTIONS and _parametrised(n) is None]
+    if unknown:
+        raise BadInput(f"unknown constraint name(s): {', '.join(unknown)}; valid names: {', '.join(valid_names())}")
+    from_templates = [r for n in names if n in TEMPLATES for r in TEMPLATES[n]()]
+    explicit = [r for n in names if n in OPTIONS for r in OPTIONS[n]()]
+    overrides = [r for n in names for r in (_parametrised(n) or [])]
+    replaced = {r.slot for r in overrides if r.slot}
+    rules = [r for r in from_templates if r.slot not in replaced] + explicit + overrides
+    return RuleSet(tuple(names), tuple(rules))

@@ -1,0 +1,113 @@
+"""Percentage rules: shares of the year's term weeks (SPEC §5), leave not deducted.
+
+"At most p%" is ``weeks * 100 <= p * year_weeks`` in integers, so 25% of 52 weeks admits 13.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from ortools.sat.python import cp_model
+
+from daemon.planner.rules.base import LineVars, Rule, Shortfall
+from daemon.planner.rules.counts import cap_shortfall
+from daemon.planner.rules.kinds import is_service, is_team_based, specialty_key
+
+if TYPE_CHECKING:
+    from daemon.planner.problem import Problem
+
+
+def _fewest_terms_reaching(terms: tuple[int, ...], weeks: float) -> int:
+    total = 0
+    for n, w in enumerate(sorted(terms, reverse=True), start=1):
+        total += w
+        if total >= weeks:
+            return n
+    return len(terms) + 1
+
+
+def _most_weeks(terms: tuple[int, ...], n_terms: int) -> int:
+    return sum(sorted(terms, reverse=True)[:n_terms])
+
+
+@dataclass(frozen=True)
+class ShareCap(Rule):
+    """At most ``percent`` of the year in any one parent specialty / subspecialty."""
+
+    source: str
+    attribute: Literal["parent_specialty", "subspecialty"]
+    percent: int
+
+    def add(self, line: LineVars) -> None:
+        problem = line.problem
+        groups: dict[str, int] = {}
+        for p in problem.positions:
+            key = specialty_key(getattr(p, self.attribute))
+            if key:
+                groups[key] = groups.get(key, 0) + (2 if problem.six_month_terms else 1)
+        for key, most_terms in sorted(groups.items()):
+            # A group too small to ever exceed the cap needs no constraint.
+            if _most_weeks(problem.terms, most_terms) * 100 <= self.percent * problem.year_weeks:
+                continue
+            attribute = self.attribute
+            weeks = line.weeks(lambda p, k=key: specialty_key(getattr(p, attribute)) == k)
+            line.require(weeks * 100 <= self.percent * problem.year_weeks)
+
+
+@dataclass(frozen=True)
+class ServiceShareCap(Rule):
+    """At most ``percent`` of the year in service terms, except that a year of four or more
+    terms may always hold one service term, whatever its length (SPEC §5)."""
+
+    source: str
+    percent: int
+
+    def shortfalls(self, problem: Problem) -> list[Shortfall]:
+        shortest = sorted(problem.terms)
+        per_line = 0  # the most service terms the share admits: the shortest ones
+        while per_line < len(shortest) and sum(shortest[: per_line + 1]) * 100 <= self.percent * problem.year_weeks:
+            per_line += 1
+        if problem.n_terms >= 4:
+            per_line = max(per_line, 1)
+        return [cap_shortfall(problem, self.source, "service", is_service, per_line)]
+
+    def add(self, line: LineVars) -> None:
+        problem = line.problem
+        within_share = line.weeks(is_service) * 100 <= self.percent * problem.year_weeks
+        pairs = line.six_month_pairs()
+        if problem.n_terms < 4:
+            line.require(within_share)
+            return
+        one_term = line.model.new_bool_var("")
+        line.model.add(within_share).only_enforce_if(~one_term)
+        line.model.add(line.slots(is_service) <= 1).only_enforce_if(one_term)
+        if pairs:  # the exception needs four terms with 6-month terms counted once
+            line.model.add(problem.n_terms - cp_model.LinearExpr.sum([v for _, v in pairs]) >= 4).only_enforce_if(
+                one_term
+            )
+
+
+@dataclass(frozen=True)
+class TeamShareMin(Rule):
+    """At least ``percent`` of the year in team-based terms."""
+
+    source: str
+    percent: int
+
+    def shortfalls(self, problem: Problem) -> list[Shortfall]:
+        need = _fewest_terms_reaching(problem.terms, self.percent * problem.year_weeks / 100)
+        seats = problem.year_seats(is_team_based)
+        most = seats // need
+        return [
+            Shortfall(
+                most,
+                f"{self.source} requires {self.percent}% of the year in team-based terms "
+                f"({need} terms or more) but team-based positions offer only {seats} seats "
+                "over the year",
+            )
+        ]
+
+    def add(self, line: LineVars) -> None:
+        problem = line.problem
+        line.require(line.weeks(is_team_based) * 100 >= self.percent * problem.year_weeks)

@@ -1,0 +1,117 @@
+"""Rules on the shape of the year: term structure, term counts, clinical weeks.
+
+Most are checks of the run's parameters. With ALLOW_6_MONTH_TERMS two consecutive terms in
+one position count as one term, so the counts become constraints on those pairs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ortools.sat.python import cp_model
+
+from daemon.planner.rules.base import LineVars, Rule
+
+if TYPE_CHECKING:
+    from daemon.planner.problem import Problem
+
+
+def _weeks(terms: Sequence[int]) -> str:
+    return "/".join(map(str, terms))
+
+
+@dataclass(frozen=True)
+class TermStructureIs(Rule):
+    source: str
+    terms: tuple[int, ...]
+
+    def check_input(self, problem: Problem) -> list[str]:
+        if problem.terms == self.terms:
+            return []
+        return [f"{self.source} needs the term structure {_weeks(self.terms)}; the run has {_weeks(problem.terms)}"]
+
+
+def _most_long_terms(terms: Sequence[int], min_weeks: int, merge: bool) -> int:
+    """The most terms of at least ``min_weeks`` a line can have (merging pairs if allowed)."""
+    best = [0] * (len(terms) + 1)  # best[i]: over the first i terms
+    for i in range(1, len(terms) + 1):
+        best[i] = best[i - 1] + (terms[i - 1] >= min_weeks)
+        if merge and i >= 2:
+            best[i] = max(best[i], best[i - 2] + (terms[i - 2] + terms[i - 1] >= min_weeks))
+    return best[-1]
+
+
+@dataclass(frozen=True)
+class MinLongTerms(Rule):
+    """At least ``count`` terms of at least ``min_weeks`` weeks (a 6-month term is one)."""
+
+    source: str
+    count: int
+    min_weeks: int = 10
+
+    def check_input(self, problem: Problem) -> list[str]:
+        most = _most_long_terms(problem.terms, self.min_weeks, problem.six_month_terms)
+        if most >= self.count:
+            return []
+        return [
+            f"{self.source} needs at least {self.count} terms of {self.min_weeks} weeks or "
+            f"more; the term structure {_weeks(problem.terms)} allows only {most}"
+        ]
+
+    def add(self, line: LineVars) -> None:
+        pairs = line.six_month_pairs()
+        if not pairs:
+            return  # the count is fixed by the term structure, checked above
+        terms = line.problem.terms
+        long = [int(w >= self.min_weeks) for w in terms]
+        # Merging terms t and t+1 replaces their two counts by one for the merged length.
+        change = [(v, long[t] + long[t + 1] - int(terms[t] + terms[t + 1] >= self.min_weeks)) for t, v in pairs]
+        line.require(
+            sum(long) - cp_model.LinearExpr.weighted_sum([v for v, _ in change], [c for _, c in change]) >= self.count
+        )
+
+
+@dataclass(frozen=True)
+class ExactTermCount(Rule):
+    """Exactly ``count`` terms, a 6-month term counting as one."""
+
+    source: str
+    count: int
+    slot: str | None = "term_count"
+
+    def check_input(self, problem: Problem) -> list[str]:
+        n = len(problem.terms)
+        fewest = n - n // 2 if problem.six_month_terms else n
+        if fewest <= self.count <= n:
+            return []
+        hint = (
+            "" if problem.six_month_terms or self.count > n else (" (ALLOW_6_MONTH_TERMS lets two terms count as one)")
+        )
+        return [
+            f"{self.source} needs exactly {self.count} terms; the term structure {_weeks(problem.terms)} has {n}{hint}"
+        ]
+
+    def add(self, line: LineVars) -> None:
+        pairs = line.six_month_pairs()
+        if pairs:
+            line.require(len(line.problem.terms) - sum(v for _, v in pairs) == self.count)
+
+
+@dataclass(frozen=True)
+class MinClinicalWeeks(Rule):
+    """Clinical weeks = the year's term weeks minus leave, whatever the leave's placement."""
+
+    source: str
+    weeks: int
+
+    def check_input(self, problem: Problem) -> list[str]:
+        clinical = problem.year_weeks - problem.inp.leave_weeks
+        if clinical >= self.weeks:
+            return []
+        return [
+            f"{self.source} needs at least {self.weeks} clinical weeks; a year of "
+            f"{problem.year_weeks} weeks with {problem.inp.leave_weeks} weeks of leave "
+            f"has {clinical}"
+        ]
