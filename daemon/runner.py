@@ -51,7 +51,9 @@ class Runner:
         self._settings = settings
         self._cancelled = threading.Event()
         self._release_deadline: float | None = None  # set when the daemon is draining
-        self._thread = threading.Thread(target=self._main, name=f"run-{claim.run_id[:8]}")
+        # A daemon thread: the loop's drain already waits for runs to commit or hand back; an
+        # exit must never hang on a run stuck on an unreachable database.
+        self._thread = threading.Thread(target=self._main, name=f"run-{claim.run_id[:8]}", daemon=True)
         self.context = {
             "run_id": claim.run_id,
             "kind": claim.kind.name,
@@ -180,14 +182,12 @@ class Runner:
             except psycopg.OperationalError as e:
                 log_.warning("commit failed; retrying", error=str(e))
                 time.sleep(COMMIT_RETRY_SECONDS)
-            except psycopg.Error as e:
-                # The results broke a constraint: nothing of them was written (rolled back).
+            except (psycopg.Error, BadInput) as e:
+                # The results broke a constraint or would destroy data in use: nothing of them
+                # was written (rolled back); the run fails with the reason instead.
                 log_.exception("writing results failed")
-                outcome = SolveOutcome(
-                    "FAILED",
-                    metadata,
-                    error=f"could not write the results: {e.diag.message_primary or e}",
-                )
+                reason = e.diag.message_primary if isinstance(e, psycopg.Error) else None
+                outcome = SolveOutcome("FAILED", metadata, error=f"could not write the results: {reason or e}")
                 timing = None
 
     def _release(self, reason: str, *, refund: bool) -> None:

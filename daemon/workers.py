@@ -158,8 +158,14 @@ class SolverSlot:
         self._start()
         self.warm_up()
 
-    def shutdown(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Stop the process: politely, then by force, so a stuck solve cannot hang the exit."""
+        pids = self._pids()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + timeout
+        while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.kill()
         self._progress.close()
 
     def _pids(self) -> list[int]:

@@ -58,9 +58,16 @@ class DaemonProcess:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         try:
-            return self.proc.wait(timeout)
+            return self.wait_exit(timeout)
         finally:
             self._log.close()
+
+    def wait_exit(self, timeout: float) -> int:
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise AssertionError(f"daemon did not exit within {timeout} s; its log:\n{self.log()[-5000:]}") from None
 
     def log(self) -> str:
         return self.log_path.read_text()  # the child writes to the file directly

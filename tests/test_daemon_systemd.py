@@ -25,7 +25,7 @@ def test_daemon_notifies_ready_status_watchdog_and_stopping(db_url: str, tmp_pat
         d.signal(signal.SIGTERM)
         while "STOPPING=1" not in messages:
             messages.append(systemd.recv(4096).decode())
-        assert d.proc.wait(30) == 0
+        assert d.wait_exit(30) == 0
     finally:
         d.stop()
         systemd.close()

@@ -187,12 +187,14 @@ def test_cancelling_a_running_solve_stops_it_and_writes_nothing(
 def test_sigterm_hands_unfinished_runs_back_without_burning_an_attempt(
     conn: psycopg.Connection, hospital: Hospital, db_url: str, tmp_path: Path
 ) -> None:
-    d = DaemonProcess(db_url, "--drain-seconds", "1", slow=True, log_dir=tmp_path)
+    # One slot: the second run waits in the queue, and must still be waiting after the drain
+    # frees the slot, because a stopping daemon claims nothing.
+    d = DaemonProcess(db_url, "--drain-seconds", "1", "--pool-size", "1", slow=True, log_dir=tmp_path)
     run_id = enqueue(conn, hospital.allocation_run, config=Jsonb({SLEEP_KEY: 120}))
     wait_for(lambda: status(conn, run_id) == "GENERATING", 30, "the run to be claimed")
     pending = enqueue(conn, hospital.allocation_run, config=Jsonb({SLEEP_KEY: 120}))
     d.signal(signal.SIGTERM)
-    assert d.proc.wait(30) == 0, d.log()
+    assert d.wait_exit(30) == 0, d.log()
     row = conn.execute("SELECT status, attempts, claimed_by FROM allocator_py_runs WHERE id = %s", (run_id,)).fetchone()
     assert row == ("PENDING", 0, None)
     assert allocations(conn, run_id) == 0
@@ -208,7 +210,7 @@ def test_sigterm_lets_a_solve_finish_within_the_grace_period(
     run_id = enqueue(conn, hospital.allocation_run, config=Jsonb({SLEEP_KEY: 2}))
     wait_for(lambda: status(conn, run_id) == "GENERATING", 30, "the run to be claimed")
     d.signal(signal.SIGTERM)
-    assert d.proc.wait(60) == 0, d.log()
+    assert d.wait_exit(60) == 0, d.log()
     assert status(conn, run_id) == "COMPLETED"
     assert allocations(conn, run_id) == len(hospital.workers)
 

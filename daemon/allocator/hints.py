@@ -22,7 +22,7 @@ from daemon.allocator.flow import FlowSolution, solve_flow
 from daemon.allocator.model import PREFERENCE_DECIMALS
 from daemon.allocator.problem import Problem
 
-_REPAIR_ROUNDS = 5  # closing lines of one supervisor can push another over its cap
+_REPAIR_ROUNDS = 5  # a line shared by supervisors: closing for one can shift load to another
 
 
 def line_cap_hint(problem: Problem, start: FlowSolution) -> FlowSolution | None:
@@ -40,9 +40,10 @@ def line_cap_hint(problem: Problem, start: FlowSolution) -> FlowSolution | None:
             if len(used) <= sup.max_new_lines:
                 continue
             over = True
-            # Must-fill lines stay open; then the busiest; ties by index for determinism.
-            keep_order = sorted(used, key=lambda ln: (not problem.must_fill[ln], -load[ln], ln))
-            capacity[keep_order[sup.max_new_lines :]] = 0
+            # Keep must-fill lines, then the busiest (ties by index, for determinism); close
+            # every other fresh line of this supervisor, so the new flow cannot move there.
+            keep = sorted(used, key=lambda ln: (not problem.must_fill[ln], -load[ln], ln))[: sup.max_new_lines]
+            capacity[np.setdiff1d(fresh, keep)] = 0
         if not over:
             return solution
         repaired = solve_flow(replace(problem, capacity=capacity))

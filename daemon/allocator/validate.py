@@ -42,6 +42,12 @@ def _rows(
 
 
 def check_sets(inp: AllocatorInput) -> None:
+    """Workers, lines and supervisors: present, unique, consistent, no negative numbers."""
+    _check_workers_and_lines(inp)
+    _check_preferencers(inp)
+
+
+def _check_workers_and_lines(inp: AllocatorInput) -> None:
     if not inp.worker_ids:
         raise BadInput("the run has no workers (check included_worker_mappings)")
     if not inp.line_ids:
@@ -58,6 +64,9 @@ def check_sets(inp: AllocatorInput) -> None:
     taken = [f"{lid}: {n}" for lid, n in sorted(inp.taken_capacity.items()) if n < 0]
     if taken:
         raise BadInput(f"negative capacity taken by earlier rounds on lines: {listing(taken)}")
+
+
+def _check_preferencers(inp: AllocatorInput) -> None:
     pref_dups = sorted(i for i, n in Counter(p.id for p in inp.preferencers).items() if n > 1)
     if pref_dups:
         raise BadInput(f"duplicate preferencer ids: {listing(pref_dups)}")

@@ -9,6 +9,9 @@ diversity (identical lines become adjacent) — starting from phase one's soluti
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
+
 from ortools.sat.python import cp_model
 
 from daemon.planner.model import PlanModel
@@ -29,13 +32,26 @@ def affinity_table(problem: Problem) -> dict[tuple[str, str], int]:
     return table
 
 
+def _required_seats(problem: Problem) -> list[int]:
+    return [problem.term_seats(t, lambda p: not p.excludable) for t in range(problem.n_terms)]
+
+
+def fewest_unfilled(problem: Problem, n_lines: int) -> int:
+    """Required seats that ``n_lines`` lines leave empty at best: a counting bound."""
+    return sum(max(0, r - n_lines) for r in _required_seats(problem))
+
+
+def unfilled_required(problem: Problem, lines: Sequence[Sequence[int]]) -> int:
+    """Required seats of the model's positions that ``lines`` leave empty."""
+    filled = sum(1 for held in lines for i in held if not problem.positions[i].excludable)
+    return sum(_required_seats(problem)) - filled
+
+
 def set_demand_objective(plan: PlanModel, n_lines: int) -> int:
     """Minimise missing lines (first) and empty required seats; returns the ideal value."""
-    problem = plan.problem
-    required = [problem.term_seats(t, lambda p: not p.excludable) for t in range(problem.n_terms)]
-    per_line = sum(required) + 1  # one more line outweighs every seat
+    per_line = sum(_required_seats(plan.problem)) + 1  # one more line outweighs every seat
     plan.model.minimize(per_line * (n_lines - plan.n_built) + plan.unfilled_required)
-    return sum(max(0, r - n_lines) for r in required)
+    return fewest_unfilled(plan.problem, n_lines)
 
 
 def _codes(plan: PlanModel) -> list[cp_model.LinearExprT]:
@@ -56,13 +72,16 @@ def _codes(plan: PlanModel) -> list[cp_model.LinearExprT]:
 def _position_of(plan: PlanModel, line_index: int, t: int) -> cp_model.IntVar:
     line = plan.lines[line_index]
     pos = plan.model.new_int_var(0, len(plan.problem.positions) - 1, "")
-    plan.model.add(pos == cp_model.LinearExpr.weighted_sum(
-        [v for (u, _), v in line.cells.items() if u == t],
-        [i for (u, i) in line.cells if u == t]))
+    plan.model.add(
+        pos
+        == cp_model.LinearExpr.weighted_sum(
+            [v for (u, _), v in line.cells.items() if u == t], [i for (u, i) in line.cells if u == t]
+        )
+    )
     return pos
 
 
-def _shared_terms(plan: PlanModel) -> cp_model.LinearExprT:
+def _shared_terms(plan: PlanModel) -> cp_model.LinearExpr:
     """Terms each line shares with the next, identical neighbours counted twice."""
     model, n_terms = plan.model, plan.problem.n_terms
     pos = [[_position_of(plan, ln, t) for t in range(n_terms)] for ln in range(len(plan.lines))]
@@ -79,11 +98,11 @@ def _shared_terms(plan: PlanModel) -> cp_model.LinearExprT:
     return cp_model.LinearExpr.sum(penalties)
 
 
-def _affinity(plan: PlanModel) -> tuple[cp_model.LinearExprT, int]:
+def _affinity(plan: PlanModel) -> tuple[cp_model.LinearExpr, int]:
     """Affinity of consecutive terms over all lines, and its largest possible magnitude."""
     table = affinity_table(plan.problem)
     if not table:
-        return 0, 0
+        return cp_model.LinearExpr.constant(0), 0
     model, problem = plan.model, plan.problem
     keys = [specialty_key(p.parent_specialty) for p in problem.positions]
     terms: list[cp_model.LinearExprT] = []
@@ -107,14 +126,28 @@ def _affinity(plan: PlanModel) -> tuple[cp_model.LinearExprT, int]:
     return cp_model.LinearExpr.sum(terms), bound
 
 
-def set_soft_objective(plan: PlanModel) -> None:
-    """Lexicographic line order, then: required seats, diversity, affinity (all built lines)."""
+def set_soft_objective(plan: PlanModel, unfilled_at_most: int) -> int:
+    """Lexicographic line order, then: required seats (no worse than ``unfilled_at_most``, the
+    demand phase's), diversity, affinity. Every line of ``plan`` is built.
+
+    Returns a counting lower bound on the objective."""
+    model, problem, n = plan.model, plan.problem, len(plan.lines)
     codes = _codes(plan)
-    for a, b in zip(codes, codes[1:], strict=False):
-        plan.model.add(a <= b)
+    for a, b in itertools.pairwise(codes):
+        model.add(a <= b)
+    # Redundant bounds, so CP-SAT's reported bound and gap mean something: lines cannot
+    # beat the counting bound, and in order, lines that start in one position are neighbours.
+    model.add(plan.unfilled_required <= unfilled_at_most)
+    model.add(plan.unfilled_required >= fewest_unfilled(problem, n))
     shared = _shared_terms(plan)
+    least_shared = n - sum(1 for seats in problem.seats if seats[0] > 0)
+    model.add(shared >= least_shared)
     affinity, affinity_bound = _affinity(plan)
-    n_terms = plan.problem.n_terms
-    soft_bound = DIVERSITY_WEIGHT * 2 * n_terms * len(plan.lines) + AFFINITY_WEIGHT * affinity_bound
-    plan.model.minimize((soft_bound + 1) * plan.unfilled_required
-                        + DIVERSITY_WEIGHT * shared - AFFINITY_WEIGHT * affinity)
+    soft_bound = DIVERSITY_WEIGHT * 2 * problem.n_terms * n + AFFINITY_WEIGHT * affinity_bound
+    fill_weight = soft_bound + 1  # one required seat outweighs every soft goal
+    model.minimize(fill_weight * plan.unfilled_required + DIVERSITY_WEIGHT * shared - AFFINITY_WEIGHT * affinity)
+    return (
+        fill_weight * fewest_unfilled(problem, n)
+        + DIVERSITY_WEIGHT * max(0, least_shared)
+        - AFFINITY_WEIGHT * affinity_bound
+    )

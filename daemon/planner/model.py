@@ -7,6 +7,7 @@ its constraints line by line through ``LineVars``. Objectives live in ``goals``.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -28,7 +29,7 @@ class Line:
     built_var: cp_model.IntVar | None  # None: the line is always built
     pairs: list[tuple[int, cp_model.IntVar]] = field(default_factory=list)
 
-    def require(self, constraint: cp_model.BoundedLinearExpression) -> None:
+    def require(self, constraint: cp_model.BoundedLinearExpression | bool) -> None:
         added = self.model.add(constraint)
         if self.built_var is not None:
             added.only_enforce_if(self.built_var)
@@ -37,10 +38,10 @@ class Line:
         match = [where(p) for p in self.problem.positions]
         return [(cell, v) for cell, v in self.cells.items() if match[cell[1]]]
 
-    def slots(self, where: Predicate) -> cp_model.LinearExprT:
+    def slots(self, where: Predicate) -> cp_model.LinearExpr:
         return cp_model.LinearExpr.sum([v for _, v in self._matching(where)])
 
-    def weeks(self, where: Predicate) -> cp_model.LinearExprT:
+    def weeks(self, where: Predicate) -> cp_model.LinearExpr:
         found = self._matching(where)
         terms = self.problem.terms
         return cp_model.LinearExpr.weighted_sum([v for _, v in found], [terms[t] for (t, _), _ in found])
@@ -54,8 +55,8 @@ class PlanModel:
     model: cp_model.CpModel
     problem: Problem
     lines: list[Line]
-    n_built: cp_model.LinearExprT
-    unfilled_required: cp_model.LinearExprT  # seats of non-excludable positions left empty
+    n_built: cp_model.LinearExpr
+    unfilled_required: cp_model.LinearExpr  # seats of non-excludable positions left empty
 
 
 def _add_six_month_pairs(line: Line, n_terms: int) -> None:
@@ -106,7 +107,7 @@ def build_model(problem: Problem, n_lines: int, *, optional_lines: bool) -> Plan
         lines.append(line)
     # Built lines first: optional lines are interchangeable otherwise.
     built_vars = [ln.built_var for ln in lines if ln.built_var is not None]
-    for a, b in zip(built_vars, built_vars[1:], strict=False):
+    for a, b in itertools.pairwise(built_vars):
         model.add(a >= b)
     unfilled = []
     for t, i in open_cells:
@@ -122,7 +123,7 @@ def build_model(problem: Problem, n_lines: int, *, optional_lines: bool) -> Plan
         model=model,
         problem=problem,
         lines=lines,
-        n_built=cp_model.LinearExpr.sum(built_vars) if optional_lines else n_lines,
+        n_built=cp_model.LinearExpr.sum(built_vars) if optional_lines else cp_model.LinearExpr.constant(n_lines),
         unfilled_required=cp_model.LinearExpr.sum(unfilled),
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from ortools.sat.python import cp_model
 from daemon.planner.model import PlanModel, line_positions
 from daemon.solving import SolveContext
 
-STALL_POLL_SECONDS = 0.2
+WATCH_POLL_SECONDS = 0.2
 _SEED_RANGE = 2**31  # CP-SAT's random_seed is an int32
 
 
@@ -20,7 +21,7 @@ class PhaseResult:
     phase: str
     status: str  # CP-SAT's status name
     lines: tuple[tuple[int, ...], ...] | None  # built lines: position index per term
-    objective: float | None
+    objective: int | None
     best_bound: float | None
     seconds: float
     solutions: int
@@ -47,13 +48,15 @@ def gap(objective: float | None, bound: float | None) -> float | None:
 
 
 class _Progress(cp_model.CpSolverSolutionCallback):
-    """Reports each improving solution; stops at ``target`` or after ``stall`` quiet seconds."""
+    """Reports each improving solution; stops at ``floor`` (a proven lower bound on the
+    objective) or after ``stall`` seconds without improvement."""
 
-    def __init__(self, plan: PlanModel, ctx: SolveContext, phase: str, target: float | None,
-                 stall: float | None) -> None:
+    def __init__(
+        self, plan: PlanModel, ctx: SolveContext, phase: str, floor: float | None, stall: float | None
+    ) -> None:
         super().__init__()
         self._plan, self._ctx, self._phase = plan, ctx, phase
-        self._target, self._stall = target, stall
+        self._floor, self._stall = floor, stall
         self.solutions = 0
         self._last = time.monotonic()
 
@@ -68,35 +71,45 @@ class _Progress(cp_model.CpSolverSolutionCallback):
             lines=int(self.value(self._plan.n_built)),
             solutions=self.solutions,
         )
-        if self._target is not None and objective <= self._target:
+        if self._floor is not None and objective <= self._floor:
             self.stop_search()
 
     def stalled(self) -> bool:
         return self._stall is not None and time.monotonic() - self._last > self._stall
 
 
-def run_phase(plan: PlanModel, ctx: SolveContext, phase: str, seconds: float, *,
-              target: float | None = None, stall: float | None = None) -> PhaseResult:
+def run_phase(
+    plan: PlanModel,
+    ctx: SolveContext,
+    phase: str,
+    seconds: float,
+    *,
+    floor: float | None = None,
+    stall: float | None = None,
+) -> PhaseResult:
+    if seconds <= 0 or ctx.stop_requested():  # no time left after building, or stopped
+        return PhaseResult(phase, "UNKNOWN", None, None, None, 0.0, 0)
     inp = plan.problem.inp
     solver = cp_model.CpSolver()
     params = solver.parameters
-    params.max_time_in_seconds = max(0.1, seconds)
+    params.max_time_in_seconds = seconds
     params.num_workers = inp.num_workers
     params.random_seed = inp.rng_seed % _SEED_RANGE
     # Measured: symmetry detection and probing cost seconds in presolve and buy nothing here.
     params.symmetry_level = 1
     params.cp_model_probing_level = 0
-    progress = _Progress(plan, ctx, phase, target, stall)
+    progress = _Progress(plan, ctx, phase, floor, stall)
     ctx.bind_solver(solver)
     done = threading.Event()
 
-    def watch_stall() -> None:
-        while not done.wait(STALL_POLL_SECONDS):
-            if progress.solutions and progress.stalled():
+    def watch() -> None:
+        # Polls, rather than relying on bind_solver alone: a stop_search() that lands
+        # before CP-SAT has started its search is forgotten by it.
+        while not done.wait(WATCH_POLL_SECONDS):
+            if ctx.stop_requested() or (progress.solutions and progress.stalled()):
                 solver.stop_search()
-                return
 
-    watcher = threading.Thread(target=watch_stall, daemon=True)
+    watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     started = time.perf_counter()
     try:
@@ -105,12 +118,19 @@ def run_phase(plan: PlanModel, ctx: SolveContext, phase: str, seconds: float, *,
         done.set()
         watcher.join()
     found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    # Every objective here is an integer; CP-SAT reports floats.
+    objective = round(solver.objective_value) if found else None
+    # CP-SAT's own bound is often trivial here (no LP worker gets far on 2 cores).
+    bound = max(solver.best_objective_bound, floor if floor is not None else -math.inf) if found else None
+    name = solver.status_name(status)
+    if objective is not None and floor is not None and objective <= floor:
+        name = "OPTIMAL"  # a value no solution can beat: the search stopped there
     return PhaseResult(
         phase=phase,
-        status=solver.status_name(status),
+        status=name,
         lines=tuple(line_positions(plan, solver)) if found else None,
-        objective=solver.objective_value if found else None,
-        best_bound=solver.best_objective_bound if found else None,
+        objective=objective,
+        best_bound=bound,
         seconds=time.perf_counter() - started,
         solutions=progress.solutions,
     )
@@ -126,14 +146,14 @@ def hint_lines(plan: PlanModel, lines: tuple[tuple[int, ...], ...], seconds: flo
     for line, held in zip(plan.lines, lines, strict=True):
         for (t, i), v in line.cells.items():
             value = int(held[t] == i)
-            fixed.proto.variables[v.index].domain[:] = [value, value]
+            domain = fixed.proto.variables[v.index].domain
+            domain[0] = domain[1] = value
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
     solver.parameters.max_time_in_seconds = max(0.1, seconds)
     status = solver.solve(fixed)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return False
-    hint = plan.model.proto.solution_hint
-    hint.vars[:] = range(len(plan.model.proto.variables))
-    hint.values[:] = solver.response_proto.solution
+    for index, value in enumerate(solver.response_proto.solution):
+        plan.model.add_hint(plan.model.get_int_var_from_proto_index(index), value)
     return True

@@ -21,7 +21,7 @@ from daemon.allocator.report import allocations
 from daemon.checks.allocation import check_allocation
 from daemon.solving import SolveContext
 from tests.allocator.alloc_factory import make_input, solve_checked
-from tests.allocator.test_alloc_properties import SETTINGS, tiny_instances
+from tests.allocator.alloc_strategies import SETTINGS, tiny_instances
 
 
 def _random(seed: int, n_w: int, n_l: int, **kw: Any) -> AllocatorInput:

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from daemon.allocator.data import Eligibility, JobLine, Preferencer
+from daemon.allocator.data import AllocatorInput, Eligibility, JobLine, Preferencer
 from daemon.allocator.solve import solve
-from daemon.solving import BadInput, SolveContext
+from daemon.solving import BadInput, SolveContext, SolveOutcome
 from tests.allocator.alloc_factory import holder, make_input, placed, solve_checked
 
 F = frozenset
@@ -21,7 +21,7 @@ ALL_WANT_A = {
 }
 
 
-def _loads(out: Any) -> dict[str, int]:
+def _loads(out: SolveOutcome) -> dict[str, int]:
     counts: dict[str, int] = {}
     for line in placed(out).values():
         counts[line] = counts.get(line, 0) + 1
@@ -52,7 +52,7 @@ def test_must_have_line_filled_in_an_earlier_round_needs_no_one() -> None:
     assert "c" not in _loads(solve_checked(inp))
 
 
-def _supervised(cap_lines: int | None = None, cap_workers: int | None = None, **kw: Any) -> Any:
+def _supervised(cap_lines: int | None = None, cap_workers: int | None = None, **kw: Any) -> AllocatorInput:
     sup = Preferencer("s", "Dr S", max_job_lines=cap_lines, max_workers=cap_workers)
     return make_input(
         ALL_WANT_A,
@@ -106,7 +106,7 @@ def test_non_binding_caps_keep_the_flow() -> None:
 CONTEST = {"w1": {"a": 1, "b": 2, "c": 3}, "w2": {"a": 1, "c": 2, "b": 3}}
 
 
-def _contest(stability: str) -> Any:
+def _contest(stability: str) -> AllocatorInput:
     return make_input(
         CONTEST,
         {"a": 1, "b": 1, "c": 0},

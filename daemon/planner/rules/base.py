@@ -43,18 +43,18 @@ class LineVars(Protocol):
     @property
     def problem(self) -> Problem: ...
 
-    def require(self, constraint: cp_model.BoundedLinearExpression) -> None:
+    def require(self, constraint: cp_model.BoundedLinearExpression | bool) -> None:
         """Add ``constraint`` for this line, enforced only when the line is built.
 
         With partial filling a line may be left out; its terms are then all empty.
         """
         ...
 
-    def slots(self, where: Predicate) -> cp_model.LinearExprT:
+    def slots(self, where: Predicate) -> cp_model.LinearExpr:
         """How many terms of the line are held in positions matching ``where``."""
         ...
 
-    def weeks(self, where: Predicate) -> cp_model.LinearExprT:
+    def weeks(self, where: Predicate) -> cp_model.LinearExpr:
         """Term weeks of the line in positions matching ``where`` (leave not deducted)."""
         ...
 

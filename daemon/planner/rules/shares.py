@@ -12,7 +12,7 @@ from ortools.sat.python import cp_model
 
 from daemon.planner.rules.base import LineVars, Rule, Shortfall
 from daemon.planner.rules.counts import cap_shortfall
-from daemon.planner.rules.kinds import is_service, is_team_based, specialty_key
+from daemon.planner.rules.kinds import Predicate, is_service, is_team_based, specialty_key
 
 if TYPE_CHECKING:
     from daemon.planner.problem import Problem
@@ -29,6 +29,10 @@ def _fewest_terms_reaching(terms: tuple[int, ...], weeks: float) -> int:
 
 def _most_weeks(terms: tuple[int, ...], n_terms: int) -> int:
     return sum(sorted(terms, reverse=True)[:n_terms])
+
+
+def _in_group(attribute: str, key: str) -> Predicate:
+    return lambda p: specialty_key(getattr(p, attribute)) == key
 
 
 @dataclass(frozen=True)
@@ -50,8 +54,7 @@ class ShareCap(Rule):
             # A group too small to ever exceed the cap needs no constraint.
             if _most_weeks(problem.terms, most_terms) * 100 <= self.percent * problem.year_weeks:
                 continue
-            attribute = self.attribute
-            weeks = line.weeks(lambda p, k=key: specialty_key(getattr(p, attribute)) == k)
+            weeks = line.weeks(_in_group(self.attribute, key))
             line.require(weeks * 100 <= self.percent * problem.year_weeks)
 
 

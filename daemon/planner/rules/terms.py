@@ -96,7 +96,7 @@ class ExactTermCount(Rule):
     def add(self, line: LineVars) -> None:
         pairs = line.six_month_pairs()
         if pairs:
-            line.require(len(line.problem.terms) - sum(v for _, v in pairs) == self.count)
+            line.require(len(line.problem.terms) - cp_model.LinearExpr.sum([v for _, v in pairs]) == self.count)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,355 @@
+"""Independent compliance checker for generated job lines (SPEC §5).
+
+Shares no code with the planner's model or rules: it reads the run (``PlannerInput``) and the
+lines as plain objects, and re-derives every rule from the constraint names on its own — a
+second reading of the catalogue, so a modelling bug shows up as a violation instead of a
+non-compliant line in the database. ``check_lines`` returns readable violations; none means
+every line is compliant.
+
+Readings shared with the planner's documented semantics: shares are of the year's term weeks
+(leave not deducted); service = is_service_term or is_nights; specialties compare
+case-insensitively; a 6-month term (ALLOW_6_MONTH_TERMS) is one term for term counts and two
+for caps on terms of a kind; leave blocks lie inside one term each.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+from daemon.planner.data import PlannerInput, Position
+
+YEAR = 52
+LEAVE_SPLITS = ({2, 3},)  # two blocks of 2 and 3 weeks, either order, for 5 weeks of leave
+LEAVE_GAP = 13
+
+
+class RotationLike(Protocol):
+    @property
+    def kind(self) -> str: ...
+    @property
+    def start_week(self) -> int: ...
+    @property
+    def length_weeks(self) -> int: ...
+    @property
+    def position_id(self) -> str | None: ...
+    @property
+    def term_index(self) -> int | None: ...
+
+
+class LineLike(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def rotations(self) -> Sequence[RotationLike]: ...
+
+
+@dataclass(frozen=True)
+class Requirements:
+    """Everything the constraint names ask of one line. Caps: None = no cap."""
+
+    long_terms: int = 0  # terms of >= 10 weeks
+    clinical_weeks: int = 0
+    categories: frozenset[str] = frozenset()
+    specialty_pct: int | None = None
+    subspecialty_pct: int | None = None
+    service_pct: int | None = None
+    team_pct: int = 0
+    non_clinical: int | None = None
+    specialties: tuple[str, ...] = ()
+    structure: tuple[int, ...] | None = None
+    terms: int | None = None  # template's exact count (NUM_TERMS=k replaces it)
+    service_terms: int | None = None  # template's count (MAX_SERVICE_TERMS=k replaces it)
+    service_caps: tuple[int, ...] = ()  # explicit service-term caps, all apply
+    rural: int | None = None
+    no_nights: bool = False
+    six_month: bool = False
+
+
+_AMC1 = Requirements(
+    long_terms=4,
+    clinical_weeks=47,
+    categories=frozenset("ABCD"),
+    specialty_pct=50,
+    subspecialty_pct=25,
+    service_pct=20,
+    team_pct=50,
+)
+_AMC2 = Requirements(
+    long_terms=3,
+    clinical_weeks=47,
+    categories=frozenset("ABC"),
+    subspecialty_pct=25,
+    non_clinical=1,
+    service_pct=25,
+    team_pct=50,
+)
+_TEMPLATES = {
+    "AMC_PGY1": _AMC1,
+    "AMC_PGY2": _AMC2,
+    "VIC_PGY1": replace(
+        _AMC1, structure=(10, 10, 10, 10, 12), specialties=("medicine", "surgery", "emergency medicine")
+    ),
+    "VIC_PGY2": _AMC2,
+    "NSW_PGY1": replace(_AMC1, terms=5, service_terms=1),
+    "NSW_PGY2": replace(_AMC2, terms=5, service_terms=1),
+    **{f"{s}_PGY{n}": (_AMC1 if n == 1 else _AMC2) for s in ("QLD", "SA", "WA", "TAS", "NT") for n in (1, 2)},
+}
+
+
+@dataclass
+class _Reading:
+    base: list[Requirements] = field(default_factory=list)
+    explicit_terms: int | None = None
+    explicit_service: list[int] = field(default_factory=list)
+    rural: int | None = None
+    no_nights: bool = False
+    six_month: bool = False
+    unknown: list[str] = field(default_factory=list)
+
+
+def _read_name(name: str, reading: _Reading) -> None:
+    key, _, value = name.partition("=")
+    if name in _TEMPLATES:
+        reading.base.append(_TEMPLATES[name])
+    elif name == "NO_NIGHTS":
+        reading.no_nights = True
+    elif name == "MAX_ONE_RURAL":
+        reading.rural = 1
+    elif name == "MAX_ONE_SERVICE":
+        reading.explicit_service.append(1)
+    elif name == "ALLOW_6_MONTH_TERMS":
+        reading.six_month = True
+    elif key == "MAX_SERVICE_TERMS" and value.isdigit():
+        reading.explicit_service.append(int(value))
+    elif key == "NUM_TERMS" and value.isdigit():
+        reading.explicit_terms = int(value)
+    elif name != "UNRESTRICTED":
+        reading.unknown.append(name)
+
+
+def _tightest(reqs: list[Requirements]) -> Requirements:
+    def cap(values: list[int | None]) -> int | None:
+        given = [v for v in values if v is not None]
+        return min(given) if given else None
+
+    return Requirements(
+        long_terms=max((r.long_terms for r in reqs), default=0),
+        clinical_weeks=max((r.clinical_weeks for r in reqs), default=0),
+        categories=frozenset().union(*(r.categories for r in reqs)),
+        specialty_pct=cap([r.specialty_pct for r in reqs]),
+        subspecialty_pct=cap([r.subspecialty_pct for r in reqs]),
+        service_pct=cap([r.service_pct for r in reqs]),
+        team_pct=max((r.team_pct for r in reqs), default=0),
+        non_clinical=cap([r.non_clinical for r in reqs]),
+        specialties=tuple(sorted({s for r in reqs for s in r.specialties})),
+        structure=next((r.structure for r in reqs if r.structure), None),
+        terms=next((r.terms for r in reqs if r.terms is not None), None),
+        service_terms=cap([r.service_terms for r in reqs]),
+    )
+
+
+def requirements(inp: PlannerInput) -> tuple[Requirements, list[str]]:
+    """The run's requirements, and the names the checker does not know."""
+    reading = _Reading()
+    state, cohort = inp.state.strip().upper(), inp.cohort.strip().upper()
+    names = [c.strip().upper() for c in inp.constraints]
+    if state != "UNRESTRICTED":
+        names.insert(0, f"{state}_{cohort}")
+    for name in names:
+        _read_name(name, reading)
+    req = _tightest(reading.base)
+    if reading.explicit_terms is not None:
+        req = replace(req, terms=reading.explicit_terms)
+    if any(n.startswith("MAX_SERVICE_TERMS=") for n in names):
+        req = replace(req, service_terms=None)  # replaced by the explicit count
+    req = replace(
+        req,
+        service_caps=tuple(reading.explicit_service),
+        rural=reading.rural,
+        no_nights=reading.no_nights,
+        six_month=reading.six_month,
+    )
+    return req, reading.unknown
+
+
+def _key(name: str | None) -> str:
+    return " ".join((name or "").split()).casefold()
+
+
+def _is_open(p: Position, cohort: str) -> bool:
+    if cohort.upper() == "ANY" or p.cohorts is None:
+        return True
+    return cohort.upper() in {c.upper() for c in p.cohorts}
+
+
+def _capacity(p: Position, t: int) -> int:
+    return p.capacity if p.capacity_by_term is None else p.capacity_by_term[t]
+
+
+def _term_bounds(terms: Sequence[int]) -> list[tuple[int, int]]:
+    """(first week, last week) of each term."""
+    out, week = [], 1
+    for length in terms:
+        out.append((week, week + length - 1))
+        week += length
+    return out
+
+
+def _check_leave(inp: PlannerInput, leave: list[RotationLike]) -> list[str]:
+    bounds = _term_bounds(inp.term_structure)
+    found = []
+    total = sum(r.length_weeks for r in leave)
+    if total != inp.leave_weeks:
+        found.append(f"{total} weeks of leave, not {inp.leave_weeks}")
+    lengths = sorted(r.length_weeks for r in leave)
+    if len(leave) > 2 or (len(leave) == 2 and (inp.leave_weeks != 5 or set(lengths) not in LEAVE_SPLITS)):
+        found.append(f"leave in blocks of {lengths} weeks: one block, or 2+3 / 3+2")
+    for r in leave:
+        if r.position_id is not None or r.term_index is not None:
+            found.append("a leave rotation names a position or term")
+        end = r.start_week + r.length_weeks - 1
+        if not any(a <= r.start_week and end <= b for a, b in bounds):
+            found.append(f"leave weeks {r.start_week}-{end} are not inside one term")
+    if len(leave) == 2:
+        first, second = sorted(leave, key=lambda r: r.start_week)
+        between = second.start_week - (first.start_week + first.length_weeks)
+        if between < LEAVE_GAP:
+            found.append(f"only {between} weeks between the leave blocks (at least {LEAVE_GAP})")
+    return found
+
+
+def _held_positions(
+    inp: PlannerInput, clinical: list[RotationLike], by_id: dict[str, Position]
+) -> tuple[list[Position], list[str]]:
+    """The position of each term, in term order, or what is wrong with the rotations."""
+    bounds = _term_bounds(inp.term_structure)
+    by_term = {r.term_index: r for r in clinical}
+    if len(clinical) != len(bounds) or set(by_term) != set(range(len(bounds))):
+        return [], [
+            f"terms {sorted(r.term_index or 0 for r in clinical)}: one clinical "
+            f"rotation is needed in each of the {len(bounds)} terms"
+        ]
+    found, held = [], []
+    for t, (first, last) in enumerate(bounds):
+        r = by_term[t]
+        if (r.start_week, r.length_weeks) != (first, last - first + 1):
+            found.append(
+                f"term {t} rotation starts week {r.start_week} for "
+                f"{r.length_weeks} weeks, not week {first} for {last - first + 1}"
+            )
+        p = by_id.get(r.position_id or "")
+        if p is None:
+            found.append(f"term {t}: unknown position {r.position_id!r}")
+            continue
+        if not _is_open(p, inp.cohort):
+            found.append(f"term {t}: {p.name} is not open to cohort {inp.cohort}")
+        held.append(p)
+    return held, found
+
+
+def _units(held: list[Position], terms: Sequence[int], six_month: bool) -> list[tuple[int, Position]]:
+    """Terms as the rules count them: (weeks, position), a 6-month term merged into one."""
+    units: list[tuple[int, Position]] = []
+    merged_last = False
+    for p, weeks in zip(held, terms, strict=True):
+        if six_month and units and not merged_last and units[-1][1].id == p.id:
+            units[-1] = (units[-1][0] + weeks, p)
+            merged_last = True
+        else:
+            units.append((weeks, p))
+            merged_last = False
+    return units
+
+
+def _check_rules(req: Requirements, inp: PlannerInput, held: list[Position]) -> list[str]:
+    terms = inp.term_structure
+    year = sum(terms)
+    slots = list(zip(terms, held, strict=True))
+    units = _units(held, terms, req.six_month)
+    found = []
+
+    def weeks(pred: Callable[[Position], bool]) -> int:
+        return sum(w for w, p in slots if pred(p))
+
+    def count(pred: Callable[[Position], bool]) -> int:
+        return sum(1 for _, p in slots if pred(p))
+
+    def service(p: Position) -> bool:
+        return p.is_service_term or p.is_nights
+
+    for pid in {p.id for p in held}:
+        at = [t for t, p in enumerate(held) if p.id == pid]
+        if len(at) > 1 and not (req.six_month and len(at) == 2 and at[1] == at[0] + 1):
+            found.append(f"position {pid} held in terms {at} (only a 6-month term repeats)")
+    if sum(1 for w, _ in units if w >= 10) < req.long_terms:
+        found.append(f"fewer than {req.long_terms} terms of 10 weeks or more")
+    if req.terms is not None and len(units) != req.terms:
+        found.append(f"{len(units)} terms, not exactly {req.terms}")
+    if req.structure is not None and tuple(terms) != req.structure:
+        found.append(f"term structure {terms}, not {req.structure}")
+    if year - inp.leave_weeks < req.clinical_weeks:
+        found.append(f"fewer than {req.clinical_weeks} clinical weeks")
+    covered = {c for p in held for c in p.experience_categories}
+    missing = sorted(req.categories - covered)
+    if missing:
+        found.append(f"no category {', '.join(missing)} term")
+    for specialty in req.specialties:
+        if not any(_key(p.parent_specialty) == specialty for p in held):
+            found.append(f"no {specialty} term")
+    for attr, pct in (("parent_specialty", req.specialty_pct), ("subspecialty", req.subspecialty_pct)):
+        if pct is None:
+            continue
+        by_group = Counter[str]()
+        for w, p in slots:
+            if _key(getattr(p, attr)):
+                by_group[_key(getattr(p, attr))] += w
+        over = [g for g, w in by_group.items() if w * 100 > pct * year]
+        if over:
+            found.append(f"more than {pct}% of the year in {attr} {', '.join(sorted(over))}")
+    if (
+        req.service_pct is not None
+        and weeks(service) * 100 > req.service_pct * year
+        and not (len(units) >= 4 and count(service) <= 1)
+    ):
+        found.append(f"more than {req.service_pct}% of the year in service terms")
+    if weeks(lambda p: p.is_team_based) * 100 < req.team_pct * year:
+        found.append(f"less than {req.team_pct}% of the year in team-based terms")
+    caps = [
+        ("non-clinical", req.non_clinical, lambda p: p.is_non_clinical),
+        ("rural", req.rural, lambda p: p.is_rural),
+        ("service", req.service_terms, service),
+        *(("service", k, service) for k in req.service_caps),
+    ]
+    for kind, limit, pred in caps:
+        if limit is not None and count(pred) > limit:
+            found.append(f"{count(pred)} {kind} terms (at most {limit})")
+    if req.no_nights and any(p.is_nights for p in held):
+        found.append("a nights/relief term under NO_NIGHTS")
+    return found
+
+
+def check_lines(inp: PlannerInput, lines: Sequence[LineLike]) -> list[str]:
+    req, unknown = requirements(inp)
+    if unknown:
+        return [f"unknown constraint names: {', '.join(unknown)}"]
+    by_id = {p.id: p for p in inp.positions}
+    found: list[str] = []
+    taken = Counter[tuple[str, int]]()
+    for line in lines:
+        clinical = [r for r in line.rotations if r.kind == "CLINICAL"]
+        leave = [r for r in line.rotations if r.kind == "LEAVE"]
+        if len(clinical) + len(leave) != len(line.rotations):
+            found.append(f"{line.name}: a rotation is neither CLINICAL nor LEAVE")
+        held, problems = _held_positions(inp, clinical, by_id)
+        problems += _check_leave(inp, leave)
+        if held and not problems:
+            problems += _check_rules(req, inp, held)
+            taken.update((p.id, t) for t, p in enumerate(held))
+        found += [f"{line.name}: {m}" for m in problems]
+    for (pid, t), n in sorted(taken.items()):
+        if n > _capacity(by_id[pid], t):
+            found.append(f"{by_id[pid].name}: {n} lines in term {t}, capacity {_capacity(by_id[pid], t)}")
+    return found

@@ -1,0 +1,39 @@
+"""Write a planner result inside the run's finishing transaction: snapshot the lines an
+earlier planner run generated for the allocation run, replace them, add the rotations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from daemon.db import sql_text
+from daemon.planner.result import GeneratedLine
+from daemon.solving import BadInput, SolveOutcome
+
+
+def write(conn: psycopg.Connection[Any], run_id: str, outcome: SolveOutcome) -> None:
+    row = conn.execute(sql_text("planner/run"), {"run": run_id}).fetchone()
+    assert row is not None
+    params = {"allocation_run": row[0], "run": run_id}
+    in_use = conn.execute(sql_text("planner/generated_in_use"), params).fetchall()
+    if in_use:
+        listed = ", ".join(f"{name} ({p} preferences, {a} allocations)" for name, p, a in in_use)
+        raise BadInput(
+            "the job lines generated earlier for this allocation run are already in use, and replacing "
+            f"them would delete that work: {listed}. Remove those preferences and allocations first, "
+            "or plan into a new allocation run"
+        )
+    conn.execute(sql_text("planner/snapshot"), params)
+    conn.execute(sql_text("planner/delete_generated"), params)
+    lines: tuple[GeneratedLine, ...] = outcome.payload
+    ids = [
+        conn.execute(
+            sql_text("planner/insert_line"), {**params, "name": ln.name, "sort_order": ln.sort_order}
+        ).fetchone()[0]  # type: ignore[index]
+        for ln in lines
+    ]
+    with conn.cursor() as cur, cur.copy(sql_text("planner/insert_rotations")) as copy:
+        for line_id, line in zip(ids, lines, strict=True):
+            for r in line.rotations:
+                copy.write_row((row[0], line_id, r.position_id, r.term_index, r.start_week, r.length_weeks, r.kind))

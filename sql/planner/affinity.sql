@@ -1,0 +1,1 @@
+SELECT specialty_a, specialty_b, weight FROM specialty_affinity ORDER BY specialty_a, specialty_b

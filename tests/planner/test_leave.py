@@ -1,0 +1,56 @@
+"""Leave semantics: one block or 2+3 / 3+2 at least 13 weeks apart, each inside one term;
+about 70% in the first half of the year, spread so units are not emptied at once."""
+
+from __future__ import annotations
+
+from daemon.planner.leave import LeaveBlock, leave_patterns, plan_leave
+from tests.planner.factory import VIC_TERMS, lines_of, pos, run, solve_checked
+
+
+def test_blocks_lie_inside_one_term() -> None:
+    patterns = leave_patterns((10, 42), 5)
+    singles = [p for p in patterns if len(p) == 1]
+    assert singles[0] == (LeaveBlock(1, 5),)
+    assert (LeaveBlock(7, 5),) not in patterns  # weeks 7-11 would cross into term 2
+    assert all(b.start_week + b.length_weeks - 1 <= 52 for p in patterns for b in p)
+
+
+def test_splits_are_2_3_or_3_2_with_13_weeks_between() -> None:
+    splits = [p for p in leave_patterns(VIC_TERMS, 5) if len(p) == 2]
+    assert {tuple(b.length_weeks for b in p) for p in splits} == {(2, 3), (3, 2)}
+    gaps = [second.start_week - (first.start_week + first.length_weeks) for first, second in splits]
+    assert min(gaps) == 13
+
+
+def test_only_five_weeks_split() -> None:
+    assert all(len(p) == 1 for p in leave_patterns(VIC_TERMS, 4))
+
+
+def test_no_leave_and_leave_that_does_not_fit() -> None:
+    assert leave_patterns(VIC_TERMS, 0) == ((),)
+    assert leave_patterns(VIC_TERMS, 13) == ()
+
+
+def test_plan_puts_about_70_percent_in_the_first_half() -> None:
+    lines = [(k % 7, (k + 1) % 7, (k + 2) % 7, (k + 3) % 7, (k + 4) % 7) for k in range(100)]
+    plan = plan_leave(VIC_TERMS, leave_patterns(VIC_TERMS, 5), lines)
+    weeks = [w for p in plan for b in p for w in b.weeks]
+    assert abs(sum(w <= 26 for w in weeks) / len(weeks) - 0.7) < 0.05  # "about 70%"
+    assert plan == plan_leave(VIC_TERMS, leave_patterns(VIC_TERMS, 5), lines)  # deterministic
+
+
+def test_colleagues_in_a_unit_take_leave_at_different_times() -> None:
+    lines = [(0, 1, 2, 3, 4)] * 6  # six lines in one unit every term
+    plan = plan_leave(VIC_TERMS, leave_patterns(VIC_TERMS, 5), lines)
+    weeks = [w for p in plan for b in p for w in b.weeks]
+    assert len(weeks) == len(set(weeks))
+
+
+def test_lines_carry_leave_rotations_that_overlap_their_terms() -> None:
+    out = solve_checked(run([pos(f"p{k}", capacity=3) for k in range(5)], n=3))
+    meta = out.metadata["soft_goals"]["leave"]
+    assert meta["target_first_half_share"] == 0.7
+    for line in lines_of(out):
+        assert sum(r.length_weeks for r in line.leave) == 5
+        assert sum(r.length_weeks for r in line.clinical) == 52
+        assert all(r.position_id is None and r.term_index is None for r in line.leave)
