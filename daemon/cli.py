@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from daemon import __version__, log
 from daemon.settings import Settings
@@ -41,6 +42,17 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument("--downgrade", action="store_true", help="downgrade to --revision instead")
     s = sub.add_parser("status", help="print the DBA views: queue, running, failures, daemons")
     s.add_argument("--database-url")
+    a = sub.add_parser("allocate", help="solve one allocator run now: from a workbook, or a queued run by id")
+    source = a.add_mutually_exclusive_group(required=True)
+    source.add_argument("--parse-xlsx", type=Path, metavar="IN.xlsx", help="solve a workbook, no database")
+    source.add_argument("--allocator-run-id", metavar="ID", help="claim and solve this PENDING run now")
+    a.add_argument("--output", type=Path, metavar="OUT.xlsx", help="write the result workbook (with --parse-xlsx)")
+    a.add_argument("--database-url")
+    a.add_argument("--solver-threads", type=int)
+    e = sub.add_parser("export", help="write a run's input (and result) to the workbook --parse-xlsx reads")
+    e.add_argument("--allocator-run-id", metavar="ID", required=True)
+    e.add_argument("--output", type=Path, metavar="OUT.xlsx", required=True)
+    e.add_argument("--database-url")
     d = sub.add_parser("demo", help="embedded PostgreSQL + synthetic hospital + the whole loop")
     d.add_argument("--dir", default=".receptord-demo", help="where the embedded server keeps its data")
     d.add_argument("--workers", type=int, default=60)
@@ -61,6 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from daemon import demo
 
         return demo.main(args.dir, workers=args.workers, lines=args.lines)
+    if args.command == "allocate" and args.parse_xlsx:
+        from daemon import offline
+
+        return offline.allocate_workbook(args.parse_xlsx, args.output, settings.solver_threads)
     if not settings.database_url:
         print("receptord: set DATABASE_URL or pass --database-url", file=sys.stderr)
         return 2
@@ -72,6 +88,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             migrate.upgrade(settings.database_url, args.revision)
         return 0
+    if args.command == "allocate":
+        from daemon import foreground
+
+        return foreground.solve_run(settings, "allocator", args.allocator_run_id)
+    if args.command == "export":
+        from daemon import offline
+
+        return offline.export_allocator_run(settings.database_url, args.allocator_run_id, args.output)
     if args.command == "status":
         from daemon import status
 

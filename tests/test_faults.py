@@ -17,6 +17,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from daemon.synthetic import Hospital, seed_allocation
+from tests.checked import assert_valid_allocation
 from tests.daemons import DaemonProcess, enqueue, events, status, wait_final, wait_for
 from tests.pg import Server
 from tests.slow_kind import CRASH_KEY, SLEEP_KEY
@@ -64,6 +65,7 @@ def test_kill_9_mid_solve_is_recovered_by_another_daemon_exactly_once(
     assert events(conn, run_id) == ["enqueued", "claimed", "requeued", "claimed", "completed"]
     assert attempts(conn, run_id) == 2
     assert allocations(conn, run_id) == len(hospital.workers)
+    assert_valid_allocation(db_url, run_id)
     detail = conn.execute(
         "SELECT detail->>'claimed_by', detail->>'last_error' FROM run_events WHERE run_id = %s AND event = 'requeued'",
         (run_id,),
@@ -93,6 +95,7 @@ def test_a_stalled_daemon_that_lost_its_lease_writes_nothing(
     row = conn.execute("SELECT claimed_by, attempts FROM allocator_py_runs WHERE id = %s", (run_id,)).fetchone()
     assert row == ("healthy", 2)
     assert allocations(conn, run_id) == len(hospital.workers)
+    assert_valid_allocation(db_url, run_id)
     assert events(conn, run_id).count("completed") == 1
 
 

@@ -14,6 +14,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from daemon.synthetic import Hospital, seed_allocation
+from tests.checked import assert_valid_allocation
 from tests.daemons import DaemonProcess, enqueue, events, status, wait_final, wait_for
 from tests.slow_kind import SLEEP_KEY
 
@@ -56,6 +57,7 @@ def test_insert_reaches_completed_with_one_allocation_per_worker(
         ).fetchone()
         assert distinct == (len(hospital.workers),)
         assert events(conn, run_id) == ["enqueued", "claimed", "completed"]
+        assert_valid_allocation(db_url, run_id)
     finally:
         assert d.stop() == 0, d.log()
 
@@ -95,6 +97,8 @@ def test_daemons_racing_for_one_queue_solve_each_run_exactly_once(
         "(SELECT run_id, count(*) AS n FROM allocator_py_allocations GROUP BY run_id) s"
     ).fetchone()
     assert per_run == (n_runs, 4, 4)
+    for run_id in run_ids[:: n_runs // 10]:
+        assert_valid_allocation(db_url, run_id)
     by_daemon = Counter(
         r[0] for r in conn.execute("SELECT claimed_by FROM allocator_py_runs WHERE id = ANY(%s::uuid[])", (run_ids,))
     )

@@ -25,7 +25,9 @@ class AllocatorConfig:
     allow_worker_preference_ties: bool = True
     rank_notation: RankNotation = "competition"
     stability: Stability = "none"
-    num_workers: int = 2  # CP-SAT workers; never 0, which would mean "all cores"
+    # CP-SAT workers; None: the daemon's solver_threads (SolveContext.threads). Never 0, which
+    # would mean "all cores".
+    num_workers: int | None = None
 
 
 _NOTATIONS: tuple[RankNotation, ...] = ("competition", "dense", "fractional")

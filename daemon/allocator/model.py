@@ -51,6 +51,7 @@ class CpSatResult:
     bound_int: float
     solutions: int
     wall_seconds: float
+    workers: int = 0  # CP-SAT search workers it ran with (0: not run)
 
 
 class _Progress(cp_model.CpSolverSolutionCallback):
@@ -69,6 +70,12 @@ class _Progress(cp_model.CpSolverSolutionCallback):
             best_bound=self.best_objective_bound / self._unit,
             solutions=self.solutions,
         )
+
+
+def search_workers(configured: int | None, ctx: SolveContext) -> int:
+    """CP-SAT workers: the run's config when it says, else the daemon's setting (at least 1:
+    0 would mean every core)."""
+    return configured if configured is not None else max(1, ctx.threads)
 
 
 def estimated_build_seconds(problem: Problem) -> float:
@@ -201,7 +208,7 @@ def solve_cp_sat(problem: Problem, hint: FlowSolution, ctx: SolveContext, deadli
 
     solver = cp_model.CpSolver()
     params: Any = solver.parameters
-    params.num_workers = cfg.num_workers
+    params.num_workers = search_workers(cfg.num_workers, ctx)
     # The search gets what building left of max_seconds, less a tenth for CP-SAT's overshoot
     # on big models (presolve checks the clock rarely) and for reading the solution back; but
     # never less than a second, which even a mid-sized model's presolve needs.
@@ -230,4 +237,5 @@ def solve_cp_sat(problem: Problem, hint: FlowSolution, ctx: SolveContext, deadli
         bound_int=float(round(solver.best_objective_bound)),
         solutions=progress.solutions,
         wall_seconds=solver.wall_time,
+        workers=int(params.num_workers),
     )

@@ -5,12 +5,18 @@ in seconds, where CP-SAT with two workers does not even prove 200 x 200. CP-SAT 
 when side constraints need it (line caps, overlapping worker caps, stability):
 
 1. validate and build the dense Problem; counting arguments may prove infeasibility at once;
-2. min-cost flow on the relaxation (capacities, must-fill, single-level worker caps): its
+2. a pure assignment (seats and eligibility only) small enough for a dense workers x seats
+   matrix is solved exactly by scipy's linear_sum_assignment (``assignment``), several times
+   faster than the flow;
+3. min-cost flow on the relaxation (capacities, must-fill, single-level worker caps): its
    optimum is the answer when nothing else applies, and otherwise a lower bound;
-3. a feasible starting solution (``hints``), then CP-SAT from it until max_seconds;
-4. whichever of CP-SAT's best and the starting solution is cheaper is the answer, FEASIBLE
+4. a feasible starting solution (``hints``), then CP-SAT from it until max_seconds;
+5. whichever of CP-SAT's best and the starting solution is cheaper is the answer, FEASIBLE
    unless CP-SAT proved it OPTIMAL. When building the CP-SAT model alone would use up the
    time, the starting solution is the answer without CP-SAT.
+
+A stop request (cancellation, lost lease, shutdown) is honoured between stages, and inside
+CP-SAT through ``ctx.bind_solver``: the solve ends FAILED, and the daemon discards it.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import time
 
 from daemon.allocator import report
+from daemon.allocator.assignment import METHOD as ASSIGNMENT, plan_assignment, solve_assignment
 from daemon.allocator.build import build_problem
 from daemon.allocator.data import AllocatorInput
 from daemon.allocator.diagnose import explain, precheck
@@ -47,6 +54,29 @@ def _infeasible(problem: Problem, started: float, method: str, reasons: list[str
     )
 
 
+def _stopped(started: float, stage: str) -> SolveOutcome:
+    return SolveOutcome(
+        "FAILED",
+        {"status": "STOPPED", "stage": stage, "solve_seconds": time.perf_counter() - started},
+        f"stopped {stage}",
+    )
+
+
+def _optimal(
+    problem: Problem, solution: FlowSolution, method: str, started: float, build_seconds: float
+) -> SolveOutcome:
+    meta = report.metadata(
+        problem,
+        solution.line_of,
+        status="OPTIMAL",
+        method=method,
+        best_bound=report.objective(problem, solution.line_of),
+        solve_seconds=time.perf_counter() - started,
+        extra={"build_seconds": build_seconds},
+    )
+    return SolveOutcome("COMPLETED", meta, None, report.allocations(problem, solution.line_of))
+
+
 def _hint(problem: Problem, relaxed: FlowSolution) -> FlowSolution:
     """The best available starting point for CP-SAT (see ``hints``)."""
     if problem.config.stability == "weak":
@@ -62,27 +92,26 @@ def solve(inp: AllocatorInput, ctx: SolveContext) -> SolveOutcome:
     problem = build_problem(inp)
     build_seconds = time.perf_counter() - started
     ctx.report(phase="built", build_seconds=build_seconds)
+    if ctx.stop_requested():
+        return _stopped(started, "after building the problem")
     reasons = precheck(problem)
     if reasons:
         return _infeasible(problem, started, "precheck", reasons)
+    plan = plan_assignment(problem)
+    if plan is not None:
+        exact = solve_assignment(problem, plan)
+        if exact is None:
+            return _infeasible(problem, started, ASSIGNMENT)
+        return _optimal(problem, exact, ASSIGNMENT, started, build_seconds)
     relaxed = solve_flow(problem)
     if relaxed is None:
         # The flow relaxes only line caps, stability and overlapping worker caps: without a
         # flow there is no allocation at all.
         return _infeasible(problem, started, "min_cost_flow")
     if not problem.needs_cp_sat:
-        meta = report.metadata(
-            problem,
-            relaxed.line_of,
-            status="OPTIMAL",
-            method="min_cost_flow",
-            best_bound=report.objective(problem, relaxed.line_of),
-            solve_seconds=time.perf_counter() - started,
-            extra={"build_seconds": build_seconds},
-        )
-        return SolveOutcome("COMPLETED", meta, None, report.allocations(problem, relaxed.line_of))
+        return _optimal(problem, relaxed, "min_cost_flow", started, build_seconds)
     if ctx.stop_requested():
-        return SolveOutcome("FAILED", {"status": "STOPPED"}, "stopped before the solve began")
+        return _stopped(started, "before the CP-SAT search began")
     return _with_cp_sat(problem, relaxed, ctx, started, build_seconds)
 
 
@@ -90,6 +119,8 @@ def _with_cp_sat(
     problem: Problem, relaxed: FlowSolution, ctx: SolveContext, started: float, build_seconds: float
 ) -> SolveOutcome:
     hint = _hint(problem, relaxed)
+    if ctx.stop_requested():
+        return _stopped(started, "before the CP-SAT search began")
     hint_ok = is_feasible(problem, hint.line_of)
     # max_seconds bounds the whole solve, input checks and model building included.
     deadline = started + problem.config.max_seconds
@@ -135,6 +166,7 @@ def _with_cp_sat(
             "solutions": result.solutions,
             "cp_sat_status": result.status,
             "cp_sat_seconds": result.wall_seconds,
+            "cp_sat_workers": result.workers,
             "solution_source": source,
         },
     )

@@ -1,0 +1,104 @@
+"""Exact fast path for pure assignments: scipy's linear_sum_assignment, one column per seat.
+
+When nothing but eligibility and seats constrains the allocation (no must-fill line, no
+binding supervisor cap, no stability), the problem is a linear assignment of workers to seats.
+Min-cost flow solves it exactly too, but measured 10-25x slower than ``linear_sum_assignment``
+at capacity 1 (1,500 x 1,500: about 1 s against 0.1 s).
+
+Same answer as the flow: both minimise the same integer objective, ``Problem.cost_int``
+(scaled cost plus the seeded jitter), so they reach the same optimal value, and the same
+allocation whenever that optimum is unique, which the jitter makes the rule rather than the
+exception. A line's seats are identical columns, so which seat a worker takes is immaterial.
+
+Exactness in floating point. linear_sum_assignment works in doubles. Its costs here are the
+integer costs less each row's minimum: integers in [0, R], R the widest row range, with +inf
+for ineligible pairs or closed lines (it never picks an infinite cell and reports an infeasible
+matrix when it would have to). Its shortest-augmenting-path method (Crouse 2016) then computes
+only sums and differences of integers, and for n rows they stay within (2n+1)·R in magnitude:
+
+- adding row k raises the optimum by minVal = OPT_k - OPT_(k-1), in [0, n·R];
+- column duals v only decrease, by at most minVal per row added: -v <= OPT_n <= n·R;
+- matched row duals are u = c - v <= R + n·R; a path cost minVal + c - u - v is at most (2n+1)·R.
+
+When (2n+1)·R < 2^53 every one of those numbers is an exactly represented integer, so the float
+solve is the exact integer solve; otherwise the flow solves the problem instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy.optimize import linear_sum_assignment
+
+from daemon.allocator.flow import FlowSolution
+from daemon.allocator.problem import Problem
+
+METHOD = "linear_sum_assignment"
+
+# The dense workers x seats matrix is float64 and scipy copies it once more: 30 M cells is
+# about 0.5 GB at the peak. Bigger problems go to the flow, which needs one arc per pair.
+MAX_CELLS = 30_000_000
+
+_EXACT = 2.0**53  # doubles represent every integer of smaller magnitude
+
+
+@dataclass(frozen=True)
+class AssignmentPlan:
+    """What the fast path needs beyond the Problem; made only when the path applies."""
+
+    open_: npt.NDArray[np.bool_]  # eligible pair on a line with seats
+    row_min: npt.NDArray[np.int64]  # per worker, least cost_int over its open pairs
+    seats: npt.NDArray[np.int64]  # columns per line (seats any worker could use)
+
+
+def is_pure_assignment(problem: Problem) -> bool:
+    """Only eligibility and seats constrain the allocation (no must-fill, caps, stability)."""
+    return problem.config.stability == "none" and not problem.supervisors and not problem.must_fill.any()
+
+
+def plan_assignment(problem: Problem) -> AssignmentPlan | None:
+    """The plan for ``solve_assignment``; None when the problem is not a pure assignment, its
+    seat matrix would be too big, or its costs too wide for an exact float solve."""
+    if not is_pure_assignment(problem):
+        return None
+    open_ = problem.eligible & (problem.capacity > 0)[None, :]
+    # A line never uses more seats than it has eligible workers.
+    seats = np.minimum(problem.capacity, open_.sum(axis=0))
+    n_w = problem.n_workers
+    if n_w * int(seats.sum()) > MAX_CELLS:
+        return None
+    everything_open = bool(open_.all())
+    cost = problem.cost_int
+    if everything_open:
+        row_min, row_max = cost.min(axis=1), cost.max(axis=1)
+    else:
+        info = np.iinfo(np.int64)
+        row_min = np.where(open_, cost, info.max).min(axis=1)
+        row_max = np.where(open_, cost, info.min).max(axis=1)
+    width = int(np.max(row_max - row_min, initial=0)) if open_.any(axis=1).all() else 0
+    if (2 * n_w + 1) * width >= _EXACT:
+        return None
+    return AssignmentPlan(open_, row_min, seats)
+
+
+def solve_assignment(problem: Problem, plan: AssignmentPlan) -> FlowSolution | None:
+    """The min-cost assignment of every worker to an open seat; None if there is none."""
+    n_w = problem.n_workers
+    if int(plan.seats.sum()) < n_w or not plan.open_.any(axis=1).all():
+        return None
+    # Exact: row ranges are below 2^53 (plan_assignment), so the conversion loses nothing.
+    reduced = (problem.cost_int - plan.row_min[:, None]).astype(np.float64)
+    reduced[~plan.open_] = np.inf
+    seat_line = np.repeat(np.arange(problem.n_lines), plan.seats)
+    matrix = reduced if (plan.seats == 1).all() else np.repeat(reduced, plan.seats, axis=1)
+    try:
+        rows, cols = linear_sum_assignment(matrix)
+    except ValueError as exc:
+        if "infeasible" in str(exc):
+            return None
+        raise
+    line_of = np.full(n_w, -1, dtype=np.int64)
+    line_of[rows] = seat_line[cols]
+    return FlowSolution(line_of, int(problem.cost_int[np.arange(n_w), line_of].sum()))

@@ -1,0 +1,65 @@
+"""Offline and export commands: solve a workbook with no database, and write any run in the
+database to the same workbook format so a production run can be replayed offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from daemon.allocator import xlsx as allocator_xlsx
+from daemon.allocator.load import load as load_allocator
+from daemon.allocator.problem import Allocation
+from daemon.allocator.solve import solve as solve_allocator
+from daemon.db import connect, sql_text
+from daemon.solving import BadInput, SolveContext, SolveOutcome
+
+
+def allocate_workbook(source: Path, output: Path | None, threads: int) -> int:
+    """`receptord allocate --parse-xlsx IN [--output OUT]`."""
+    try:
+        inp = allocator_xlsx.read_workbook(source)
+        outcome = solve_allocator(inp, SolveContext(threads=threads))
+    except BadInput as e:
+        print(f"{source}: {e}")
+        return 2
+    _print_outcome(outcome)
+    if output is not None:
+        allocator_xlsx.write_result(output, inp, outcome, names=allocator_xlsx.read_names(source))
+        print(f"written to {output}")
+    return 0 if outcome.status == "COMPLETED" else 1
+
+
+def export_allocator_run(url: str, run_id: str, output: Path) -> int:
+    """`receptord export --allocator-run-id ID --output OUT`: the run's input, and its result
+    when it has one, in the workbook `allocate --parse-xlsx` reads."""
+    with connect(url) as conn:
+        try:
+            inp = load_allocator(conn, run_id)
+        except BadInput as e:
+            print(f"cannot export allocator run {run_id}: {e}")
+            return 2
+        names = {
+            str(i): n for i, n in conn.execute(sql_text("allocator/names"), {"allocation_run": inp.allocation_run_id})
+        }
+        row = conn.execute(sql_text("queue/run_status"), {"id": run_id}).fetchone()
+        assert row is not None
+        _, status, _, error, metadata = row
+        if status == "COMPLETED":
+            payload = tuple(
+                Allocation(str(w), str(j), rank, cost)
+                for w, j, rank, cost in conn.execute(sql_text("allocator/allocations"), {"run": run_id})
+            )
+            outcome = SolveOutcome("COMPLETED", metadata or {}, None, payload)
+            allocator_xlsx.write_result(output, inp, outcome, names=names)
+        else:
+            allocator_xlsx.write_input(output, inp, names=names)
+    print(f"allocator run {run_id} ({status}{': ' + error if error else ''}) written to {output}")
+    return 0
+
+
+def _print_outcome(outcome: SolveOutcome) -> None:
+    meta = outcome.metadata
+    print(f"{outcome.status}" + (f": {outcome.error}" if outcome.error else ""))
+    keys = ("status", "method", "objective", "best_bound", "gap", "mean_rank", "worst_rank", "rank_histogram")
+    for key in keys:
+        if key in meta:
+            print(f"  {key}: {meta[key]}")
