@@ -8,6 +8,7 @@ claimed_at, completed_at), so client scheduling noise does not enter the latenci
 from __future__ import annotations
 
 import json
+import random
 import statistics
 import time
 from typing import Any
@@ -33,7 +34,11 @@ def pickup(listen: bool) -> dict[str, Any]:
         wait_for_daemons(conn, [daemon_name(listen)])
         hospital = seed_allocation(conn, workers=4, lines=3, capacity=2, seed=1)
         events.execute("LISTEN receptord_run_status")
+        gaps = random.Random(7)
         for _ in range(PICKUP_RUNS):
+            # A random pause first, so each insert meets an idle daemon at a random point of
+            # its wait (back to back, a poll-only daemon would find each run at once).
+            time.sleep(gaps.uniform(0.005, 0.05))
             row = conn.execute(
                 "INSERT INTO allocator_py_runs (allocation_run_id) VALUES (%s) RETURNING id",
                 (hospital.allocation_run,),

@@ -17,6 +17,7 @@ from daemon import log, migrate
 from daemon.db import connect, sql_text
 from daemon.embedded import EmbeddedPostgres
 from daemon.loop import Daemon
+from daemon.offline import export_allocator_run
 from daemon.settings import Settings
 from daemon.synthetic import seed_allocation
 
@@ -71,6 +72,10 @@ def main(folder: str, *, workers: int, lines: int) -> int:
             print(f"{name:<28} {line:<36} {rank if rank is not None else '-':>5} {cost:>16}")
         if len(allocations) > 15:
             print(f"... and {len(allocations) - 15} more")
+    if status == "COMPLETED":
+        workbook = Path(folder).resolve() / "allocator-run.xlsx"
+        export_allocator_run(url, run_id, workbook)
+        print(f"Replay it offline: receptord allocate --parse-xlsx {workbook}")
     print("\nInspect it yourself with the DBA views, e.g.:")
     print(f"  DATABASE_URL='{url}' receptord status")
     return 0 if status == "COMPLETED" else 1

@@ -35,6 +35,9 @@ def registry() -> dict[str, RunKind]:
     from daemon.allocator import load as allocator_load
     from daemon.allocator import solve as allocator_solve
     from daemon.allocator import write as allocator_write
+    from daemon.planner import load as planner_load
+    from daemon.planner import solve as planner_solve
+    from daemon.planner import write as planner_write
 
     kinds = [
         RunKind(
@@ -44,6 +47,14 @@ def registry() -> dict[str, RunKind]:
             allocator_load.load,
             allocator_solve.solve,
             allocator_write.write,
+        ),
+        RunKind(
+            "planner",
+            "allocation_planner_runs",
+            "createdat",
+            planner_load.load,
+            planner_solve.solve,
+            planner_write.write,
         ),
     ]
     return {k.name: k for k in kinds}

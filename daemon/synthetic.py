@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+
+from daemon.db import sql_text
+from daemon.planner.data import Position
 
 FIRST = [
     "Alex",
@@ -163,3 +167,21 @@ class _Ids:
 
     def next(self) -> str:
         return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+
+
+def seed_positions(conn: psycopg.Connection[Any], positions: Sequence[Position], *, name: str, seed: int = 1) -> str:
+    """An allocation run holding ``positions`` (their ids replaced by fresh uuids); returns
+    its id. Commits."""
+    ids = _Ids(random.Random(seed))
+    run = ids.next()
+    with conn.transaction():
+        conn.execute("INSERT INTO allocationruns (id, name) VALUES (%s, %s)", (run, name))
+        with conn.cursor() as cur, cur.copy(sql_text("planner/copy_positions")) as copy:
+            for p in positions:
+                copy.write_row(
+                    (ids.next(), run, p.name, p.parent_specialty, p.subspecialty, list(p.experience_categories),
+                     p.is_service_term, p.is_nights, p.is_rural, p.is_non_clinical, p.is_team_based, p.capacity,
+                     None if p.capacity_by_term is None else list(p.capacity_by_term),
+                     None if p.cohorts is None else list(p.cohorts), p.excludable, list(p.tags))
+                )  # fmt: skip
+    return run

@@ -3,8 +3,8 @@
 Two phases (measured on 140 lines x 35 positions, 2 workers): without symmetry breaking
 CP-SAT fills all demand in a few seconds, while lexicographic line order from the start found
 no solution in 60 s. So phase one (``demand``) has no ordering, and phase two (``soft``) orders
-the lines lexicographically — which makes "neighbouring lines differ" a cheap, exact proxy for
-diversity (identical lines become adjacent) — starting from phase one's solution.
+the lines lexicographically — which makes "nearby lines differ" a cheap proxy for diversity
+(identical lines become adjacent, similar ones close) — starting from phase one's solution.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from daemon.planner.model import PlanModel
 from daemon.planner.problem import Problem
 from daemon.planner.rules.kinds import specialty_key
 
-DIVERSITY_WEIGHT = 10  # per term two neighbouring lines share; identical lines pay double
+DIVERSITY_WEIGHT = 10  # per term two nearby lines share; identical lines pay double
+DIVERSITY_WINDOW = 4  # lines compared with the next 4 in lexicographic order
 AFFINITY_WEIGHT = 1  # per unit of specialty_affinity between consecutive terms of a line
 _CODE_LIMIT = 2**60  # lexicographic codes stay far from int64 overflow
 
@@ -81,16 +82,25 @@ def _position_of(plan: PlanModel, line_index: int, t: int) -> cp_model.IntVar:
     return pos
 
 
+def nearby_pairs(n_lines: int) -> list[tuple[int, int]]:
+    """Pairs of lines compared for diversity: each with the next DIVERSITY_WINDOW in order.
+
+    In lexicographic order identical lines are neighbours and near-identical ones are close;
+    a window keeps the comparisons linear in the number of lines (all pairs when few).
+    """
+    return [(a, b) for a in range(n_lines) for b in range(a + 1, min(n_lines, a + 1 + DIVERSITY_WINDOW))]
+
+
 def _shared_terms(plan: PlanModel) -> cp_model.LinearExpr:
-    """Terms each line shares with the next, identical neighbours counted twice."""
+    """Terms shared by nearby lines, identical lines counted twice."""
     model, n_terms = plan.model, plan.problem.n_terms
     pos = [[_position_of(plan, ln, t) for t in range(n_terms)] for ln in range(len(plan.lines))]
     penalties = []
-    for ln in range(len(plan.lines) - 1):
+    for a, b in nearby_pairs(len(plan.lines)):
         same = []
         for t in range(n_terms):
             eq = model.new_bool_var("")
-            model.add(pos[ln][t] != pos[ln + 1][t]).only_enforce_if(~eq)
+            model.add(pos[a][t] != pos[b][t]).only_enforce_if(~eq)
             same.append(eq)
         identical = model.new_bool_var("")
         model.add(identical >= cp_model.LinearExpr.sum(same) - (n_terms - 1))
@@ -136,14 +146,16 @@ def set_soft_objective(plan: PlanModel, unfilled_at_most: int) -> int:
     for a, b in itertools.pairwise(codes):
         model.add(a <= b)
     # Redundant bounds, so CP-SAT's reported bound and gap mean something: lines cannot
-    # beat the counting bound, and in order, lines that start in one position are neighbours.
+    # beat the counting bound, and in order, lines that start in one position are neighbours
+    # (neighbours are among the nearby pairs compared).
     model.add(plan.unfilled_required <= unfilled_at_most)
     model.add(plan.unfilled_required >= fewest_unfilled(problem, n))
     shared = _shared_terms(plan)
     least_shared = n - sum(1 for seats in problem.seats if seats[0] > 0)
     model.add(shared >= least_shared)
     affinity, affinity_bound = _affinity(plan)
-    soft_bound = DIVERSITY_WEIGHT * 2 * problem.n_terms * n + AFFINITY_WEIGHT * affinity_bound
+    most_shared = 2 * problem.n_terms * len(nearby_pairs(n))
+    soft_bound = DIVERSITY_WEIGHT * most_shared + AFFINITY_WEIGHT * affinity_bound
     fill_weight = soft_bound + 1  # one required seat outweighs every soft goal
     model.minimize(fill_weight * plan.unfilled_required + DIVERSITY_WEIGHT * shared - AFFINITY_WEIGHT * affinity)
     return (

@@ -58,7 +58,8 @@ def diversity(lines: Sequence[Sequence[int]]) -> dict[str, Any]:
             "identical_pairs": 0,
             "min_hamming": None,
             "mean_hamming": None,
-            "neighbour_shared_terms": 0,
+            "nearby_shared_terms": 0,
+            "window": goals.DIVERSITY_WINDOW,
             "weight": goals.DIVERSITY_WEIGHT,
         }
     shared = sum((grid[:, t, None] == grid[None, :, t]).astype(np.int64) for t in range(n_terms))
@@ -68,7 +69,8 @@ def diversity(lines: Sequence[Sequence[int]]) -> dict[str, Any]:
         "identical_pairs": int(np.sum(hamming == 0)),
         "min_hamming": int(hamming.min()),
         "mean_hamming": round(float(hamming.mean()), 3),
-        "neighbour_shared_terms": int(sum(shared[k, k + 1] for k in range(n - 1))),
+        "nearby_shared_terms": int(sum(shared[a, b] for a, b in goals.nearby_pairs(n))),
+        "window": goals.DIVERSITY_WINDOW,
         "weight": goals.DIVERSITY_WEIGHT,
     }
 

@@ -146,7 +146,8 @@ def solve(inp: PlannerInput, ctx: SolveContext) -> SolveOutcome:
 
     final, phases = found, dict(demand.phases)
     left = _remaining(deadline)
-    if len(found.lines) > 1 and left > 1 and not ctx.stop_requested():
+    has_soft_goals = len(found.lines) > 1 or bool(inp.specialty_affinity)
+    if has_soft_goals and left > 1 and not ctx.stop_requested():
         soft = build_model(problem, len(found.lines), optional_lines=False)
         floor = set_soft_objective(soft, unfilled_required(problem, found.lines))
         if hint_lines(soft, tuple(sorted(found.lines)), min(HINT_SECONDS, left / 4)):

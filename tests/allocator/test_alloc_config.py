@@ -19,7 +19,7 @@ def test_defaults_match_the_spec() -> None:
         allow_worker_preference_ties=True,
         rank_notation="competition",
         stability="none",
-        num_workers=2,
+        num_workers=None,  # the daemon's solver_threads (SolveContext.threads)
     )
     assert parse_config(None) == AllocatorConfig()
 

@@ -15,8 +15,11 @@ from tests.allocator.alloc_factory import make_input, placed, solve_checked
 SEARCH_STATS = {"solve_seconds", "build_seconds", "cp_sat_seconds", "solutions"}
 
 
-def _instance(seed: int, config: dict[str, Any] | None = None, line_cap: int | None = 2) -> AllocatorInput:
-    """Random ties and supervisors; ``line_cap`` on s1 sends it to CP-SAT."""
+def _instance(
+    seed: int, config: dict[str, Any] | None = None, line_cap: int | None = 2, must: tuple[str, ...] = ()
+) -> AllocatorInput:
+    """Random ties and supervisors; ``line_cap`` on s1 sends it to CP-SAT, ``must`` (must-have
+    lines) without it to the min-cost flow, neither to linear_sum_assignment."""
     rng = random.Random(seed)
     lines = {f"l{j}": rng.randint(1, 3) for j in range(6)}
     ranks = {f"w{i}": {ln: float(rng.randint(1, 4)) for ln in rng.sample(sorted(lines), 4)} for i in range(9)}
@@ -26,6 +29,7 @@ def _instance(seed: int, config: dict[str, Any] | None = None, line_cap: int | N
         ranks,
         lines,
         config=config,
+        must=must,
         preferencers=sups,
         line_preferencers=[("l0", "s1"), ("l1", "s1"), ("l2", "s1"), ("l3", "s2")],
         sup_ranks=sup_ranks,
@@ -66,25 +70,26 @@ def _untimed(meta: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in meta.items() if k not in SEARCH_STATS}
 
 
-CASES: list[tuple[dict[str, Any], int | None, str]] = [
-    ({}, None, "min_cost_flow"),
-    ({}, 2, "cp_sat"),
-    ({"stability": "weak"}, 2, "cp_sat"),
+CASES: list[tuple[dict[str, Any], int | None, tuple[str, ...], str]] = [
+    ({}, None, (), "linear_sum_assignment"),
+    ({}, None, ("l5",), "min_cost_flow"),
+    ({}, 2, (), "cp_sat"),
+    ({"stability": "weak"}, 2, (), "cp_sat"),
 ]
 
 
 def test_same_input_gives_byte_identical_results() -> None:
-    for config, cap, method in CASES:
-        first = solve_checked(_instance(3, config, cap))
-        again = solve_checked(_instance(3, config, cap))
+    for config, cap, must, method in CASES:
+        first = solve_checked(_instance(3, config, cap, must))
+        again = solve_checked(_instance(3, config, cap, must))
         assert first.status == "COMPLETED" and first.metadata["method"] == method
         assert pickle.dumps(first.payload) == pickle.dumps(again.payload)
         assert _untimed(first.metadata) == _untimed(again.metadata)
 
 
 def test_input_order_does_not_matter() -> None:
-    for config, cap, _ in CASES:
-        inp = _instance(3, config, cap)
+    for config, cap, must, _ in CASES:
+        inp = _instance(3, config, cap, must)
         base = solve_checked(inp)
         for seed in range(3):
             other = solve_checked(_shuffled(inp, seed))

@@ -91,7 +91,7 @@ def test_optimum_equals_linear_sum_assignment(case: tuple[int, list[int], int]) 
         config={"preferencer_weight": 0, "preference_power": power},
     )
     out = solve_checked(inp)
-    assert out.metadata["method"] == "min_cost_flow"
+    assert out.metadata["method"] == "linear_sum_assignment"
     cost = _reference_ranks(prefs, ranked) ** power
     seats = np.repeat(np.arange(n_l), caps)  # one column per seat
     rows, cols = linear_sum_assignment(cost[:, seats])

@@ -36,7 +36,8 @@ def test_csv_rows_become_positions() -> None:
     assert (first.id, first.name) == ("row-001", "ARRH General Medicine (PGY1/2)")
     assert first.capacity_by_term == (7, 7, 7, 7, 7)
     assert first.experience_categories == ("A", "C")
-    assert (first.is_rural, first.is_team_based, first.cohorts) == (True, False, ("PGY1", "PGY2"))
+    assert (first.is_rural, first.is_team_based, first.cohorts) == (True, False, ("PGY2",))
+    assert positions[4].cohorts == ("PGY1", "PGY2")  # "PGY2 Only" = No
     relief = [p for p in positions if p.parent_specialty == "Relief"]
     assert len(relief) == 6 and all(p.is_service_term and p.is_nights for p in relief)
     assert sum(p.is_non_clinical for p in positions) == 2
@@ -51,4 +52,5 @@ def test_nsw_pgy2_over_the_hne_term_list() -> None:
     meta = out.metadata
     assert (meta["lines_requested"], meta["lines_built"]) == (124, 122)
     assert "at most 1 service term(s) per line" in meta["fewer_lines_because"][0]
-    assert {u["name"] for u in meta["unfilled"]} <= {p.name for p in inp.positions if p.parent_specialty == "Relief"}
+    # The counting optimum: every term's required seats beyond 122 stay empty, nothing more.
+    assert meta["unfilled_required_seats"] == 9 + 5 + 2 + 6 + 6
