@@ -49,7 +49,7 @@ def plan(conn: Conn, allocation_run: str, n: int, constraints: list[str], **colu
     sql = (
         f"INSERT INTO allocation_planner_runs ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))}) RETURNING id"
     )
-    row = conn.execute(sql, values).fetchone()  # type: ignore[arg-type]
+    row = conn.execute(sql, values).fetchone()
     assert row is not None
     return str(row[0])
 
