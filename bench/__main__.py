@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import sys
 
-from bench import allocator, queue
+from bench import allocator, planner, queue
 
-BENCHMARKS = {"queue": queue.main, "allocator": allocator.main}
+BENCHMARKS = {"queue": queue.main, "allocator": allocator.main, "planner": planner.main}
 
 
 def main(argv: list[str]) -> int:

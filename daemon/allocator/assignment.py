@@ -11,10 +11,11 @@ allocation whenever that optimum is unique, which the jitter makes the rule rath
 exception. A line's seats are identical columns, so which seat a worker takes is immaterial.
 
 Exactness in floating point. linear_sum_assignment works in doubles. Its costs here are the
-integer costs less each row's minimum: integers in [0, R], R the widest row range, with +inf
-for ineligible pairs or closed lines (it never picks an infinite cell and reports an infeasible
-matrix when it would have to). Its shortest-augmenting-path method (Crouse 2016) then computes
-only sums and differences of integers, and for n rows they stay within (2n+1)·R in magnitude:
+integer costs, which it shifts by their minimum (or, when that leaves them too wide, the costs
+less each row's minimum): integers in [0, R], with +inf for ineligible pairs or closed lines
+(it never picks an infinite cell, and reports an infeasible matrix when it would have to). Its
+shortest-augmenting-path method (Crouse 2016) then computes only sums and differences of
+integers, and for n rows they stay within (2n+1)·R in magnitude:
 
 - adding row k raises the optimum by minVal = OPT_k - OPT_(k-1), in [0, n·R];
 - column duals v only decrease, by at most minVal per row added: -v <= OPT_n <= n·R;
@@ -53,14 +54,19 @@ _EXACT = 2.0**53  # doubles represent every integer of smaller magnitude
 class AssignmentPlan:
     """What the fast path needs beyond the Problem; made only when the path applies."""
 
-    open_: npt.NDArray[np.bool_]  # eligible pair on a line with seats
-    row_min: npt.NDArray[np.int64]  # per worker, least cost_int over its open pairs
-    seats: npt.NDArray[np.int64]  # columns per line (seats any worker could use)
+    closed: npt.NDArray[np.bool_] | None  # ineligible, or the line has no seats; None: no such pair
+    row_min: npt.NDArray[np.int64] | None  # per worker, least open cost_int; None: no need to reduce
+    seats: npt.NDArray[np.int64]  # columns per line: its seats, at most its eligible workers
+    placeable: bool  # every worker has an open pair, and there are seats for all
 
 
 def is_pure_assignment(problem: Problem) -> bool:
     """Only eligibility and seats constrain the allocation (no must-fill, caps, stability)."""
     return problem.config.stability == "none" and not problem.supervisors and not problem.must_fill.any()
+
+
+def _exact(n_rows: int, width: int) -> bool:
+    return (2 * n_rows + 1) * width < _EXACT
 
 
 def plan_assignment(problem: Problem) -> AssignmentPlan | None:
@@ -69,42 +75,56 @@ def plan_assignment(problem: Problem) -> AssignmentPlan | None:
     solve."""
     if not is_pure_assignment(problem):
         return None
-    open_ = problem.eligible & (problem.capacity > 0)[None, :]
-    # A line never uses more seats than it has eligible workers.
-    seats = np.minimum(problem.capacity, open_.sum(axis=0))
-    n_w, n_seats = problem.n_workers, int(seats.sum())
-    if n_w * n_seats > MAX_CELLS or n_seats > MAX_SEATS_PER_LINE * int((seats > 0).sum()):
-        return None
-    everything_open = bool(open_.all())
-    cost = problem.cost_int
-    if everything_open:
-        row_min, row_max = cost.min(axis=1), cost.max(axis=1)
+    n_w, cost = problem.n_workers, problem.cost_int
+    has_seats = problem.capacity > 0
+    closed: npt.NDArray[np.bool_] | None = None
+    if has_seats.all() and problem.eligible.all():  # the common case needs no masks
+        seats = np.minimum(problem.capacity, n_w)
+        low, high = int(cost.min()), int(cost.max())
+        placeable = True
     else:
-        info = np.iinfo(np.int64)
-        row_min = np.where(open_, cost, info.max).min(axis=1)
-        row_max = np.where(open_, cost, info.min).max(axis=1)
-    width = int(np.max(row_max - row_min, initial=0)) if open_.any(axis=1).all() else 0
-    if (2 * n_w + 1) * width >= _EXACT:
+        open_ = problem.eligible & has_seats[None, :]
+        closed = ~open_
+        seats = np.minimum(problem.capacity, open_.sum(axis=0))
+        placeable = bool(open_.any(axis=1).all())
+        low, high = (int(cost[open_].min()), int(cost[open_].max())) if placeable else (0, 0)
+    n_seats = int(seats.sum())
+    if n_w * n_seats > MAX_CELLS or n_seats > MAX_SEATS_PER_LINE * int(np.count_nonzero(seats)):
         return None
-    return AssignmentPlan(open_, row_min, seats)
+    placeable = placeable and n_seats >= n_w
+    # linear_sum_assignment subtracts the least entry itself: the range of all costs is the
+    # width, unless taking each row's least cost off first narrows it enough.
+    if not placeable or _exact(n_w, high - low):
+        return AssignmentPlan(closed, None, seats, placeable)
+    info = np.iinfo(np.int64)
+    row_min = cost.min(axis=1) if closed is None else np.where(closed, info.max, cost).min(axis=1)
+    row_max = cost.max(axis=1) if closed is None else np.where(closed, info.min, cost).max(axis=1)
+    if not _exact(n_w, int((row_max - row_min).max())):
+        return None
+    return AssignmentPlan(closed, row_min, seats, placeable)
 
 
 def solve_assignment(problem: Problem, plan: AssignmentPlan) -> FlowSolution | None:
     """The min-cost assignment of every worker to an open seat; None if there is none."""
-    n_w = problem.n_workers
-    if int(plan.seats.sum()) < n_w or not plan.open_.any(axis=1).all():
+    if not plan.placeable:
         return None
-    # Exact: row ranges are below 2^53 (plan_assignment), so the conversion loses nothing.
-    reduced = (problem.cost_int - plan.row_min[:, None]).astype(np.float64)
-    reduced[~plan.open_] = np.inf
-    seat_line = np.repeat(np.arange(problem.n_lines), plan.seats)
-    matrix = reduced if (plan.seats == 1).all() else np.repeat(reduced, plan.seats, axis=1)
+    # Exact: |cost_int| < 2^53 (costs.scale_for), so are the row-reduced costs.
+    if plan.row_min is None:
+        matrix = problem.cost_int.astype(np.float64)
+    else:
+        matrix = np.subtract(problem.cost_int, plan.row_min[:, None], dtype=np.float64)
+    if plan.closed is not None:
+        matrix[plan.closed] = np.inf
+    seat_line: npt.NDArray[np.int64] | None = None
+    if not (plan.seats == 1).all():
+        seat_line = np.repeat(np.arange(problem.n_lines), plan.seats)
+        matrix = np.repeat(matrix, plan.seats, axis=1)
     try:
         rows, cols = linear_sum_assignment(matrix)
     except ValueError as exc:
         if "infeasible" in str(exc):
             return None
         raise
-    line_of = np.full(n_w, -1, dtype=np.int64)
-    line_of[rows] = seat_line[cols]
-    return FlowSolution(line_of, int(problem.cost_int[np.arange(n_w), line_of].sum()))
+    line_of = np.full(problem.n_workers, -1, dtype=np.int64)
+    line_of[rows] = cols if seat_line is None else seat_line[cols]
+    return FlowSolution(line_of, int(problem.cost_int[np.arange(problem.n_workers), line_of].sum()))

@@ -23,8 +23,7 @@ from __future__ import annotations
 
 import time
 
-from daemon.allocator import report
-from daemon.allocator.assignment import METHOD as ASSIGNMENT, plan_assignment, solve_assignment
+from daemon.allocator import assignment, report
 from daemon.allocator.build import build_problem
 from daemon.allocator.data import AllocatorInput
 from daemon.allocator.diagnose import explain, precheck
@@ -65,13 +64,14 @@ def _stopped(started: float, stage: str) -> SolveOutcome:
 def _optimal(
     problem: Problem, solution: FlowSolution, method: str, started: float, build_seconds: float
 ) -> SolveOutcome:
+    solve_seconds = time.perf_counter() - started
     meta = report.metadata(
         problem,
         solution.line_of,
         status="OPTIMAL",
         method=method,
         best_bound=report.objective(problem, solution.line_of),
-        solve_seconds=time.perf_counter() - started,
+        solve_seconds=solve_seconds,
         extra={"build_seconds": build_seconds},
     )
     return SolveOutcome("COMPLETED", meta, None, report.allocations(problem, solution.line_of))
@@ -94,15 +94,17 @@ def solve(inp: AllocatorInput, ctx: SolveContext) -> SolveOutcome:
     ctx.report(phase="built", build_seconds=build_seconds)
     if ctx.stop_requested():
         return _stopped(started, "after building the problem")
+    plan = assignment.plan_assignment(problem)
+    if plan is not None:
+        # It proves infeasibility itself; counting arguments then only name the cause.
+        exact = assignment.solve_assignment(problem, plan)
+        if exact is None:
+            reasons = precheck(problem)
+            return _infeasible(problem, started, "precheck" if reasons else assignment.METHOD, reasons)
+        return _optimal(problem, exact, assignment.METHOD, started, build_seconds)
     reasons = precheck(problem)
     if reasons:
         return _infeasible(problem, started, "precheck", reasons)
-    plan = plan_assignment(problem)
-    if plan is not None:
-        exact = solve_assignment(problem, plan)
-        if exact is None:
-            return _infeasible(problem, started, ASSIGNMENT)
-        return _optimal(problem, exact, ASSIGNMENT, started, build_seconds)
     relaxed = solve_flow(problem)
     if relaxed is None:
         # The flow relaxes only line caps, stability and overlapping worker caps: without a
@@ -111,7 +113,7 @@ def solve(inp: AllocatorInput, ctx: SolveContext) -> SolveOutcome:
     if not problem.needs_cp_sat:
         return _optimal(problem, relaxed, "min_cost_flow", started, build_seconds)
     if ctx.stop_requested():
-        return _stopped(started, "before the CP-SAT search began")
+        return _stopped(started, "after the min-cost flow")
     return _with_cp_sat(problem, relaxed, ctx, started, build_seconds)
 
 

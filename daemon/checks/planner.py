@@ -21,7 +21,6 @@ from typing import Protocol
 
 from daemon.planner.data import PlannerInput, Position
 
-YEAR = 52
 LEAVE_SPLITS = ({2, 3},)  # two blocks of 2 and 3 weeks, either order, for 5 weeks of leave
 LEAVE_GAP = 13
 

@@ -135,7 +135,9 @@ def build_problem(inp: PlannerInput) -> Problem:
     if not opened:
         raise BadInput(f"no position is open to cohort {inp.cohort}")
     barred = [p for p in opened if any(r.excludes(p) for r in ruleset.rules)]
-    usable = [p for p in opened if p not in barred and any(seats_of(p, n))]
+    barred_ids = {p.id for p in barred}
+    opened_ids = {p.id for p in opened}
+    usable = [p for p in opened if p.id not in barred_ids and any(seats_of(p, n))]
     problem = Problem(
         inp=inp,
         rule_names=ruleset.names,
@@ -143,7 +145,7 @@ def build_problem(inp: PlannerInput) -> Problem:
         positions=tuple(usable),
         seats=tuple(seats_of(p, n) for p in usable),
         barred=tuple(barred),
-        closed=tuple(p for p in inp.positions if p not in opened),
+        closed=tuple(p for p in inp.positions if p.id not in opened_ids),
         leave_patterns=patterns,
     )
     rule_errors = [e for r in ruleset.rules for e in r.check_input(problem)]

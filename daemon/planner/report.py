@@ -25,6 +25,7 @@ def _fill(problem: Problem, lines: Sequence[Sequence[int]]) -> dict[str, list[in
 def demand(problem: Problem, lines: Sequence[Sequence[int]]) -> dict[str, Any]:
     fill = _fill(problem, lines)
     unfilled, dropped = [], []
+    barred = {p.id for p in problem.barred}
     for p in (*problem.positions, *problem.barred):
         seats = seats_of(p, problem.n_terms)
         for t, (cap, got) in enumerate(zip(seats, fill[p.id], strict=True)):
@@ -36,7 +37,7 @@ def demand(problem: Problem, lines: Sequence[Sequence[int]]) -> dict[str, Any]:
                         "term_index": t,
                         "unfilled": cap - got,
                         "excludable": p.excludable,
-                        "barred": p in problem.barred,
+                        "barred": p.id in barred,
                     }
                 )
         if p.excludable and any(seats) and not any(fill[p.id]):

@@ -28,7 +28,7 @@ F = frozenset
 
 
 def _instance(
-    rng: np.random.Generator, n_w: int, n_l: int, max_rank: int, max_cap: int, closed: float = 0.15
+    rng: np.random.Generator, n_w: int, n_l: int, max_rank: int, max_cap: int, *, closed: float = 0.15
 ) -> AllocatorInput:
     """Random ranks (ties when max_rank is small), capacities, exclusions and weightings;
     ``closed`` is the share of lines without seats and of excluded (worker, line) pairs."""
@@ -44,10 +44,10 @@ def _instance(
     ]
     # A supervisor without caps only changes costs (its ranks, negative weights): still pure.
     sup = Preferencer("s", "S")
-    weightings = [
-        Weighting("s", workers[int(rng.integers(n_w))], lines[int(rng.integers(n_l))] if rng.random() < 0.5 else None, w)
-        for w in rng.integers(-4, 5, size=int(rng.integers(0, 4))).astype(float)
-    ]
+    weightings = []
+    for weight in rng.integers(-4, 5, size=int(rng.integers(0, 4))).astype(float):
+        line = lines[int(rng.integers(n_l))] if rng.random() < 0.5 else None  # None: a global weighting
+        weightings.append(Weighting("s", workers[int(rng.integers(n_w))], line, float(weight)))
     return make_input(
         {w: {ln: float(ranks[i, j]) for j, ln in enumerate(lines) if ranked[i, j]} for i, w in enumerate(workers)},
         {ln: int(c) for ln, c in zip(lines, caps, strict=True)},
@@ -198,3 +198,18 @@ def test_costs_too_wide_for_exact_doubles_keep_the_flow() -> None:
         cost_int = np.zeros_like(problem.cost_int)
         cost_int[:, 0] = width
         assert (plan_assignment(replace(problem, cost_int=cost_int)) is not None) is applies
+
+
+def test_rows_far_apart_are_reduced_row_by_row() -> None:
+    # All costs together span 19 x 2^47 (too wide), each row only its jitter: taking each
+    # row's least cost off first makes the solve exact again.
+    problem = build_problem(make_input({f"w{i:02d}": {} for i in range(20)}, dict.fromkeys("abcd", 5)))
+    offsets = np.arange(problem.n_workers, dtype=np.int64)[:, None] * 2**47
+    far = replace(problem, cost_int=problem.cost_int + offsets)
+    plan = plan_assignment(far)
+    assert plan is not None and plan.row_min is not None
+    lsa, flow = solve_assignment(far, plan), solve_flow(far)
+    assert lsa is not None and flow is not None
+    assert np.array_equal(lsa.line_of, flow.line_of)
+    plain = plan_assignment(problem)
+    assert plain is not None and plain.row_min is None  # near costs: no reduction needed

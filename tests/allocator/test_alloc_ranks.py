@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import event, given
+from hypothesis import strategies as st
+from scipy.stats import rankdata
 
 from daemon.allocator.build import build_problem
-from daemon.allocator.costs import normalise
+from daemon.allocator.costs import _by_counting, _by_sorting, normalise
 from daemon.solving import BadInput
 from tests.allocator.alloc_factory import make_input, solve_checked
+from tests.allocator.alloc_strategies import SETTINGS
 
 LINES = {"a": 1, "b": 1, "c": 1, "d": 1}
 
@@ -117,3 +121,32 @@ def test_rows_outside_the_run_are_rejected() -> None:
     outside = type(prefs)(prefs.who, prefs.what + 10, prefs.rank)
     with pytest.raises(BadInput, match="outside the run"):
         build_problem(type(inp)(**{**inp.__dict__, "worker_prefs": outside}))
+
+
+@SETTINGS
+@given(
+    st.integers(1, 6),
+    st.integers(1, 8),
+    st.sampled_from(["whole", "halves", "any", "large"]),
+    st.integers(0, 2**32 - 1),
+)
+def test_counting_and_sorting_agree_with_rankdata(n_rows: int, n_cols: int, kind: str, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    ranks = {
+        "whole": rng.integers(1, 4, size=(n_rows, n_cols)).astype(float),
+        "halves": rng.integers(1, 8, size=(n_rows, n_cols)) / 2.0,
+        "any": rng.choice([0.3, 1.0, 1.7, 2.0], size=(n_rows, n_cols)),
+        "large": rng.choice([1.0, 50.0, 1e6], size=(n_rows, n_cols)),
+    }[kind]
+    given = rng.random((n_rows, n_cols)) < 0.7
+    who, what = (idx.astype(np.int64) for idx in np.nonzero(given))
+    norm = normalise(who, what, ranks[who, what], (n_rows, n_cols))
+    for w in range(n_rows):
+        row = ranks[w, given[w]]
+        assert norm.rank[w, given[w]].tolist() == rankdata(row, method="average").tolist()
+        assert norm.tied[w, given[w]].tolist() == [bool((row == r).sum() > 1) for r in row]
+    sorted_ = _by_sorting(who * n_cols + what, ranks[who, what], (n_rows, n_cols))
+    counted = _by_counting(who, ranks[who, what], n_rows, n_cols)
+    if counted is not None:
+        assert counted[0].tolist() == sorted_[0].tolist() and counted[1].tolist() == sorted_[1].tolist()
+    event("counted" if counted is not None else "sorted")

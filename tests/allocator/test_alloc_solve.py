@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from daemon.allocator.data import AllocatorInput, Eligibility, JobLine, Preferencer
+from daemon.allocator.model import search_workers
 from daemon.allocator.solve import solve
 from daemon.solving import BadInput, SolveContext, SolveOutcome
 from tests.allocator.alloc_factory import holder, make_input, placed, solve_checked
@@ -267,3 +268,59 @@ def test_stop_before_cp_sat_fails_cleanly() -> None:
     stop.set()
     out = solve(_supervised(cap_lines=1), SolveContext(stop_event=stop))
     assert out.status == "FAILED" and out.error is not None and "stopped" in out.error
+
+
+class _StopAfter(SolveContext):
+    """A stop request that arrives after the solve has polled ``polls`` times."""
+
+    def __init__(self, polls: int) -> None:
+        super().__init__()
+        self.polls_left = polls
+
+    def stop_requested(self) -> bool:
+        self.polls_left -= 1
+        if self.polls_left < 0:
+            self.request_stop()
+        return super().stop_requested()
+
+
+@pytest.mark.parametrize(
+    "inp",
+    [
+        make_input(ALL_WANT_A, {"a": 1, "b": 1, "c": 1}),  # linear_sum_assignment
+        make_input(ALL_WANT_A, {"a": 1, "b": 1, "c": 1}, must=["c"]),  # min-cost flow
+        _supervised(cap_lines=1),  # CP-SAT
+    ],
+    ids=["assignment", "flow", "cp_sat"],
+)
+def test_preset_stop_fails_every_path_at_once(inp: AllocatorInput) -> None:
+    stop = threading.Event()
+    stop.set()
+    out = solve(inp, SolveContext(stop_event=stop))
+    assert out.status == "FAILED" and out.error is not None and "stopped" in out.error
+    assert out.metadata["status"] == "STOPPED"
+    assert out.metadata["stage"] == "after building the problem"
+
+
+def test_stop_is_heard_between_every_stage() -> None:
+    stages = []
+    for polls in range(3):
+        out = solve(_supervised(cap_lines=1), _StopAfter(polls))
+        assert out.status == "FAILED" and out.error is not None and "stopped" in out.error
+        stages.append(out.metadata["stage"])
+    # After building; after the flow; after the starting solution, before CP-SAT's search.
+    assert stages == ["after building the problem", "after the min-cost flow", "before the CP-SAT search began"]
+    assert solve_checked(_supervised(cap_lines=1), _StopAfter(3)).status == "COMPLETED"
+
+
+def test_cp_sat_uses_the_daemons_threads_unless_the_config_says() -> None:
+    assert solve_checked(_supervised(cap_lines=1), SolveContext(threads=3)).metadata["cp_sat_workers"] == 3
+    assert solve_checked(_supervised(cap_lines=1)).metadata["cp_sat_workers"] == 2  # SolveContext's default
+    configured = _supervised(cap_lines=1, config={"num_workers": 1})
+    assert solve_checked(configured, SolveContext(threads=3)).metadata["cp_sat_workers"] == 1
+
+
+def test_threads_never_zero() -> None:
+    # CP-SAT reads num_workers=0 as "every core": a daemon set to 0 threads still gets one.
+    assert search_workers(None, SolveContext(threads=0)) == 1
+    assert search_workers(4, SolveContext(threads=0)) == 4

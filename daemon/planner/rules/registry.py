@@ -52,10 +52,6 @@ class RuleSet:
     names: tuple[str, ...]  # as applied: the state/cohort template first, then the run's names
     rules: tuple[Rule, ...]
 
-    @property
-    def six_month_terms(self) -> bool:
-        return any(r.six_month_terms for r in self.rules)
-
 
 def _template_of(state: str, cohort: str) -> str | None:
     if state not in STATES:

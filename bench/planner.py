@@ -1,0 +1,147 @@
+"""Planner benchmark: how fast compliant job lines come, and how good they are at 10 s and 60 s.
+
+Cases: VIC_PGY1 with 140 lines over the example Victorian service's 33 positions (capacities
+scaled up), AMC_PGY2 with 80 lines over a real NSW district's 79 PGY2 posts (shared/data),
+and UNRESTRICTED with 300 lines (the example's positions scaled further). Each case is solved
+in-process twice, with max_seconds 10 and 60, on 2 CP-SAT workers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from typing import Any
+
+from bench.common import save
+from daemon.db import ROOT
+from daemon.planner.csv_terms import planner_input_from_csv
+from daemon.planner.data import PlannerInput, Position
+from daemon.planner.example import example_input
+from daemon.planner.solve import solve
+from daemon.solving import SolveContext
+
+NSW_TERMS = ROOT.parent / "shared" / "data" / "hne-2024-pgy2-terms.csv"
+BUDGETS = (10, 60)
+
+
+def scaled(positions: tuple[Position, ...], factor: float) -> tuple[Position, ...]:
+    def up(seats: int) -> int:
+        return math.ceil(seats * factor)
+
+    return tuple(
+        dataclasses.replace(
+            p,
+            capacity=up(p.capacity),
+            capacity_by_term=None if p.capacity_by_term is None else tuple(up(s) for s in p.capacity_by_term),
+        )
+        for p in positions
+    )
+
+
+def cases() -> list[tuple[str, PlannerInput]]:
+    vic = example_input()
+    factor = 140 / vic.n_job_lines
+    out = [
+        ("VIC_PGY1, 140 lines", dataclasses.replace(vic, n_job_lines=140, positions=scaled(vic.positions, factor))),
+    ]
+    if NSW_TERMS.exists():
+        out.append(
+            (
+                "AMC_PGY2, 80 lines (NSW posts)",
+                planner_input_from_csv(NSW_TERMS, n_job_lines=80, constraints=("AMC_PGY2",)),
+            )
+        )
+    out.append(
+        (
+            "UNRESTRICTED, 300 lines",
+            dataclasses.replace(
+                vic,
+                n_job_lines=300,
+                constraints=("UNRESTRICTED",),
+                state="UNRESTRICTED",
+                cohort="ANY",
+                positions=scaled(vic.positions, 300 / vic.n_job_lines),
+            ),
+        )
+    )
+    return out
+
+
+def run(name: str, inp: PlannerInput, budget: int) -> dict[str, Any]:
+    reports: list[tuple[float, dict[str, Any]]] = []
+    started = time.perf_counter()
+    outcome = solve(
+        dataclasses.replace(inp, max_seconds=budget, num_workers=2),
+        SolveContext(report=lambda p: reports.append((time.perf_counter() - started, p)), threads=2),
+    )
+    wall = time.perf_counter() - started
+    first_full = next((t for t, p in reports if "best_objective" in p and p.get("lines") == inp.n_job_lines), None)
+    meta = outcome.metadata
+    fill = _fill(inp, outcome)
+    return {
+        "case": name,
+        "budget_seconds": budget,
+        "status": outcome.status,
+        "solver_status": meta.get("status"),
+        "error": outcome.error,
+        "wall_seconds": wall,
+        "first_full_solution_seconds": first_full,
+        "lines_built": meta.get("lines_built"),
+        "lines_requested": inp.n_job_lines,
+        "objective": meta.get("objective"),
+        "best_bound": meta.get("best_bound"),
+        "gap": meta.get("gap"),
+        "unfilled_required_seats": meta.get("unfilled_required_seats"),
+        **fill,
+    }
+
+
+def _fill(inp: PlannerInput, outcome: Any) -> dict[str, float | None]:
+    """Seats filled as a share of the most that could be: per term, min(lines, seats open)."""
+    if outcome.payload is None:
+        return {"fill_share_of_upper_bound": None}
+    terms = len(inp.term_structure)
+    cap = [0] * terms
+    for p in inp.positions:
+        if p.cohorts is None or inp.cohort == "ANY" or inp.cohort in p.cohorts:
+            for t in range(terms):
+                cap[t] += p.capacity if p.capacity_by_term is None else p.capacity_by_term[t]
+    bound = sum(min(inp.n_job_lines, c) for c in cap)
+    filled = sum(1 for line in outcome.payload for r in line.rotations if r.kind == "CLINICAL")
+    return {"fill_share_of_upper_bound": filled / bound if bound else None}
+
+
+def main() -> dict[str, Any]:
+    rows = []
+    for name, inp in cases():
+        for budget in BUDGETS:
+            rows.append(run(name, inp, budget))
+            print({k: rows[-1][k] for k in ("case", "budget_seconds", "status", "first_full_solution_seconds", "gap")})
+    path = save("planner", {"runs": rows})
+    print(table(rows))
+    print(f"\nwritten to {path}")
+    return {"runs": rows}
+
+
+def _num(x: Any, fmt: str) -> str:
+    return "—" if x is None else format(x, fmt)
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    out = [
+        "| case | budget | status | lines | first full solution | objective | bound | gap | unfilled required | fill |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        out.append(
+            f"| {r['case']} | {r['budget_seconds']} s | {r['solver_status'] or r['status']} "
+            f"| {r['lines_built']}/{r['lines_requested']} | {_num(r['first_full_solution_seconds'], '.1f')} s "
+            f"| {_num(r['objective'], '.0f')} | {_num(r['best_bound'], '.0f')} | {_num(r['gap'], '.2f')} "
+            f"| {r['unfilled_required_seats']} | {_num(r['fill_share_of_upper_bound'], '.1%')} |"
+        )
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    main()
