@@ -55,8 +55,8 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--database-url")
     d = sub.add_parser("demo", help="embedded PostgreSQL + synthetic hospital + the whole loop")
     d.add_argument("--dir", default=".receptord-demo", help="where the embedded server keeps its data")
-    d.add_argument("--workers", type=int, default=60)
-    d.add_argument("--lines", type=int, default=40)
+    d.add_argument("--workers", type=int, default=36, help="doctors to allocate (at most --lines)")
+    d.add_argument("--lines", type=int, default=40, help="job lines the planner generates")
     return parser
 
 
@@ -68,11 +68,11 @@ def settings_from(args: argparse.Namespace) -> Settings:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     settings = settings_from(args)
-    log.configure(settings.log_format, settings.log_level)
     if args.command == "demo":
         from daemon import demo
 
         return demo.main(args.dir, workers=args.workers, lines=args.lines)
+    log.configure(settings.log_format, settings.log_level)
     if args.command == "allocate" and args.parse_xlsx:
         from daemon import offline
 

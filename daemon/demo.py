@@ -1,8 +1,10 @@
-"""``receptord demo``: the whole loop on an embedded PostgreSQL, no server of your own needed.
+"""``receptord demo``: the whole pipeline on an embedded PostgreSQL, no server of your own.
 
-Starts the embedded server in a local folder, migrates a fresh database, seeds a synthetic
-hospital, enqueues an allocator run with a plain INSERT, runs the daemon until the run is
-final, and prints what a workforce unit would look at.
+Starts the embedded server in a local folder, migrates a fresh database, and runs the
+natural pipeline through a real daemon with plain INSERTs: a planner run generates
+accreditation-compliant job lines for a Victorian health service, synthetic doctors rank
+those lines, and an allocator run matches them. It prints what a workforce unit would look
+at and writes both runs to workbooks.
 """
 
 from __future__ import annotations
@@ -12,14 +14,18 @@ import logging
 import threading
 import time
 from pathlib import Path
+from typing import Any
+
+import psycopg
 
 from daemon import log, migrate
 from daemon.db import connect, sql_text
 from daemon.embedded import EmbeddedPostgres
 from daemon.loop import Daemon
 from daemon.offline import export_allocator_run
+from daemon.planner.example import positions as example_positions
 from daemon.settings import Settings
-from daemon.synthetic import seed_allocation
+from daemon.synthetic import seed_positions, seed_workers
 
 DEMO_DB = "receptord_demo"
 FINAL = ("COMPLETED", "INFEASIBLE", "FAILED", "CANCELLED")
@@ -28,7 +34,8 @@ FINAL = ("COMPLETED", "INFEASIBLE", "FAILED", "CANCELLED")
 def main(folder: str, *, workers: int, lines: int) -> int:
     log.configure("console", "info")
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    server = EmbeddedPostgres(Path(folder).resolve() / "pgdata")
+    out = Path(folder).resolve()
+    server = EmbeddedPostgres(out / "pgdata")
     with connect(server.url(), autocommit=True) as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {DEMO_DB} WITH (FORCE)")
         admin.execute(f"CREATE DATABASE {DEMO_DB}")
@@ -36,57 +43,59 @@ def main(folder: str, *, workers: int, lines: int) -> int:
     migrate.upgrade(url)
     print(f"\nEmbedded PostgreSQL ready, schema migrated: {url}\n")
 
-    capacity = -(-workers // lines) + 1  # some slack: not every line can be everyone's first
-    with connect(url, autocommit=True) as conn:
-        hospital = seed_allocation(conn, workers=workers, lines=lines, capacity=capacity, ranked=10, seed=7)
-        run_id = str(
-            conn.execute(
-                "INSERT INTO allocator_py_runs (allocation_run_id) VALUES (%s) RETURNING id",
-                (hospital.allocation_run,),
-            ).fetchone()[0]  # type: ignore[index]
-        )
-    print(f"Seeded {workers} doctors ranking their top 10 of {lines} job lines ({capacity} seats each).")
-    print(f"Enqueued allocator run {run_id} with a plain INSERT; starting the daemon.\n")
-
     daemon = Daemon(Settings(database_url=url, log_format="console", poll_seconds=1.0))
     thread = threading.Thread(target=daemon.run, name="daemon")
     thread.start()
-    status = _wait_final(url, run_id, timeout=120)
-    daemon.stop()
-    thread.join()
+    try:
+        with connect(url, autocommit=True) as conn:
+            allocation_run = seed_positions(conn, example_positions(), name="Demo Health 2027 PGY1")
+            planner = _insert(
+                conn,
+                "INSERT INTO allocation_planner_runs (allocation_run, n_job_lines, constraints, max_seconds) "
+                "VALUES (%s, %s, '{VIC_PGY1}', 20) RETURNING id",
+                (allocation_run, lines),
+            )
+            print(f"1. Planner run {planner}: {lines} VIC_PGY1 job lines for a 33-position health service.")
+            if not _report(conn, planner):
+                return 1
+            for name, terms, leave in conn.execute(sql_text("demo/lines"), {"run": planner}).fetchall()[:5]:
+                print(f"   {name}: {terms}; leave {leave}")
+            seed_workers(conn, allocation_run, workers=workers, ranked=10, seed=7)
+            allocator = _insert(
+                conn, "INSERT INTO allocator_py_runs (allocation_run_id) VALUES (%s) RETURNING id", (allocation_run,)
+            )
+            print(f"\n2. {workers} doctors ranked their top 10 lines; allocator run {allocator} matches them.")
+            if not _report(conn, allocator):
+                return 1
+            for name, line, rank, cost in conn.execute(sql_text("demo/allocations"), {"run": allocator}).fetchall()[:8]:
+                print(f"   {name:<24} {line:<10} rank {rank if rank is not None else '-':<4} cost {cost}")
+    finally:
+        daemon.stop()
+        thread.join()
+    export_allocator_run(url, allocator, out / "allocator-run.xlsx")
+    print(f"\nReplay the allocation offline: receptord allocate --parse-xlsx {out / 'allocator-run.xlsx'}")
+    print(f"See everything with the DBA views: DATABASE_URL='{url}' receptord status")
+    return 0
 
-    with connect(url, autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT status, last_error, result_metadata FROM allocator_py_runs WHERE id = %s",
-            (run_id,),
-        ).fetchone()
-        assert row is not None
-        status, error, metadata = row
-        print(f"\nRun {run_id}: {status}" + (f" — {error}" if error else ""))
-        if metadata:
-            print(json.dumps(metadata, indent=2)[:2000])
-        allocations = conn.execute(sql_text("demo/allocations"), {"run": run_id}).fetchall()
-    if allocations:
-        print(f"\n{'doctor':<28} {'job line':<36} {'rank':>5} {'dissatisfaction':>16}")
-        for name, line, rank, cost in allocations[:15]:
-            print(f"{name:<28} {line:<36} {rank if rank is not None else '-':>5} {cost:>16}")
-        if len(allocations) > 15:
-            print(f"... and {len(allocations) - 15} more")
-    if status == "COMPLETED":
-        workbook = Path(folder).resolve() / "allocator-run.xlsx"
-        export_allocator_run(url, run_id, workbook)
-        print(f"Replay it offline: receptord allocate --parse-xlsx {workbook}")
-    print("\nInspect it yourself with the DBA views, e.g.:")
-    print(f"  DATABASE_URL='{url}' receptord status")
-    return 0 if status == "COMPLETED" else 1
+
+def _insert(conn: psycopg.Connection[Any], statement: str, params: tuple[Any, ...]) -> str:
+    row = conn.execute(statement, params).fetchone()
+    assert row is not None
+    return str(row[0])
 
 
-def _wait_final(url: str, run_id: str, timeout: float) -> str:
+def _report(conn: psycopg.Connection[Any], run_id: str, timeout: float = 120) -> bool:
+    """Wait for the run to finish and print its outcome; True when COMPLETED."""
     deadline = time.monotonic() + timeout
-    with connect(url, autocommit=True) as conn:
-        while time.monotonic() < deadline:
-            row = conn.execute("SELECT status FROM allocator_py_runs WHERE id = %s", (run_id,)).fetchone()
-            if row and row[0] in FINAL:
-                return str(row[0])
-            time.sleep(0.1)
-    return "TIMEOUT"
+    row = None
+    while time.monotonic() < deadline:
+        row = conn.execute(sql_text("queue/run_status"), {"id": run_id}).fetchone()
+        if row and row[1] in FINAL:
+            break
+        time.sleep(0.1)
+    _, status, _, error, metadata = row or (None, "TIMEOUT", None, "no result in time", None)
+    print(f"   -> {status}" + (f": {error}" if error else ""))
+    if metadata:
+        keys = ("status", "method", "objective", "gap", "lines_built", "mean_rank", "rank_histogram", "seconds")
+        print("   " + json.dumps({k: metadata[k] for k in keys if k in metadata}))
+    return bool(status == "COMPLETED")

@@ -99,8 +99,6 @@ def seed_allocation(
     rng = random.Random(seed)
     ids = _Ids(rng)
     run = ids.next()
-    worker_ids = [ids.next() for _ in range(workers)]
-    mapping_ids = [ids.next() for _ in range(workers)]
     line_ids = [ids.next() for _ in range(lines)]
     with conn.transaction():
         conn.execute(
@@ -108,25 +106,11 @@ def seed_allocation(
             (run, name or f"Synthetic {workers}x{lines} (seed {seed})"),
         )
         with conn.cursor() as cur:
-            with cur.copy("COPY workers (id, name, email) FROM STDIN") as copy:
-                for i, w in enumerate(worker_ids):
-                    first, last = rng.choice(FIRST), rng.choice(LAST)
-                    copy.write_row((w, f"Dr {first} {last}", f"{first}.{last}.{i}@example.org".lower()))
-            with cur.copy("COPY allocation_run_worker_mappings (id, allocation_run, worker) FROM STDIN") as copy:
-                for m, w in zip(mapping_ids, worker_ids, strict=True):
-                    copy.write_row((m, run, w))
             with cur.copy("COPY job_lines (id, allocation_run, name, sort_order, max_n_workers) FROM STDIN") as copy:
                 for i, line in enumerate(line_ids):
                     spec = SPECIALTIES[i % len(SPECIALTIES)]
                     copy.write_row((line, run, f"Line {i + 1:04d} ({spec})", i, capacity))
-            k = lines if ranked is None else min(ranked, lines)
-            with cur.copy("COPY preference_worker_job_lines (worker_mapping, job_line, rank) FROM STDIN") as copy:
-                # Text rows written a worker at a time: write_row per row would take ~40 s for
-                # the 2.25 M rows of a 1,500 x 1,500 hospital.
-                order = list(line_ids)
-                for m in mapping_ids:
-                    rng.shuffle(order)
-                    copy.write("".join(f"{m}\t{line}\t{rank}\n" for rank, line in enumerate(order[:k], start=1)))
+            mapping_ids = _seed_workers(cur, rng, ids=ids, run=run, line_ids=line_ids, workers=workers, ranked=ranked)
             if supervisors:
                 _seed_supervisors(
                     cur, rng, ids=ids, run=run, count=supervisors, line_ids=line_ids, mapping_ids=mapping_ids
@@ -157,6 +141,50 @@ def _seed_supervisors(
             rng.shuffle(order)
             for rank, m in enumerate(order, start=1):
                 copy.write_row((sup, m, rank))
+
+
+def seed_workers(
+    conn: psycopg.Connection[Any], allocation_run: str, *, workers: int, ranked: int | None = None, seed: int = 1
+) -> list[str]:
+    """Add ``workers`` doctors to an allocation run, each ranking ``ranked`` (default all) of
+    its job lines at random (e.g. lines a planner run generated). Commits; returns the
+    worker mapping ids."""
+    rng = random.Random(seed)
+    line_ids = [str(r[0]) for r in conn.execute(sql_text("demo/line_ids"), {"allocation_run": allocation_run})]
+    with conn.transaction(), conn.cursor() as cur:
+        return _seed_workers(
+            cur, rng, ids=_Ids(rng), run=allocation_run, line_ids=line_ids, workers=workers, ranked=ranked
+        )
+
+
+def _seed_workers(
+    cur: psycopg.Cursor[Any],
+    rng: random.Random,
+    *,
+    ids: _Ids,
+    run: str,
+    line_ids: list[str],
+    workers: int,
+    ranked: int | None,
+) -> list[str]:
+    worker_ids = [ids.next() for _ in range(workers)]
+    mapping_ids = [ids.next() for _ in range(workers)]
+    with cur.copy("COPY workers (id, name, email) FROM STDIN") as copy:
+        for i, w in enumerate(worker_ids):
+            first, last = rng.choice(FIRST), rng.choice(LAST)
+            copy.write_row((w, f"Dr {first} {last}", f"{first}.{last}.{i}@example.org".lower()))
+    with cur.copy("COPY allocation_run_worker_mappings (id, allocation_run, worker) FROM STDIN") as copy:
+        for m, w in zip(mapping_ids, worker_ids, strict=True):
+            copy.write_row((m, run, w))
+    k = len(line_ids) if ranked is None else min(ranked, len(line_ids))
+    with cur.copy("COPY preference_worker_job_lines (worker_mapping, job_line, rank) FROM STDIN") as copy:
+        # Text rows written a worker at a time: write_row per row would take ~40 s for the
+        # 2.25 M rows of a 1,500 x 1,500 hospital.
+        order = list(line_ids)
+        for m in mapping_ids:
+            rng.shuffle(order)
+            copy.write("".join(f"{m}\t{line}\t{rank}\n" for rank, line in enumerate(order[:k], start=1)))
+    return mapping_ids
 
 
 class _Ids:

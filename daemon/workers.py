@@ -28,7 +28,7 @@ from daemon.kinds import Solver
 from daemon.solving import SolveContext, SolveOutcome
 
 # Imported once in the forkserver, so every new solver process starts warm.
-PRELOAD = ["ortools.sat.python.cp_model", "ortools.graph.python.min_cost_flow", "numpy"]
+PRELOAD = ["daemon.allocator.solve", "daemon.planner.solve"]
 
 
 def context() -> BaseContext:

@@ -4,10 +4,10 @@ Strategy (NOTES, measured): a pure transportation problem is solved exactly by m
 in seconds, where CP-SAT with two workers does not even prove 200 x 200. CP-SAT is used only
 when side constraints need it (line caps, overlapping worker caps, stability):
 
-1. validate and build the dense Problem; counting arguments may prove infeasibility at once;
+1. validate and build the dense Problem;
 2. a pure assignment (seats and eligibility only) small enough for a dense workers x seats
    matrix is solved exactly by scipy's linear_sum_assignment (``assignment``), several times
-   faster than the flow;
+   faster than the flow; otherwise counting arguments may prove infeasibility at once;
 3. min-cost flow on the relaxation (capacities, must-fill, single-level worker caps): its
    optimum is the answer when nothing else applies, and otherwise a lower bound;
 4. a feasible starting solution (``hints``), then CP-SAT from it until max_seconds;

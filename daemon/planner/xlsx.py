@@ -671,7 +671,8 @@ def _lines_sheet(
     year = sum(inp.term_structure)
     ws = wb.add_worksheet(LINES)
     ws.set_column(0, 0, 12)
-    ws.set_column(FIRST_WEEK_COL, week_column(year), WEEK_COL_WIDTH)
+    if year:  # an empty term structure (a run refused as bad input) has no weeks to draw
+        ws.set_column(FIRST_WEEK_COL, week_column(year), WEEK_COL_WIDTH)
     ws.merge_range(0, 0, 1, 0, "", fmt.term)
     ws.write_string(0, 0, "job line", fmt.term)
     week = 1
@@ -753,9 +754,9 @@ _CATALOGUE = {
     "VIC_PGY2": "AMC_PGY2, plus PMCV's rules for PGY2 (a 6-month term only with ALLOW_6_MONTH_TERMS)",
     "NSW_PGY1": "AMC_PGY1, plus exactly five terms and at most one service term",
     "NSW_PGY2": "AMC_PGY2, plus exactly five terms and at most one service term",
-    "NO_NIGHTS": "no nights/relief positions",
+    "NO_NIGHTS": "no line holds a position marked is_nights (nights/relief)",
     "MAX_ONE_RURAL": "at most one rural term per line",
-    "MAX_ONE_SERVICE": "at most one service (nights/relief) term per line",
+    "MAX_ONE_SERVICE": "at most one service term (is_service_term or is_nights) per line",
     "ALLOW_6_MONTH_TERMS": "two consecutive terms in one position may count as one 6-month term",
 }
 
@@ -766,7 +767,7 @@ def rule_meaning(name: str) -> str:
         return _CATALOGUE[name]
     key, _, value = name.partition("=")
     if key == "MAX_SERVICE_TERMS":
-        return f"at most {value} service (nights/relief) terms per line"
+        return f"at most {value} service terms (is_service_term or is_nights) per line"
     if key == "NUM_TERMS":
         return f"exactly {value} terms per line"
     state, _, cohort = name.partition("_")
@@ -790,9 +791,9 @@ _SUMMARY_FIELDS: tuple[tuple[str, str, str | None], ...] = (
     ("lines_requested", "lines requested", None),
     ("lines_built", "lines built", None),
     ("unfilled_required_seats", "required seats left unfilled", None),
-    ("objective", "objective", None),
-    ("best_bound", "best bound", None),
-    ("gap", "gap", "percent"),
+    ("objective", "objective (last CP-SAT phase)", None),
+    ("best_bound", "best bound (last phase)", None),
+    ("gap", "gap (last phase)", "percent"),
     ("solve_seconds", "solve seconds", "seconds"),
 )
 _SOFT_GOALS: tuple[tuple[str, str, str], ...] = (
