@@ -49,8 +49,17 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument("--output", type=Path, metavar="OUT.xlsx", help="write the result workbook (with --parse-xlsx)")
     a.add_argument("--database-url")
     a.add_argument("--solver-threads", type=int)
+    pl = sub.add_parser("plan", help="solve one planner run now: from a workbook, or a queued run by id")
+    source = pl.add_mutually_exclusive_group(required=True)
+    source.add_argument("--parse-xlsx", type=Path, metavar="IN.xlsx", help="solve a workbook, no database")
+    source.add_argument("--planner-run-id", metavar="ID", help="claim and solve this PENDING run now")
+    pl.add_argument("--output", type=Path, metavar="OUT.xlsx", help="write the result workbook (with --parse-xlsx)")
+    pl.add_argument("--database-url")
+    pl.add_argument("--solver-threads", type=int)
     e = sub.add_parser("export", help="write a run's input (and result) to the workbook --parse-xlsx reads")
-    e.add_argument("--allocator-run-id", metavar="ID", required=True)
+    which = e.add_mutually_exclusive_group(required=True)
+    which.add_argument("--allocator-run-id", metavar="ID")
+    which.add_argument("--planner-run-id", metavar="ID")
     e.add_argument("--output", type=Path, metavar="OUT.xlsx", required=True)
     e.add_argument("--database-url")
     d = sub.add_parser("demo", help="embedded PostgreSQL + synthetic hospital + the whole loop")
@@ -73,10 +82,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return demo.main(args.dir, workers=args.workers, lines=args.lines)
     log.configure(settings.log_format, settings.log_level)
-    if args.command == "allocate" and args.parse_xlsx:
+    if args.command in ("allocate", "plan") and args.parse_xlsx:
         from daemon import offline
 
-        return offline.allocate_workbook(args.parse_xlsx, args.output, settings.solver_threads)
+        offline_solve = offline.allocate_workbook if args.command == "allocate" else offline.plan_workbook
+        return offline_solve(args.parse_xlsx, args.output, settings.solver_threads)
     if not settings.database_url:
         print("receptord: set DATABASE_URL or pass --database-url", file=sys.stderr)
         return 2
@@ -92,10 +102,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         from daemon import foreground
 
         return foreground.solve_run(settings, "allocator", args.allocator_run_id)
+    if args.command == "plan":
+        from daemon import foreground
+
+        return foreground.solve_run(settings, "planner", args.planner_run_id)
     if args.command == "export":
         from daemon import offline
 
-        return offline.export_allocator_run(settings.database_url, args.allocator_run_id, args.output)
+        if args.allocator_run_id:
+            return offline.export_allocator_run(settings.database_url, args.allocator_run_id, args.output)
+        return offline.export_planner_run(settings.database_url, args.planner_run_id, args.output)
     if args.command == "status":
         from daemon import status
 

@@ -10,6 +10,10 @@ from daemon.allocator.load import load as load_allocator
 from daemon.allocator.problem import Allocation
 from daemon.allocator.solve import solve as solve_allocator
 from daemon.db import connect, sql_text
+from daemon.planner import xlsx as planner_xlsx
+from daemon.planner.load import load as load_planner
+from daemon.planner.result import GeneratedLine, Rotation
+from daemon.planner.solve import solve as solve_planner
 from daemon.solving import BadInput, SolveContext, SolveOutcome
 
 
@@ -56,10 +60,55 @@ def export_allocator_run(url: str, run_id: str, output: Path) -> int:
     return 0
 
 
+def plan_workbook(source: Path, output: Path | None, threads: int) -> int:
+    """`receptord plan --parse-xlsx IN [--output OUT]`."""
+    try:
+        inp = planner_xlsx.read_workbook(source)
+        outcome = solve_planner(inp, SolveContext(threads=threads))
+    except BadInput as e:
+        print(f"{source}: {e}")
+        return 2
+    _print_outcome(outcome)
+    if output is not None:
+        planner_xlsx.write_result(output, inp, outcome)
+        print(f"written to {output}")
+    return 0 if outcome.status == "COMPLETED" else 1
+
+
+def export_planner_run(url: str, run_id: str, output: Path) -> int:
+    """`receptord export --planner-run-id ID --output OUT`: the run's input, with the lines it
+    wrote when it has completed, in the workbook `plan --parse-xlsx` reads."""
+    with connect(url) as conn:
+        try:
+            inp = load_planner(conn, run_id)
+        except BadInput as e:
+            print(f"cannot export planner run {run_id}: {e}")
+            return 2
+        row = conn.execute(sql_text("queue/run_status"), {"id": run_id}).fetchone()
+        assert row is not None
+        _, status, _, error, metadata = row
+        if status == "COMPLETED":
+            lines: dict[int, tuple[str, list[Rotation]]] = {}
+            for name, order, kind, start, length, position, term in conn.execute(
+                sql_text("planner/lines_of_run"), {"run": run_id}
+            ):
+                rotation = Rotation(kind, start, length, None if position is None else str(position), term)
+                lines.setdefault(order, (name, []))[1].append(rotation)
+            payload = tuple(GeneratedLine(name, order, tuple(rs)) for order, (name, rs) in sorted(lines.items()))
+            planner_xlsx.write_result(output, inp, SolveOutcome("COMPLETED", metadata or {}, None, payload))
+        else:
+            planner_xlsx.write_input(output, inp)
+    print(f"planner run {run_id} ({status}{': ' + error if error else ''}) written to {output}")
+    return 0
+
+
 def _print_outcome(outcome: SolveOutcome) -> None:
     meta = outcome.metadata
     print(f"{outcome.status}" + (f": {outcome.error}" if outcome.error else ""))
-    keys = ("status", "method", "objective", "best_bound", "gap", "mean_rank", "worst_rank", "rank_histogram")
+    keys = (
+        "status", "method", "objective", "best_bound", "gap", "mean_rank", "worst_rank", "rank_histogram",
+        "lines_requested", "lines_built", "unfilled_required_seats", "dropped_positions",
+    )  # fmt: skip
     for key in keys:
         if key in meta:
             print(f"  {key}: {meta[key]}")

@@ -11,7 +11,8 @@ import openpyxl
 import psycopg
 
 from daemon.db import ROOT
-from daemon.synthetic import seed_allocation
+from daemon.planner.example import positions as example_positions
+from daemon.synthetic import seed_allocation, seed_positions
 from tests.checked import assert_valid_allocation
 from tests.daemons import enqueue, events
 
@@ -61,3 +62,49 @@ def test_foreground_run_then_export_replays_offline_to_the_same_result(db_url: s
     assert replay.returncode == 0, replay.stdout
     replayed = float(next(line for line in replay.stdout.splitlines() if "objective:" in line).split(":")[1])
     assert abs(replayed - objective) < 1e-6
+
+
+PLANNER_EXAMPLE = ROOT / "examples" / "planner-example.xlsx"
+
+
+def quick(book_path: Path, out: Path, seconds: int = 8, lines: int = 20) -> Path:
+    """The example workbook with a smaller, quicker run."""
+    book = openpyxl.load_workbook(book_path)
+    sheet = book["allocation_planner_runs"]
+    header = [c.value for c in sheet[1]]
+    sheet.cell(2, header.index("max_seconds") + 1, seconds)
+    sheet.cell(2, header.index("n_job_lines") + 1, lines)
+    book.save(out)
+    return out
+
+
+def test_plan_parse_xlsx_writes_a_week_by_week_workbook(tmp_path: Path) -> None:
+    out = tmp_path / "plan.xlsx"
+    done = receptord("plan", "--parse-xlsx", str(quick(PLANNER_EXAMPLE, tmp_path / "in.xlsx")), "--output", str(out))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "lines_built: 20" in done.stdout
+    book = openpyxl.load_workbook(out)
+    assert {"lines", "diagnostics"} <= set(book.sheetnames)
+    assert book["lines"].merged_cells.ranges  # rotations drawn as merged week blocks
+
+
+def test_planner_run_in_the_foreground_then_exported_and_replayed(db_url: str, tmp_path: Path) -> None:
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        allocation_run = seed_positions(conn, example_positions(), name="offline planner")
+        row = conn.execute(
+            "INSERT INTO allocation_planner_runs (allocation_run, n_job_lines, constraints, max_seconds) "
+            "VALUES (%s, 16, '{VIC_PGY1}', 8) RETURNING id",
+            (allocation_run,),
+        ).fetchone()
+        assert row is not None
+        run_id = str(row[0])
+        done = receptord("plan", "--planner-run-id", run_id, "--database-url", db_url)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert events(conn, run_id) == ["enqueued", "claimed", "completed"]
+    book = tmp_path / "planner-export.xlsx"
+    done = receptord("export", "--planner-run-id", run_id, "--output", str(book), "--database-url", db_url)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "lines" in openpyxl.load_workbook(book).sheetnames
+    replay = receptord("plan", "--parse-xlsx", str(book))
+    assert replay.returncode == 0, replay.stdout
+    assert "lines_built: 16" in replay.stdout
