@@ -41,7 +41,7 @@ class PlannerInput:
     leave_weeks: int = 5
     max_seconds: float = 60.0
     allow_partial_filling: bool = True
-    num_workers: int = 2  # CP-SAT search workers (the daemon's solver-threads setting)
+    num_workers: int | None = None  # CP-SAT search workers; None: the daemon's solver-threads setting
     rng_seed: int = 1234
     # (specialty_a, specialty_b) -> weight in -100..100; symmetric, optional.
     specialty_affinity: tuple[tuple[str, str, int], ...] = ()

@@ -90,7 +90,7 @@ def _run_errors(inp: PlannerInput) -> list[str]:
         errors.append(f"leave_weeks must not be negative, got {inp.leave_weeks}")
     if inp.max_seconds <= 0:
         errors.append(f"max_seconds must be positive, got {inp.max_seconds}")
-    if inp.num_workers < 1:
+    if inp.num_workers is not None and inp.num_workers < 1:
         errors.append(f"num_workers must be at least 1, got {inp.num_workers}")
     bad_affinity = [f"{a}/{b} ({w})" for a, b, w in inp.specialty_affinity if not -100 <= w <= 100]
     if bad_affinity:

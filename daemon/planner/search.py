@@ -93,7 +93,7 @@ def run_phase(
     solver = cp_model.CpSolver()
     params = solver.parameters
     params.max_time_in_seconds = seconds
-    params.num_workers = inp.num_workers
+    params.num_workers = inp.num_workers or max(1, ctx.threads)
     params.random_seed = inp.rng_seed % _SEED_RANGE
     # Measured (140 lines, 2 workers): symmetry detection, probing and repeated presolve
     # rounds cost seconds before the search starts and buy nothing on these models.

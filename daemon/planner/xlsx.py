@@ -437,7 +437,7 @@ def read_workbook(path: Path) -> PlannerInput:
         leave_weeks=run.integer("leave_weeks", _DEFAULTS.leave_weeks),
         max_seconds=run.real("max_seconds", _DEFAULTS.max_seconds),
         allow_partial_filling=run.boolean("allow_partial_filling", _DEFAULTS.allow_partial_filling),
-        num_workers=run.integer("num_workers", _DEFAULTS.num_workers),
+        num_workers=None if run.text("num_workers") is None else run.integer("num_workers"),
         rng_seed=run.integer("rng_seed", _DEFAULTS.rng_seed),
         specialty_affinity=tuple(
             (row.required("specialty_a"), row.required("specialty_b"), row.integer("weight")) for row in affinity_rows
