@@ -24,7 +24,8 @@ from scipy.optimize import linear_sum_assignment
 from scipy.stats import rankdata
 
 from bench.common import Daemon, fresh_database, save, wait_for_daemons
-from daemon.db import fetch_columns, sql_text
+from daemon.allocator.load import ranks
+from daemon.db import sql_text
 from daemon.synthetic import Hospital, seed_allocation
 
 Matrix = np.ndarray[Any, Any]
@@ -54,9 +55,9 @@ TIERS = [
 def rank_matrix(
     conn: psycopg.Connection[Any], query: str, rows: list[str], cols: list[str], **ids: list[str]
 ) -> Matrix:
-    who, what, rank = fetch_columns(conn, sql_text(query), ids, ["i4", "i4", "f8"])
+    table = ranks(conn, query, ids, rows, cols)
     matrix = np.zeros((len(rows), len(cols)))
-    matrix[who, what] = rank
+    matrix[table.who, table.what] = table.rank
     return matrix
 
 

@@ -7,6 +7,8 @@ queue tables with ``{table}``/``{created}`` placeholders, composed here with saf
 from __future__ import annotations
 
 import functools
+import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -74,14 +76,28 @@ def make_pool(url: str, size: int, *, name: str = "receptord") -> ConnectionPool
 def fetch_columns(conn: psycopg.Connection[Any], query: str, params: dict[str, Any], dtypes: list[str]) -> list[Any]:
     """Read millions of fixed-width values as numpy columns.
 
-    ``query`` returns one row of ``bytea`` columns, each the big-endian binary values of one
-    column concatenated (``string_agg(int4send(x), '')``, ``float8send`` ...), in the same row
-    order (aggregates of one query level see the rows in one order). 2.25 M preference rows
-    then cost one round trip and a ``frombuffer``, where a row-per-message COPY or Python
-    tuples spend seconds in per-row overhead. ``dtypes`` are numpy codes, e.g. 'i4' or 'f8'.
+    ``query`` returns one row of ``bytea`` columns, each one column's binary values
+    concatenated (``string_agg(uuid_send(x), '')``, ``float8send`` ...), in the same row order
+    (aggregates of one query level see the rows in one order). 2.25 M preference rows then
+    cost one round trip and a ``frombuffer``, where a row-per-message COPY or Python tuples
+    spend seconds in per-row overhead. ``dtypes`` are numpy dtypes: 'S16' for uuids, '>f8'...
     """
     import numpy as np
 
     row = conn.execute(query, params).fetchone()
     assert row is not None
-    return [np.frombuffer(blob or b"", dtype=">" + code).astype(code) for blob, code in zip(row, dtypes, strict=True)]
+    return [np.frombuffer(blob or b"", dtype=code) for blob, code in zip(row, dtypes, strict=True)]
+
+
+def uuid_positions(values: Any, ids: Sequence[str]) -> Any:
+    """For each 16-byte uuid in ``values`` (numpy 'S16'), its index in ``ids`` (int32).
+
+    Every value must be one of ``ids`` (the queries filter on them). A sorted search, so the
+    mapping stays in numpy rather than a dict lookup per row.
+    """
+    import numpy as np
+
+    keys = np.array([uuid.UUID(i).bytes for i in ids], dtype="S16")
+    order = np.argsort(keys, kind="stable")
+    at = np.searchsorted(keys[order], values)
+    return order[at].astype(np.int32)

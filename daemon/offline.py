@@ -3,7 +3,9 @@ database to the same workbook format so a production run can be replayed offline
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from daemon.allocator import xlsx as allocator_xlsx
 from daemon.allocator.load import load as load_allocator
@@ -19,15 +21,40 @@ from daemon.solving import BadInput, SolveContext, SolveOutcome
 
 def allocate_workbook(source: Path, output: Path | None, threads: int) -> int:
     """`receptord allocate --parse-xlsx IN [--output OUT]`."""
+
+    def write(path: Path, inp: Any, outcome: SolveOutcome) -> None:
+        allocator_xlsx.write_result(path, inp, outcome, names=allocator_xlsx.read_names(source))
+
+    return _solve_workbook(
+        source, output, threads, read=allocator_xlsx.read_workbook, solve=solve_allocator, write=write
+    )
+
+
+def plan_workbook(source: Path, output: Path | None, threads: int) -> int:
+    """`receptord plan --parse-xlsx IN [--output OUT]`."""
+    return _solve_workbook(
+        source, output, threads, read=planner_xlsx.read_workbook, solve=solve_planner, write=planner_xlsx.write_result
+    )
+
+
+def _solve_workbook(
+    source: Path,
+    output: Path | None,
+    threads: int,
+    *,
+    read: Callable[[Path], Any],
+    solve: Callable[[Any, SolveContext], SolveOutcome],
+    write: Callable[[Path, Any, SolveOutcome], None],
+) -> int:
     try:
-        inp = allocator_xlsx.read_workbook(source)
-        outcome = solve_allocator(inp, SolveContext(threads=threads))
+        inp = read(source)
+        outcome = solve(inp, SolveContext(threads=threads))
     except BadInput as e:
         print(f"{source}: {e}")
         return 2
     _print_outcome(outcome)
     if output is not None:
-        allocator_xlsx.write_result(output, inp, outcome, names=allocator_xlsx.read_names(source))
+        write(output, inp, outcome)
         print(f"written to {output}")
     return 0 if outcome.status == "COMPLETED" else 1
 
@@ -58,21 +85,6 @@ def export_allocator_run(url: str, run_id: str, output: Path) -> int:
             allocator_xlsx.write_input(output, inp, names=names)
     print(f"allocator run {run_id} ({status}{': ' + error if error else ''}) written to {output}")
     return 0
-
-
-def plan_workbook(source: Path, output: Path | None, threads: int) -> int:
-    """`receptord plan --parse-xlsx IN [--output OUT]`."""
-    try:
-        inp = planner_xlsx.read_workbook(source)
-        outcome = solve_planner(inp, SolveContext(threads=threads))
-    except BadInput as e:
-        print(f"{source}: {e}")
-        return 2
-    _print_outcome(outcome)
-    if output is not None:
-        planner_xlsx.write_result(output, inp, outcome)
-        print(f"written to {output}")
-    return 0 if outcome.status == "COMPLETED" else 1
 
 
 def export_planner_run(url: str, run_id: str, output: Path) -> int:

@@ -97,6 +97,12 @@ def events(conn: psycopg.Connection[Any], run_id: str) -> list[str]:
     return [r[0] for r in conn.execute("SELECT event FROM run_events WHERE run_id = %s ORDER BY id", (run_id,))]
 
 
+def allocations(conn: psycopg.Connection[Any], run_id: str) -> int:
+    row = conn.execute("SELECT count(*) FROM allocator_py_allocations WHERE run_id = %s", (run_id,)).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
 def enqueue(conn: psycopg.Connection[Any], allocation_run: str, **columns: Any) -> str:
     cols = ["allocation_run_id", *columns]
     placeholders = ", ".join(["%s"] * len(cols))

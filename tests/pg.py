@@ -13,7 +13,6 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -101,7 +100,3 @@ def server() -> Iterator[Server]:
     folder = Path(tempfile.mkdtemp(prefix="receptord-test-pg-"))
     embedded = EmbeddedPostgres(folder / "pgdata", on_exit="delete")
     yield Server(embedded.url(), embedded)
-
-
-def connect(url: str, **kwargs: Any) -> psycopg.Connection[Any]:
-    return psycopg.connect(url, autocommit=True, **kwargs)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -18,26 +17,14 @@ from psycopg.types.json import Jsonb
 
 from daemon.synthetic import Hospital, seed_allocation
 from tests.checked import assert_valid_allocation
-from tests.daemons import DaemonProcess, enqueue, events, status, wait_final, wait_for
+from tests.daemons import DaemonProcess, allocations, enqueue, events, status, wait_final, wait_for
 from tests.pg import Server
 from tests.slow_kind import CRASH_KEY, SLEEP_KEY
 
 
 @pytest.fixture
-def conn(db_url: str) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(db_url, autocommit=True) as c:
-        yield c
-
-
-@pytest.fixture
 def hospital(conn: psycopg.Connection) -> Hospital:
     return seed_allocation(conn, workers=10, lines=5, capacity=2, seed=11)
-
-
-def allocations(conn: psycopg.Connection, run_id: str) -> int:
-    row = conn.execute("SELECT count(*) FROM allocator_py_allocations WHERE run_id = %s", (run_id,)).fetchone()
-    assert row is not None
-    return int(row[0])
 
 
 def attempts(conn: psycopg.Connection, run_id: str) -> int:

@@ -6,7 +6,6 @@ import json
 import signal
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -15,25 +14,13 @@ from psycopg.types.json import Jsonb
 
 from daemon.synthetic import Hospital, seed_allocation
 from tests.checked import assert_valid_allocation
-from tests.daemons import DaemonProcess, enqueue, events, status, wait_final, wait_for
+from tests.daemons import DaemonProcess, allocations, enqueue, events, status, wait_final, wait_for
 from tests.slow_kind import SLEEP_KEY
-
-
-@pytest.fixture
-def conn(db_url: str) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(db_url, autocommit=True) as c:
-        yield c
 
 
 @pytest.fixture
 def hospital(conn: psycopg.Connection) -> Hospital:
     return seed_allocation(conn, workers=12, lines=6, capacity=2, seed=3)
-
-
-def allocations(conn: psycopg.Connection, run_id: str) -> int:
-    row = conn.execute("SELECT count(*) FROM allocator_py_allocations WHERE run_id = %s", (run_id,)).fetchone()
-    assert row is not None
-    return int(row[0])
 
 
 def test_insert_reaches_completed_with_one_allocation_per_worker(

@@ -13,16 +13,14 @@ a bonus) and Dr Okafor marks Dr Smith down everywhere. Paediatrics takes only do
 
 from __future__ import annotations
 
-import datetime
 import random
-import sys
 from pathlib import Path
 
 import numpy as np
-import xlsxwriter
 
 from daemon.allocator.data import AllocatorInput, Eligibility, JobLine, Preferencer, RankTable, Weighting
 from daemon.allocator.xlsx import add_input_sheets
+from daemon.workbook import example_main, example_workbook
 
 # (id, display name)
 DOCTORS = (
@@ -69,7 +67,6 @@ LINES = (
 PAEDS_CREDENTIAL = "paeds-credential"
 CREDENTIALLED = ("dr-kaur", "dr-rossi", "dr-ahmed", "dr-murphy", "dr-hall")
 SEED = 2024  # the preferences are drawn once from this seed; random.Random is stable across versions
-CREATED = datetime.datetime(2025, 1, 6, 9, 0, 0)  # fixed so the file is reproducible byte for byte
 
 
 def _worker_ranks(rng: random.Random) -> list[tuple[int, int, float]]:
@@ -151,17 +148,12 @@ def example_input() -> tuple[AllocatorInput, dict[str, str]]:
 
 def write_example(path: Path) -> None:
     inp, names = example_input()
-    with xlsxwriter.Workbook(str(path)) as wb:
-        wb.set_properties({"title": "receptord allocator example", "created": CREATED})
+    with example_workbook(path, "receptord allocator example") as wb:
         add_input_sheets(wb, inp, names)
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = sys.argv[1:] if argv is None else argv
-    path = Path(args[0] if args else "examples/allocator-example.xlsx")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_example(path)
-    print(f"wrote {path}")
+    example_main(argv, "examples/allocator-example.xlsx", write_example)
 
 
 if __name__ == "__main__":

@@ -1,14 +1,16 @@
 """Load an allocator run from PostgreSQL into a plain ``AllocatorInput``.
 
-Set-based SQL from ``sql/allocator/``; the large preference tables come through binary COPY
-as index columns. Data problems that SQL sees best (unknown ids, rows of another allocation
+Set-based SQL from ``sql/allocator/``; the large preference tables come as binary columns
+(see ``db.fetch_columns``). Data problems that SQL sees best (unknown ids, rows of another allocation
 run) are reported here; everything else is validated by the model, for both loaders alike.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import psycopg
 
 from daemon.allocator.data import (
@@ -19,13 +21,21 @@ from daemon.allocator.data import (
     RankTable,
     Weighting,
 )
-from daemon.db import fetch_columns, sql_text
+from daemon.db import fetch_columns, sql_text, uuid_positions
 from daemon.solving import BadInput
 
 
-def _ranks(conn: psycopg.Connection[Any], name: str, params: dict[str, Any]) -> RankTable:
-    who, what, rank = fetch_columns(conn, sql_text(name), params, ["i4", "i4", "f8"])
-    return RankTable(who, what, rank)
+def ranks(
+    conn: psycopg.Connection[Any], name: str, params: dict[str, Any], who: Sequence[str], what: Sequence[str]
+) -> RankTable:
+    """A (who, what, rank) table from ``sql/<name>.sql``, as indexes into ``who``/``what``.
+
+    The query filters on the id arrays and sends raw uuids: no join for the planner to get
+    wrong on a freshly imported run whose statistics are not gathered yet (measured: a join
+    on ``unnest(...) WITH ORDINALITY`` took 9 s instead of 2 s for 2.25 M rows before ANALYZE).
+    """
+    who_uuid, what_uuid, rank = fetch_columns(conn, sql_text(name), params, ["S16", "S16", ">f8"])
+    return RankTable(uuid_positions(who_uuid, who), uuid_positions(what_uuid, what), rank.astype(np.float64))
 
 
 def load(conn: psycopg.Connection[Any], run_id: str) -> AllocatorInput:
@@ -91,15 +101,17 @@ def _load(conn: psycopg.Connection[Any], run_id: str) -> AllocatorInput:
         worker_tags={
             str(w): frozenset(str(t) for t in tags) for w, tags in conn.execute(sql_text("allocator/worker_tags"), ids)
         },
-        worker_prefs=_ranks(conn, "allocator/worker_prefs", ids),
+        worker_prefs=ranks(conn, "allocator/worker_prefs", ids, worker_ids, line_ids),
         preferencers=preferencers,
         line_preferencers=tuple(
             (str(j), str(p)) for j, p in conn.execute(sql_text("allocator/line_preferencers"), ids)
         ),
-        preferencer_prefs=_ranks(
+        preferencer_prefs=ranks(
             conn,
             "allocator/preferencer_prefs",
             {**ids, "preferencers": [p.id for p in preferencers]},
+            [p.id for p in preferencers],
+            worker_ids,
         ),
         weightings=tuple(
             Weighting(str(p), str(w), None if j is None else str(j), float(wt))

@@ -84,19 +84,15 @@ import bisect
 import json
 import math
 import re
-import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import openpyxl
 import xlsxwriter
-from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
 
+from daemon import workbook
 from daemon.allocator.data import (
     AllocatorInput,
     Eligibility,
@@ -107,10 +103,10 @@ from daemon.allocator.data import (
 )
 from daemon.allocator.problem import Allocation
 from daemon.solving import BadInput, SolveOutcome
+from daemon.workbook import MAX_CELL_CHARS, Cell, Formats, SheetSpec, write_cell
 
 # Excel's hard limits. MAX_DATA_ROWS is read at call time so tests can lower it.
 MAX_DATA_ROWS = 1_048_575  # rows per sheet below the header row
-MAX_CELL_CHARS = 32_767
 _MAX_SHEET_NAME = 31
 
 RUNS = "allocator_py_runs"
@@ -136,17 +132,8 @@ _ELIGIBILITY_LISTS = (
 )
 
 
-@dataclass(frozen=True)
-class _SheetSpec:
-    columns: tuple[str, ...]  # in the order the writer puts them
-    required: tuple[str, ...]
-    ignored: tuple[str, ...] = ()  # database columns that mean nothing offline
-    key: tuple[str, ...] = ()  # unique, as the database's primary or unique key
-    mandatory: bool = False
-
-
-_SPECS: dict[str, _SheetSpec] = {
-    RUNS: _SheetSpec(
+_SPECS: dict[str, SheetSpec] = {
+    RUNS: SheetSpec(
         (
             "id",
             "allocation_run_id",
@@ -171,8 +158,8 @@ _SPECS: dict[str, _SheetSpec] = {
         ),
         mandatory=True,
     ),
-    MAPPINGS: _SheetSpec(("id", "worker", "name", "allocation_run"), ("id",), key=("id",), mandatory=True),
-    LINES: _SheetSpec(
+    MAPPINGS: SheetSpec(("id", "worker", "name", "allocation_run"), ("id",), key=("id",), mandatory=True),
+    LINES: SheetSpec(
         ("id", "name", "sort_order", "max_n_workers", "must_have_workers", "allocation_run"),
         ("id",),
         ignored=("planner_run",),
@@ -180,21 +167,21 @@ _SPECS: dict[str, _SheetSpec] = {
         mandatory=True,
     ),
     # Preference keys are checked vectorised, on indices, in _rank_table.
-    WORKER_PREFS: _SheetSpec(("worker_mapping", "job_line", "rank"), ("worker_mapping", "job_line", "rank")),
-    PREFERENCERS: _SheetSpec(("id", "name", "max_job_lines", "max_workers", "allocation_run"), ("id",), key=("id",)),
-    LINE_PREFERENCERS: _SheetSpec(
+    WORKER_PREFS: SheetSpec(("worker_mapping", "job_line", "rank"), ("worker_mapping", "job_line", "rank")),
+    PREFERENCERS: SheetSpec(("id", "name", "max_job_lines", "max_workers", "allocation_run"), ("id",), key=("id",)),
+    LINE_PREFERENCERS: SheetSpec(
         ("job_line", "preferencer"), ("job_line", "preferencer"), key=("job_line", "preferencer")
     ),
-    PREFERENCER_PREFS: _SheetSpec(("preferencer", "worker_mapping", "rank"), ("preferencer", "worker_mapping", "rank")),
-    WEIGHTINGS: _SheetSpec(
+    PREFERENCER_PREFS: SheetSpec(("preferencer", "worker_mapping", "rank"), ("preferencer", "worker_mapping", "rank")),
+    WEIGHTINGS: SheetSpec(
         ("preferencer", "worker_mapping", "job_line", "weight"),
         ("preferencer", "worker_mapping", "weight"),
         ignored=("id",),
         key=("preferencer", "worker_mapping", "job_line"),
     ),
-    ELIGIBILITY: _SheetSpec(("job_line", *_ELIGIBILITY_LISTS), ("job_line",)),
-    QUALIFICATIONS: _SheetSpec(("worker_mapping", "tag"), ("worker_mapping", "tag"), key=("worker_mapping", "tag")),
-    TAKEN: _SheetSpec(("job_line", "taken"), ("job_line", "taken"), key=("job_line",)),
+    ELIGIBILITY: SheetSpec(("job_line", *_ELIGIBILITY_LISTS), ("job_line",)),
+    QUALIFICATIONS: SheetSpec(("worker_mapping", "tag"), ("worker_mapping", "tag"), key=("worker_mapping", "tag")),
+    TAKEN: SheetSpec(("job_line", "taken"), ("job_line", "taken"), key=("job_line",)),
 }
 
 
@@ -227,18 +214,6 @@ def _classify(name: str) -> tuple[str, int] | None:
     return None
 
 
-def _text(value: Any) -> str | None:
-    """A cell as trimmed text; None for an empty cell. Whole numbers lose their ".0"."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = value.strip()
-        return value or None
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 class _Table:
     """One table's rows (across its continuation sheets) as columns, with Excel row numbers."""
 
@@ -263,8 +238,7 @@ class _Table:
         return f"sheet {self._names[part]!r} row {self.rows[i]}"
 
     def error(self, i: int, column: str, value: Any, why: str) -> BadInput:
-        shown = "an empty cell" if _text(value) is None else repr(value)
-        return BadInput(f"{self.where(i)}, column {column}: {why} (got {shown})")
+        return BadInput(f"{self.where(i)}, column {column}: {why} (got {workbook.shown(value)})")
 
     def col(self, name: str) -> list[Any]:
         """The raw cells of a column; all None when the sheet lacks the (optional) column."""
@@ -277,25 +251,25 @@ class _Table:
         """A required id column as text."""
         out = []
         for i, value in enumerate(self.col(name)):
-            text = _text(value)
+            text = workbook.text(value)
             if text is None:
                 raise self.error(i, name, value, "a value is required")
             out.append(text)
         return out
 
     def texts(self, name: str) -> list[str | None]:
-        return [_text(v) for v in self.col(name)]
+        return [workbook.text(v) for v in self.col(name)]
 
     def ints(self, name: str, default: int | None, *, minimum: int = 0) -> list[int | None]:
         out: list[int | None] = []
         for i, value in enumerate(self.col(name)):
-            text = _text(value)
+            text = workbook.text(value)
             if text is None:
                 if default is None and name in _SPECS[self.sheet].required:
                     raise self.error(i, name, value, "a value is required")
                 out.append(default)
                 continue
-            number = _number(value)
+            number = workbook.number(value)
             if number is None or not number.is_integer():
                 raise self.error(i, name, value, "must be a whole number")
             if number < minimum:
@@ -306,28 +280,14 @@ class _Table:
     def bools(self, name: str, default: bool) -> list[bool]:
         out = []
         for i, value in enumerate(self.col(name)):
-            if isinstance(value, bool):
-                out.append(value)
-                continue
-            text = _text(value)
-            if text is None:
-                out.append(default)
-            elif text.lower() in ("true", "t", "yes", "y", "1"):
-                out.append(True)
-            elif text.lower() in ("false", "f", "no", "n", "0"):
-                out.append(False)
-            else:
+            flag = workbook.boolean(value, default)
+            if flag is None:
                 raise self.error(i, name, value, "must be TRUE or FALSE")
+            out.append(flag)
         return out
 
     def id_lists(self, name: str) -> list[list[str]]:
-        out = []
-        for value in self.col(name):
-            text = _text(value)
-            if text is not None and text.startswith("{") and text.endswith("}"):
-                text = text[1:-1]
-            out.append([p for p in (part.strip() for part in (text or "").split(",")) if p])
-        return out
+        return [list(workbook.list_items(workbook.text(value) or "")) for value in self.col(name)]
 
     def check_unique(self, key: Sequence[str]) -> None:
         seen: dict[tuple[str | None, ...], int] = {}
@@ -341,64 +301,24 @@ class _Table:
                 raise BadInput(f"{self.where(i)}: duplicate row ({shown}); the same as {self.where(first)}")
 
 
-def _number(value: Any) -> float | None:
-    """A numeric cell or numeric text as a float; None if it is neither (booleans included)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value.strip())
-        except ValueError:
-            return None
-    return None
-
-
 def _header(ws: Any, sheet_name: str, table: str) -> tuple[tuple[str, ...], list[int], Iterator[tuple[Any, ...]]]:
     """Validate row 1; return the known columns present, their positions, and the data rows."""
-    spec = _SPECS[table]
-    rows = ws.iter_rows(values_only=True)
-    header = next(rows, None) or ()
-    columns: list[str] = []
-    positions: list[int] = []
-    for at, cell in enumerate(header):
-        name = (_text(cell) or "").lower()
-        where = f"sheet {sheet_name!r} row 1, cell {get_column_letter(at + 1)}1"
-        if not name or name in spec.ignored:
-            continue
-        if name not in spec.columns:
-            raise BadInput(f"{where}: unknown column {cell!r}; the columns are {', '.join(spec.columns)}")
-        if name in columns:
-            raise BadInput(f"{where}: column {name!r} appears twice")
-        columns.append(name)
-        positions.append(at)
-    missing = [c for c in spec.required if c not in columns]
-    if missing:
-        raise BadInput(f"sheet {sheet_name!r} row 1: missing required column(s) {', '.join(missing)}")
+    columns, positions, rows = workbook.header(ws, sheet_name, _SPECS[table])
     return tuple(columns), positions, rows
 
 
 def _read_tables(path: Path, only: frozenset[str] = frozenset(_SPECS)) -> dict[str, _Table]:
     """The workbook's tables (those in ``only``), after checking its sheet names and headers."""
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError) as exc:
-        raise BadInput(f"{path} is not a readable .xlsx workbook: {exc}") from exc
+    wb = workbook.open_workbook(path)
     try:
         parts: dict[str, list[tuple[int, str]]] = {}
         for name in wb.sheetnames:
             found = _classify(name)
             if found is not None:
                 parts.setdefault(found[0], []).append((found[1], name))
-            elif name.strip().lower() not in RESULT_SHEETS and _has_content(wb[name]):
-                raise BadInput(
-                    f"unknown sheet {name!r} (a misspelt name?); the sheets are {', '.join(_SPECS)}"
-                    f" (and {', '.join(RESULT_SHEETS)}, which are ignored)"
-                )
-        missing = [s for s, spec in _SPECS.items() if spec.mandatory and s not in parts]
-        if missing:
-            raise BadInput(f"the workbook has no sheet {', '.join(map(repr, missing))} (sheets: {wb.sheetnames})")
+            elif name.strip().lower() not in RESULT_SHEETS and workbook.has_content(wb[name]):
+                raise workbook.unknown_sheet(name, _SPECS, RESULT_SHEETS)
+        workbook.check_mandatory(_SPECS, parts, wb.sheetnames)
         tables: dict[str, _Table] = {}
         for table, sheets in parts.items():
             if table not in only:
@@ -416,10 +336,6 @@ def _read_tables(path: Path, only: frozenset[str] = frozenset(_SPECS)) -> dict[s
         return tables
     finally:
         wb.close()
-
-
-def _has_content(ws: Any) -> bool:
-    return any(_text(v) is not None for row in ws.iter_rows(values_only=True) for v in row)
 
 
 def _append_rows(table: _Table, sheet_name: str, positions: list[int], rows: Iterable[tuple[Any, ...]]) -> None:
@@ -450,7 +366,7 @@ def _ranks(table: _Table, column: str) -> npt.NDArray[np.float64]:
     if set(map(type, cells)) <= {int, float}:
         ranks = np.array(cells, dtype=np.float64)
     else:
-        values = [_number(v) for v in cells]
+        values = [workbook.number(v) for v in cells]
         ranks = np.array([math.nan if v is None else v for v in values], dtype=np.float64)
     bad = np.flatnonzero(~np.isfinite(ranks) | (ranks <= 0))
     if bad.size:
@@ -523,7 +439,7 @@ def _run_row(tables: dict[str, _Table]) -> tuple[_Table, str, str, bool, dict[st
     runs = tables[RUNS]
     if len(runs) != 1:
         raise BadInput(f"sheet {RUNS!r} must have exactly one run row below the header, not {len(runs)}")
-    raw = _text(runs.col("config")[0])
+    raw = workbook.text(runs.col("config")[0])
     try:
         config = json.loads(raw) if raw is not None else {}
     except json.JSONDecodeError as exc:
@@ -603,7 +519,7 @@ def read_workbook(path: Path) -> AllocatorInput:
             raise wt.error(i, "job_line", line, "no job line has this id")
     weights = []
     for i, cell in enumerate(wt.col("weight")):
-        weight = _number(cell)
+        weight = workbook.number(cell)
         if weight is None or not math.isfinite(weight):
             raise wt.error(i, "weight", cell, "a weight must be a number")
         weights.append(weight)
@@ -687,45 +603,10 @@ def read_names(path: Path) -> dict[str, str]:
 # ---------------------------------------------------------------------------------------------
 # Writing
 
-Cell = str | int | float | bool | None
-
-
-class _Formats:
-    def __init__(self, wb: Any) -> None:
-        self.header = wb.add_format(
-            {"bold": True, "font_color": "#FFFFFF", "bg_color": "#1F4E78", "border": 1, "valign": "top"}
-        )
-        self.label = wb.add_format({"bold": True})
-        self.decimal = wb.add_format({"num_format": "0.000"})
-        self.seconds = wb.add_format({"num_format": "0.00"})
-        self.percent = wb.add_format({"num_format": "0.0%"})
-
-
-def _write_cell(ws: Any, row: int, col: int, value: Cell, fmt: Any = None) -> None:
-    # Typed writes: xlsxwriter's generic write() would turn "=x" into a formula and
-    # "http://…" into a link, and an id must stay the text it was.
-    if value is None:
-        if fmt is not None:
-            ws.write_blank(row, col, None, fmt)
-    elif isinstance(value, bool):
-        ws.write_boolean(row, col, value, fmt)
-    elif isinstance(value, int | float) and math.isfinite(value):
-        ws.write_number(row, col, value, fmt)
-    else:
-        text = str(value)
-        if len(text) > MAX_CELL_CHARS:
-            # xlsxwriter would truncate silently; an export must never lose data.
-            raise ValueError(f"a value of {len(text)} characters does not fit an Excel cell ({MAX_CELL_CHARS})")
-        ws.write_string(row, col, text, fmt)
-
-
-def _width(values: Iterable[Cell]) -> float:
-    return min(60.0, max(8.0, *(len(str(v)) + 2.0 for v in values if v is not None)))
-
 
 def _write_table(
     wb: Any,
-    formats: _Formats,
+    formats: Formats,
     sheet: str,
     header: Sequence[str],
     rows: Sequence[Sequence[Cell]],
@@ -740,11 +621,11 @@ def _write_table(
         ws = wb.add_worksheet(_part_name(sheet, part))
         for c, name in enumerate(header):
             sample = [name, *(r[c] for r in chunk[:500])]  # widths from a sample: cheap on huge tables
-            ws.set_column(c, c, _width(sample) + (2 if c == len(header) - 1 else 0))
+            ws.set_column(c, c, workbook.width(sample) + (2 if c == len(header) - 1 else 0))
             ws.write_string(0, c, name, formats.header)
         for r, values in enumerate(chunk, start=1):
             for c, value in enumerate(values):
-                _write_cell(ws, r, c, value, column_formats.get(c))
+                write_cell(ws, r, c, value, column_formats.get(c))
         ws.freeze_panes(1, 0)
         ws.autofilter(0, 0, len(chunk), len(header) - 1)
 
@@ -764,7 +645,7 @@ def _list_cells(ids: Iterable[str]) -> list[str]:
         current.append(x)
         size += extra
     if current:
-        cells.append(", ".join(current))  # an id longer than a cell is refused by _write_cell
+        cells.append(", ".join(current))  # an id longer than a cell is refused by write_cell
     return cells
 
 
@@ -787,7 +668,7 @@ def add_input_sheets(wb: Any, inp: AllocatorInput, names: Mapping[str, str] | No
     or lines outside the run) are left out, as the SQL loader leaves them out: the workbook
     then reads back as ``inp`` for any input a loader produced.
     """
-    formats = _Formats(wb)
+    formats = Formats(wb)
     names = names or {}
     workers, lines = set(inp.worker_ids), set(inp.line_ids)
 
@@ -866,7 +747,7 @@ def write_input(path: Path, inp: AllocatorInput, *, names: dict[str, str] | None
 
 
 _SUMMARY_FIELDS: tuple[tuple[str, str, str | None], ...] = (
-    # (metadata key, label, format attribute of _Formats)
+    # (metadata key, label, format attribute of Formats)
     ("status", "solver status", None),
     ("method", "method", None),
     ("objective", "objective (total dissatisfaction)", "decimal"),
@@ -887,7 +768,7 @@ _SUMMARY_FIELDS: tuple[tuple[str, str, str | None], ...] = (
 )
 
 
-def _summary(wb: Any, formats: _Formats, inp: AllocatorInput, outcome: SolveOutcome) -> None:
+def _summary(wb: Any, formats: Formats, inp: AllocatorInput, outcome: SolveOutcome) -> None:
     meta = outcome.metadata
     ws = wb.add_worksheet(SUMMARY)
     ws.set_column(0, 0, 34)
@@ -910,7 +791,7 @@ def _summary(wb: Any, formats: _Formats, inp: AllocatorInput, outcome: SolveOutc
     rows += [(key, json.dumps(value), None) for key, value in meta.items() if key not in shown]
     for r, (label, value, fmt) in enumerate(rows, start=1):
         ws.write_string(r, 0, label, formats.label)
-        _write_cell(ws, r, 1, value if isinstance(value, Cell) else json.dumps(value), fmt)
+        write_cell(ws, r, 1, value if isinstance(value, Cell) else json.dumps(value), fmt)
 
     histogram: dict[str, int] = meta.get("rank_histogram") or {}
     if histogram:
@@ -919,8 +800,8 @@ def _summary(wb: Any, formats: _Formats, inp: AllocatorInput, outcome: SolveOutc
             ws.write_string(top, c, name, formats.header)
         total = sum(histogram.values())
         for r, (rank, count) in enumerate(histogram.items(), start=top + 1):
-            number = _number(rank)
-            _write_cell(ws, r, 0, rank if number is None else number)
+            number = workbook.number(rank)
+            write_cell(ws, r, 0, rank if number is None else number)
             ws.write_number(r, 1, count)
             ws.write_number(r, 2, count / total, formats.percent)
 
@@ -942,7 +823,7 @@ def write_result(
         for a in sorted(placed, key=lambda a: position[a.worker])
     ]
     with _workbook(path, inp) as wb:
-        formats = _Formats(wb)
+        formats = Formats(wb)
         _write_table(
             wb,
             formats,

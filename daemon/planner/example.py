@@ -29,16 +29,12 @@ The data is written out literally (no random draws), so the file cannot drift.
 
 from __future__ import annotations
 
-import datetime
-import sys
 from pathlib import Path
-
-import xlsxwriter
 
 from daemon.planner.data import PlannerInput, Position
 from daemon.planner.xlsx import add_input_sheets
+from daemon.workbook import example_main, example_workbook
 
-CREATED = datetime.datetime(2025, 1, 6, 9, 0, 0)  # fixed so the file is reproducible byte for byte
 RUN_ID = "yarra-bend-pgy1-2026"
 ALLOCATION_RUN = "yarra-bend-2026"
 N_JOB_LINES = 60
@@ -144,17 +140,12 @@ def example_input() -> PlannerInput:
 
 
 def write_example(path: Path) -> None:
-    with xlsxwriter.Workbook(str(path)) as wb:
-        wb.set_properties({"title": "receptord planner example", "created": CREATED})
+    with example_workbook(path, "receptord planner example") as wb:
         add_input_sheets(wb, example_input())
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = sys.argv[1:] if argv is None else argv
-    path = Path(args[0] if args else "examples/planner-example.xlsx")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_example(path)
-    print(f"wrote {path}")
+    example_main(argv, "examples/planner-example.xlsx", write_example)
 
 
 if __name__ == "__main__":

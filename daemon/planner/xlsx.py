@@ -84,24 +84,20 @@ from __future__ import annotations
 
 import json
 import math
-import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import openpyxl
 import xlsxwriter
-from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
 
+from daemon import workbook
 from daemon.planner.data import PlannerInput, Position
 from daemon.planner.result import GeneratedLine
 from daemon.planner.rules import resolve
 from daemon.planner.rules.kinds import specialty_key
 from daemon.solving import BadInput, SolveOutcome
-
-MAX_CELL_CHARS = 32_767
+from daemon.workbook import Cell, Formats, SheetSpec, write_cell
 
 RUNS = "allocation_planner_runs"
 POSITIONS = "positions"
@@ -116,16 +112,8 @@ CATEGORIES = ("A", "B", "C", "D")
 _DEFAULTS = PlannerInput(run_id="", allocation_run_id="", n_job_lines=0, positions=())
 
 
-@dataclass(frozen=True)
-class _SheetSpec:
-    columns: tuple[str, ...]  # in the order the writer puts them
-    required: tuple[str, ...]
-    ignored: tuple[str, ...] = ()  # database columns that mean nothing offline
-    mandatory: bool = False
-
-
-_SPECS: dict[str, _SheetSpec] = {
-    RUNS: _SheetSpec(
+_SPECS: dict[str, SheetSpec] = {
+    RUNS: SheetSpec(
         (
             "id",
             "allocation_run",
@@ -158,7 +146,7 @@ _SPECS: dict[str, _SheetSpec] = {
         ),
         mandatory=True,
     ),
-    POSITIONS: _SheetSpec(
+    POSITIONS: SheetSpec(
         (
             "id",
             "name",
@@ -180,7 +168,7 @@ _SPECS: dict[str, _SheetSpec] = {
         ("id", "name", "parent_specialty"),
         mandatory=True,
     ),
-    AFFINITY: _SheetSpec(("specialty_a", "specialty_b", "weight"), ("specialty_a", "specialty_b", "weight")),
+    AFFINITY: SheetSpec(("specialty_a", "specialty_b", "weight"), ("specialty_a", "specialty_b", "weight")),
 }
 
 
@@ -188,41 +176,11 @@ _SPECS: dict[str, _SheetSpec] = {
 # Reading
 
 
-def _text(value: Any) -> str | None:
-    """A cell as trimmed text; None for an empty cell. Whole numbers lose their ".0"."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = value.strip()
-        return value or None
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _number(value: Any) -> float | None:
-    """A numeric cell or numeric text as a float; None if it is neither (booleans included)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value.strip())
-        except ValueError:
-            return None
-    return None
-
-
 def _whole(value: Any) -> int | None:
-    number = _number(value)
+    number = workbook.number(value)
     if number is None or not math.isfinite(number) or not number.is_integer():
         return None
     return int(number)
-
-
-def _shown(value: Any) -> str:
-    return "an empty cell" if _text(value) is None else repr(value)
 
 
 @dataclass(frozen=True)
@@ -238,10 +196,10 @@ class _Row:
         return f"sheet {self.sheet!r} row {self.number}"
 
     def error(self, column: str, why: str) -> BadInput:
-        return BadInput(f"{self.where}, column {column}: {why} (got {_shown(self.cells.get(column))})")
+        return BadInput(f"{self.where}, column {column}: {why} (got {workbook.shown(self.cells.get(column))})")
 
     def text(self, column: str) -> str | None:
-        return _text(self.cells.get(column))
+        return workbook.text(self.cells.get(column))
 
     def required(self, column: str) -> str:
         text = self.text(column)
@@ -251,7 +209,7 @@ class _Row:
 
     def integer(self, column: str, default: int | None = None) -> int:
         value = self.cells.get(column)
-        if _text(value) is None:
+        if workbook.text(value) is None:
             if default is None:
                 raise self.error(column, "a whole number is required")
             return default
@@ -262,34 +220,23 @@ class _Row:
 
     def real(self, column: str, default: float) -> float:
         value = self.cells.get(column)
-        if _text(value) is None:
+        if workbook.text(value) is None:
             return default
-        number = _number(value)
+        number = workbook.number(value)
         if number is None or not math.isfinite(number):
             raise self.error(column, "must be a number")
         return number
 
     def boolean(self, column: str, default: bool) -> bool:
-        value = self.cells.get(column)
-        if isinstance(value, bool):
-            return value
-        text = _text(value)
-        if text is None:
-            return default
-        if text.lower() in ("true", "t", "yes", "y", "1"):
-            return True
-        if text.lower() in ("false", "f", "no", "n", "0"):
-            return False
-        raise self.error(column, "must be TRUE or FALSE")
+        flag = workbook.boolean(self.cells.get(column), default)
+        if flag is None:
+            raise self.error(column, "must be TRUE or FALSE")
+        return flag
 
     def items(self, column: str) -> tuple[str, ...] | None:
         """A list cell's items; None for an empty cell, () for ``{}``."""
         text = self.text(column)
-        if text is None:
-            return None
-        if text.startswith("{") and text.endswith("}"):
-            text = text[1:-1]
-        return tuple(p for p in (part.strip() for part in text.split(",")) if p)
+        return None if text is None else workbook.list_items(text)
 
     def whole_numbers(self, column: str) -> tuple[int, ...] | None:
         items = self.items(column)
@@ -317,24 +264,8 @@ class _Row:
 
 def _header(ws: Any, sheet_name: str, table: str) -> tuple[list[tuple[str, int]], Iterator[tuple[Any, ...]]]:
     """Validate row 1; return (column, position) of the known columns and the data rows."""
-    spec = _SPECS[table]
-    rows = ws.iter_rows(values_only=True)
-    header = next(rows, None) or ()
-    columns: list[tuple[str, int]] = []
-    for at, cell in enumerate(header):
-        name = (_text(cell) or "").lower()
-        where = f"sheet {sheet_name!r} row 1, cell {get_column_letter(at + 1)}1"
-        if not name or name in spec.ignored:
-            continue
-        if name not in spec.columns:
-            raise BadInput(f"{where}: unknown column {cell!r}; the columns are {', '.join(spec.columns)}")
-        if any(name == c for c, _ in columns):
-            raise BadInput(f"{where}: column {name!r} appears twice")
-        columns.append((name, at))
-    missing = [c for c in spec.required if all(c != name for name, _ in columns)]
-    if missing:
-        raise BadInput(f"sheet {sheet_name!r} row 1: missing required column(s) {', '.join(missing)}")
-    return columns, rows
+    columns, positions, rows = workbook.header(ws, sheet_name, _SPECS[table])
+    return list(zip(columns, positions, strict=True)), rows
 
 
 def _rows(ws: Any, sheet_name: str, table: str) -> list[_Row]:
@@ -343,21 +274,14 @@ def _rows(ws: Any, sheet_name: str, table: str) -> list[_Row]:
     for number, row in enumerate(rows, start=2):
         # Read-only mode gives short tuples for rows with trailing blanks.
         cells = {name: row[at] if at < len(row) else None for name, at in columns}
-        if all(_text(v) is None for v in cells.values()):
+        if all(workbook.text(v) is None for v in cells.values()):
             continue
         out.append(_Row(sheet_name, number, cells))
     return out
 
 
-def _has_content(ws: Any) -> bool:
-    return any(_text(v) is not None for row in ws.iter_rows(values_only=True) for v in row)
-
-
 def _read_tables(path: Path) -> dict[str, list[_Row]]:
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
-        raise BadInput(f"{path} is not a readable .xlsx workbook: {exc}") from exc
+    wb = workbook.open_workbook(path, (*workbook.UNREADABLE, OSError))
     try:
         tables: dict[str, list[_Row]] = {}
         for name in wb.sheetnames:
@@ -366,14 +290,9 @@ def _read_tables(path: Path) -> dict[str, list[_Row]]:
                 if table in tables:
                     raise BadInput(f"the workbook has two sheets named {table!r}")
                 tables[table] = _rows(wb[name], name, table)
-            elif table not in RESULT_SHEETS and _has_content(wb[name]):
-                raise BadInput(
-                    f"unknown sheet {name!r} (a misspelt name?); the sheets are {', '.join(_SPECS)}"
-                    f" (and {', '.join(RESULT_SHEETS)}, which are ignored)"
-                )
-        missing = [s for s, spec in _SPECS.items() if spec.mandatory and s not in tables]
-        if missing:
-            raise BadInput(f"the workbook has no sheet {', '.join(map(repr, missing))} (sheets: {wb.sheetnames})")
+            elif table not in RESULT_SHEETS and workbook.has_content(wb[name]):
+                raise workbook.unknown_sheet(name, _SPECS, RESULT_SHEETS)
+        workbook.check_mandatory(_SPECS, tables, wb.sheetnames)
         return tables
     finally:
         wb.close()
@@ -448,26 +367,6 @@ def read_workbook(path: Path) -> PlannerInput:
 # ---------------------------------------------------------------------------------------------
 # Writing
 
-Cell = str | int | float | bool | None
-
-
-def _write_cell(ws: Any, row: int, col: int, value: Cell, fmt: Any = None) -> None:
-    # Typed writes: xlsxwriter's generic write() would turn "=x" into a formula and
-    # "http://…" into a link, and an id must stay the text it was.
-    if value is None:
-        if fmt is not None:
-            ws.write_blank(row, col, None, fmt)
-    elif isinstance(value, bool):
-        ws.write_boolean(row, col, value, fmt)
-    elif isinstance(value, int | float) and math.isfinite(value):
-        ws.write_number(row, col, value, fmt)
-    else:
-        text = str(value)
-        if len(text) > MAX_CELL_CHARS:
-            # xlsxwriter would truncate silently; an export must never lose data.
-            raise ValueError(f"a value of {len(text)} characters does not fit an Excel cell ({MAX_CELL_CHARS})")
-        ws.write_string(row, col, text, fmt)
-
 
 def _list_cell(items: Sequence[str | int] | None, *, empty_is_blank: bool) -> str | None:
     """Items comma-separated; None stays an empty cell, () is ``{}`` where empty means else."""
@@ -481,39 +380,25 @@ def _list_cell(items: Sequence[str | int] | None, *, empty_is_blank: bool) -> st
     return ", ".join(map(str, items))
 
 
-class _Formats:
-    def __init__(self, wb: Any) -> None:
-        self.header = wb.add_format(
-            {"bold": True, "font_color": "#FFFFFF", "bg_color": "#1F4E78", "border": 1, "valign": "top"}
-        )
-        self.label = wb.add_format({"bold": True})
-        self.section = wb.add_format({"bold": True, "font_size": 12, "font_color": "#1F4E78"})
-        self.wrap = wb.add_format({"text_wrap": True, "valign": "top"})
-        self.decimal = wb.add_format({"num_format": "0.000"})
-        self.seconds = wb.add_format({"num_format": "0.00"})
-        self.percent = wb.add_format({"num_format": "0.0%"})
-
-
-def _write_table(wb: Any, formats: _Formats, sheet: str, header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> None:
+def _write_table(wb: Any, formats: Formats, sheet: str, header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> None:
     """A table for people: styled frozen header, fitted widths, autofilter."""
     ws = wb.add_worksheet(sheet)
     for c, name in enumerate(header):
-        width = max(len(str(v)) + 2 for v in (name, *(r[c] for r in rows)) if v is not None)
-        ws.set_column(c, c, min(60, max(8, width)))
+        ws.set_column(c, c, workbook.width((name, *(r[c] for r in rows))))
         ws.write_string(0, c, name, formats.header)
     for r, values in enumerate(rows, start=1):
         for c, value in enumerate(values):
-            _write_cell(ws, r, c, value)
+            write_cell(ws, r, c, value)
     ws.freeze_panes(1, 0)
     ws.autofilter(0, 0, len(rows), len(header) - 1)
 
 
 def add_input_sheets(wb: Any, inp: PlannerInput) -> None:
     """Add the input sheets of ``inp`` to an open xlsxwriter workbook (read back as ``inp``)."""
-    _input_sheets(wb, _Formats(wb), inp)
+    _input_sheets(wb, Formats(wb), inp)
 
 
-def _input_sheets(wb: Any, formats: _Formats, inp: PlannerInput) -> None:
+def _input_sheets(wb: Any, formats: Formats, inp: PlannerInput) -> None:
     d = _DEFAULTS
     run: list[Cell] = [
         inp.run_id,
@@ -710,7 +595,7 @@ def _lines_sheet(
                 _block(ws, clinical_row, first, last, position.name, fmt=fmt.by_colour[colour])
 
 
-def _legend_sheet(wb: Any, formats: _Formats, fmt: _LineFormats, inp: PlannerInput) -> None:
+def _legend_sheet(wb: Any, formats: Formats, fmt: _LineFormats, inp: PlannerInput) -> None:
     colours = specialty_colours(inp.positions)
     ws = wb.add_worksheet(LEGEND)
     ws.set_column(0, 0, 30)
@@ -786,7 +671,7 @@ def _rule_names(inp: PlannerInput, meta: Mapping[str, Any]) -> list[str]:
 
 
 _SUMMARY_FIELDS: tuple[tuple[str, str, str | None], ...] = (
-    # (metadata key, label, format attribute of _Formats)
+    # (metadata key, label, format attribute of Formats)
     ("status", "solver status", None),
     ("lines_requested", "lines requested", None),
     ("lines_built", "lines built", None),
@@ -827,12 +712,12 @@ _SHOWN = {
 class _Sheet:
     """A top-to-bottom writer: labelled rows, sections and tables on one sheet."""
 
-    def __init__(self, ws: Any, formats: _Formats) -> None:
+    def __init__(self, ws: Any, formats: Formats) -> None:
         self.ws, self.formats, self.row = ws, formats, 0
 
     def field(self, label: str, value: Cell, fmt: Any = None) -> None:
         self.ws.write_string(self.row, 0, label, self.formats.label)
-        _write_cell(self.ws, self.row, 1, value, fmt)
+        write_cell(self.ws, self.row, 1, value, fmt)
         self.row += 1
 
     def items(self, label: str, values: Sequence[Cell]) -> None:
@@ -852,7 +737,7 @@ class _Sheet:
         self.row += 1
         for values in rows:
             for c, value in enumerate(values):
-                _write_cell(self.ws, self.row, c, value, (formats or {}).get(c))
+                write_cell(self.ws, self.row, c, value, (formats or {}).get(c))
             self.row += 1
 
 
@@ -862,7 +747,7 @@ def _as_cell(value: Any) -> Cell:
     return json.dumps(value)
 
 
-def _diagnostics_sheet(wb: Any, formats: _Formats, inp: PlannerInput, outcome: SolveOutcome) -> None:
+def _diagnostics_sheet(wb: Any, formats: Formats, inp: PlannerInput, outcome: SolveOutcome) -> None:
     meta = outcome.metadata
     ws = wb.add_worksheet(DIAGNOSTICS)
     ws.set_column(0, 0, 40)
@@ -937,7 +822,7 @@ def _diagnostics_sheet(wb: Any, formats: _Formats, inp: PlannerInput, outcome: S
             out.field(key, _as_cell(value), formats.wrap)
 
 
-def _rotations_sheet(wb: Any, formats: _Formats, inp: PlannerInput, lines: Sequence[GeneratedLine]) -> None:
+def _rotations_sheet(wb: Any, formats: Formats, inp: PlannerInput, lines: Sequence[GeneratedLine]) -> None:
     names = {p.id: p.name for p in inp.positions}
     rows: list[list[Cell]] = [
         [
@@ -964,7 +849,7 @@ def write_result(path: Path, inp: PlannerInput, outcome: SolveOutcome) -> None:
     """
     lines: Sequence[GeneratedLine] = outcome.payload or ()
     with xlsxwriter.Workbook(str(path)) as wb:
-        formats = _Formats(wb)
+        formats = Formats(wb)
         line_formats = _LineFormats(wb, specialty_colours(inp.positions))
         _lines_sheet(wb, line_formats, inp, lines, outcome)
         _legend_sheet(wb, formats, line_formats, inp)

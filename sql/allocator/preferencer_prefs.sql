@@ -1,7 +1,6 @@
--- Supervisors' rankings of workers, as binary columns (see worker_prefs.sql).
-SELECT string_agg(int4send(s.ord::int4 - 1), ''),
-       string_agg(int4send(w.ord::int4 - 1), ''),
-       string_agg(float8send(p.rank::float8), '')
-  FROM preference_preferencer_workers p
-  JOIN unnest(%(preferencers)s::uuid[]) WITH ORDINALITY AS s(id, ord) ON s.id = p.preferencer
-  JOIN unnest(%(workers)s::uuid[]) WITH ORDINALITY AS w(id, ord) ON w.id = p.worker_mapping
+-- Supervisors' rankings of the run's workers, as binary columns (see worker_prefs.sql).
+SELECT string_agg(uuid_send(preferencer), ''),
+       string_agg(uuid_send(worker_mapping), ''),
+       string_agg(float8send(rank::float8), '')
+  FROM preference_preferencer_workers
+ WHERE preferencer = ANY (%(preferencers)s::uuid[]) AND worker_mapping = ANY (%(workers)s::uuid[])

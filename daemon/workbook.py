@@ -1,0 +1,215 @@
+"""Workbook plumbing shared by the allocator's and the planner's XLSX I/O.
+
+``daemon.allocator.xlsx`` and ``daemon.planner.xlsx`` read and write their own tables; what
+they share is here: reading cells (text, numbers, booleans, list cells), checking a sheet's
+header row and the workbook's sheet names, writing typed cells, the common cell formats and
+column widths, and the fixed-date workbooks of the shipped examples.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import sys
+import zipfile
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import xlsxwriter
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.exceptions import InvalidFileException
+
+from daemon.solving import BadInput
+
+MAX_CELL_CHARS = 32_767  # Excel's limit
+
+# What openpyxl raises for a file that is not an .xlsx workbook.
+UNREADABLE: tuple[type[Exception], ...] = (InvalidFileException, zipfile.BadZipFile, KeyError)
+
+
+@dataclass(frozen=True)
+class SheetSpec:
+    """The columns of one input sheet."""
+
+    columns: tuple[str, ...]  # in the order the writer puts them
+    required: tuple[str, ...]
+    ignored: tuple[str, ...] = ()  # database columns that mean nothing offline
+    key: tuple[str, ...] = ()  # unique, as the database's primary or unique key
+    mandatory: bool = False
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+def text(value: Any) -> str | None:
+    """A cell as trimmed text; None for an empty cell. Whole numbers lose their ".0"."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def number(value: Any) -> float | None:
+    """A numeric cell or numeric text as a float; None if it is neither (booleans included)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def boolean(value: Any, default: bool) -> bool | None:
+    """A TRUE/FALSE cell or true/false/yes/no/1/0; ``default`` if empty; None if neither."""
+    if isinstance(value, bool):
+        return value
+    cell = text(value)
+    if cell is None:
+        return default
+    if cell.lower() in ("true", "t", "yes", "y", "1"):
+        return True
+    if cell.lower() in ("false", "f", "no", "n", "0"):
+        return False
+    return None
+
+
+def list_items(cell: str) -> tuple[str, ...]:
+    """The comma-separated items of a list cell's text (``{a,b}`` too), trimmed, blanks left out."""
+    if cell.startswith("{") and cell.endswith("}"):
+        cell = cell[1:-1]
+    return tuple(p for p in (part.strip() for part in cell.split(",")) if p)
+
+
+def shown(value: Any) -> str:
+    """A cell as an error message shows it."""
+    return "an empty cell" if text(value) is None else repr(value)
+
+
+def open_workbook(path: Path, unreadable: tuple[type[Exception], ...] = UNREADABLE) -> Any:
+    """An openpyxl workbook, read-only; the ``unreadable`` errors become BadInput."""
+    try:
+        return openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except unreadable as exc:
+        raise BadInput(f"{path} is not a readable .xlsx workbook: {exc}") from exc
+
+
+def has_content(ws: Any) -> bool:
+    return any(text(v) is not None for row in ws.iter_rows(values_only=True) for v in row)
+
+
+def unknown_sheet(name: str, sheets: Iterable[str], ignored: Iterable[str]) -> BadInput:
+    """The error for a sheet with content that is neither a table nor an ignored result sheet."""
+    return BadInput(
+        f"unknown sheet {name!r} (a misspelt name?); the sheets are {', '.join(sheets)}"
+        f" (and {', '.join(ignored)}, which are ignored)"
+    )
+
+
+def check_mandatory(specs: Mapping[str, SheetSpec], found: Collection[str], sheetnames: list[str]) -> None:
+    """Raise BadInput if a mandatory sheet is not among ``found``."""
+    missing = [s for s, spec in specs.items() if spec.mandatory and s not in found]
+    if missing:
+        raise BadInput(f"the workbook has no sheet {', '.join(map(repr, missing))} (sheets: {sheetnames})")
+
+
+def header(ws: Any, sheet_name: str, spec: SheetSpec) -> tuple[list[str], list[int], Iterator[tuple[Any, ...]]]:
+    """Validate row 1; return the known columns present, their positions, and the data rows."""
+    rows = ws.iter_rows(values_only=True)
+    cells = next(rows, None) or ()
+    columns: list[str] = []
+    positions: list[int] = []
+    for at, cell in enumerate(cells):
+        name = (text(cell) or "").lower()
+        where = f"sheet {sheet_name!r} row 1, cell {get_column_letter(at + 1)}1"
+        if not name or name in spec.ignored:
+            continue
+        if name not in spec.columns:
+            raise BadInput(f"{where}: unknown column {cell!r}; the columns are {', '.join(spec.columns)}")
+        if name in columns:
+            raise BadInput(f"{where}: column {name!r} appears twice")
+        columns.append(name)
+        positions.append(at)
+    missing = [c for c in spec.required if c not in columns]
+    if missing:
+        raise BadInput(f"sheet {sheet_name!r} row 1: missing required column(s) {', '.join(missing)}")
+    return columns, positions, rows
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+
+Cell = str | int | float | bool | None
+
+
+class Formats:
+    """The common cell formats of a workbook (a format no cell uses is not written)."""
+
+    def __init__(self, wb: Any) -> None:
+        self.header = wb.add_format(
+            {"bold": True, "font_color": "#FFFFFF", "bg_color": "#1F4E78", "border": 1, "valign": "top"}
+        )
+        self.label = wb.add_format({"bold": True})
+        self.section = wb.add_format({"bold": True, "font_size": 12, "font_color": "#1F4E78"})
+        self.wrap = wb.add_format({"text_wrap": True, "valign": "top"})
+        self.decimal = wb.add_format({"num_format": "0.000"})
+        self.seconds = wb.add_format({"num_format": "0.00"})
+        self.percent = wb.add_format({"num_format": "0.0%"})
+
+
+def write_cell(ws: Any, row: int, col: int, value: Cell, fmt: Any = None) -> None:
+    # Typed writes: xlsxwriter's generic write() would turn "=x" into a formula and
+    # "http://…" into a link, and an id must stay the text it was.
+    if value is None:
+        if fmt is not None:
+            ws.write_blank(row, col, None, fmt)
+    elif isinstance(value, bool):
+        ws.write_boolean(row, col, value, fmt)
+    elif isinstance(value, int | float) and math.isfinite(value):
+        ws.write_number(row, col, value, fmt)
+    else:
+        string = str(value)
+        if len(string) > MAX_CELL_CHARS:
+            # xlsxwriter would truncate silently; an export must never lose data.
+            raise ValueError(f"a value of {len(string)} characters does not fit an Excel cell ({MAX_CELL_CHARS})")
+        ws.write_string(row, col, string, fmt)
+
+
+def width(values: Iterable[Cell]) -> float:
+    """A column's width for its cells (at least one not empty): 2 more than the longest, 8-60."""
+    return min(60.0, max(8.0, *(len(str(v)) + 2.0 for v in values if v is not None)))
+
+
+# ---------------------------------------------------------------------------------------------
+# The shipped examples
+
+CREATED = datetime.datetime(2025, 1, 6, 9, 0, 0)  # fixed so an example is reproducible byte for byte
+
+
+@contextmanager
+def example_workbook(path: Path, title: str) -> Iterator[Any]:
+    """An xlsxwriter workbook dated ``CREATED``: the same data gives the same bytes."""
+    with xlsxwriter.Workbook(str(path)) as wb:
+        wb.set_properties({"title": title, "created": CREATED})
+        yield wb
+
+
+def example_main(argv: Sequence[str] | None, default: str, write: Callable[[Path], None]) -> None:
+    """``python -m`` of an example module: write the example to the path given, or ``default``."""
+    args = sys.argv[1:] if argv is None else argv
+    path = Path(args[0] if args else default)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write(path)
+    print(f"wrote {path}")
