@@ -1,7 +1,7 @@
 """Planner benchmark: how fast compliant job lines come, and how good they are at 10 s and 60 s.
 
-Cases: VIC_PGY1 with 140 lines over the example Victorian service's 33 positions (capacities
-scaled up), AMC_PGY2 with 80 lines over a real NSW district's 79 PGY2 posts (shared/data),
+Cases: VIC_PGY1 with 140 lines over a 35-position Victorian service (daemon/planner/hospitals),
+AMC_PGY2 with 80 lines over a real NSW district's 79 PGY2 posts (shared/data),
 and UNRESTRICTED with 300 lines (the example's positions scaled further). Each case is solved
 in-process twice, with max_seconds 10 and 60, on 2 CP-SAT workers.
 """
@@ -18,6 +18,7 @@ from daemon.db import ROOT
 from daemon.planner.csv_terms import planner_input_from_csv
 from daemon.planner.data import PlannerInput, Position
 from daemon.planner.example import example_input
+from daemon.planner.hospitals import vic_hospital
 from daemon.planner.solve import solve
 from daemon.solving import SolveContext
 
@@ -44,9 +45,9 @@ def scaled(positions: tuple[Position, ...], factor: float) -> tuple[Position, ..
 
 def cases() -> list[tuple[str, PlannerInput]]:
     vic = example_input()
-    factor = 140 / vic.n_job_lines
     out = [
-        ("VIC_PGY1, 140 lines", dataclasses.replace(vic, n_job_lines=140, positions=scaled(vic.positions, factor))),
+        # 35 positions sized for 140 lines: 152 seats a term, 138 of them required.
+        ("VIC_PGY1, 140 lines", dataclasses.replace(vic, n_job_lines=140, positions=vic_hospital())),
     ]
     if NSW_TERMS.exists():
         out.append(

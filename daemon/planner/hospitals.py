@@ -1,4 +1,4 @@
-"""A synthetic Victorian health service: 35 positions, 152 seats per term, 138 required.
+"""A synthetic Victorian health service: 35 positions, 152 seats per term, 138 required (VIC_PGY1).
 
 Sized for the issue's target: 140 VIC_PGY1 lines that fill every required seat. Emergency
 offers exactly 28 seats a term, so every line holds exactly one ED term.
