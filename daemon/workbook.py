@@ -31,6 +31,10 @@ MAX_CELL_CHARS = 32_767  # Excel's limit
 UNREADABLE: tuple[type[Exception], ...] = (InvalidFileException, zipfile.BadZipFile, KeyError)
 
 
+# Job-queue columns both run tables have: a run sheet may carry them; offline they mean nothing.
+QUEUE_COLUMNS = ("claimed_by", "claimed_at", "heartbeat_at", "attempts", "max_attempts", "completed_at", "last_error")
+
+
 @dataclass(frozen=True)
 class SheetSpec:
     """The columns of one input sheet."""

@@ -103,7 +103,7 @@ from daemon.allocator.data import (
 )
 from daemon.allocator.problem import Allocation
 from daemon.solving import BadInput, SolveOutcome
-from daemon.workbook import MAX_CELL_CHARS, Cell, Formats, SheetSpec, write_cell
+from daemon.workbook import MAX_CELL_CHARS, QUEUE_COLUMNS, Cell, Formats, SheetSpec, write_cell
 
 # Excel's hard limits. MAX_DATA_ROWS is read at call time so tests can lower it.
 MAX_DATA_ROWS = 1_048_575  # rows per sheet below the header row
@@ -147,13 +147,7 @@ _SPECS: dict[str, SheetSpec] = {
             "status",
             "priority",
             "created_at",
-            "claimed_by",
-            "claimed_at",
-            "heartbeat_at",
-            "attempts",
-            "max_attempts",
-            "completed_at",
-            "last_error",
+            *QUEUE_COLUMNS,
             "result_metadata",
         ),
         mandatory=True,

@@ -97,7 +97,7 @@ from daemon.planner.result import GeneratedLine
 from daemon.planner.rules import resolve
 from daemon.planner.rules.kinds import specialty_key
 from daemon.solving import BadInput, SolveOutcome
-from daemon.workbook import Cell, Formats, SheetSpec, write_cell
+from daemon.workbook import QUEUE_COLUMNS, Cell, Formats, SheetSpec, write_cell
 
 RUNS = "allocation_planner_runs"
 POSITIONS = "positions"
@@ -134,13 +134,7 @@ _SPECS: dict[str, SheetSpec] = {
             "updatedat",
             "status",
             "priority",
-            "claimed_by",
-            "claimed_at",
-            "heartbeat_at",
-            "attempts",
-            "max_attempts",
-            "completed_at",
-            "last_error",
+            *QUEUE_COLUMNS,
             "progress",
             "result_metadata",
         ),
