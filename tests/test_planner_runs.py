@@ -11,10 +11,10 @@ import psycopg
 import pytest
 
 from daemon.checks.planner import check_lines
+from daemon.planner.hospitals import vic_hospital
 from daemon.planner.load import load
 from daemon.synthetic import seed_allocation, seed_positions
 from tests.daemons import DaemonProcess, events, wait_final
-from daemon.planner.hospitals import vic_hospital
 
 Conn = psycopg.Connection[Any]
 

@@ -7,10 +7,10 @@ import time
 from dataclasses import replace
 from typing import Any
 
+from daemon.planner.hospitals import vic_hospital
 from daemon.planner.solve import solve
 from daemon.solving import SolveContext
 from tests.planner.factory import VIC_TERMS, filler, lines_of, pos, run, solve_checked
-from daemon.planner.hospitals import vic_hospital
 
 
 def test_vic_pgy1_without_a_surgery_position() -> None:

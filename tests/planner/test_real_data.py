@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from daemon.planner.csv_terms import planner_input_from_csv, read_positions
-from tests.planner.factory import VIC_TERMS, lines_of, run, solve_checked
 from daemon.planner.hospitals import vic_hospital
+from tests.planner.factory import VIC_TERMS, lines_of, run, solve_checked
 
 HNE_CSV = Path(__file__).resolve().parents[3] / "shared" / "data" / "hne-2024-pgy2-terms.csv"
 
