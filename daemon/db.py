@@ -97,7 +97,7 @@ def uuid_positions(values: Any, ids: Sequence[str]) -> Any:
     """
     import numpy as np
 
-    keys = np.array([uuid.UUID(i).bytes for i in ids], dtype="S16")
+    keys = np.array([uuid.UUID(str(i)).bytes for i in ids], dtype="S16")
     order = np.argsort(keys, kind="stable")
     at = np.searchsorted(keys[order], values)
     return order[at].astype(np.int32)
