@@ -22,7 +22,7 @@ from daemon.planner.hospitals import vic_hospital
 from daemon.planner.solve import solve
 from daemon.solving import SolveContext
 
-NSW_TERMS = ROOT.parent / "shared" / "data" / "hne-2024-pgy2-terms.csv"
+NSW_TERMS = ROOT / "examples" / "data" / "hne-2024-pgy2-terms.csv"
 BUDGETS = (10, 60)
 
 

@@ -9,7 +9,7 @@ from daemon.planner.csv_terms import planner_input_from_csv, read_positions
 from daemon.planner.hospitals import vic_hospital
 from tests.planner.factory import VIC_TERMS, lines_of, run, solve_checked
 
-HNE_CSV = Path(__file__).resolve().parents[3] / "shared" / "data" / "hne-2024-pgy2-terms.csv"
+HNE_CSV = Path(__file__).resolve().parents[2] / "examples" / "data" / "hne-2024-pgy2-terms.csv"
 
 
 def test_140_vic_pgy1_lines_fill_every_required_seat() -> None:
