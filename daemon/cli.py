@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -116,6 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from daemon import status
 
         return status.main(settings.database_url)
+    # Stopped while still starting (imports take a second): nothing is claimed yet, exit cleanly.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     from daemon.loop import Daemon
 
     daemon = Daemon(settings)
