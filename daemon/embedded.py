@@ -32,12 +32,6 @@ class EmbeddedPostgres:
         """Fast restart: every session is disconnected, as in a failover or a crash recovery."""
         self._pg_ctl("-w", "-m", "fast", "restart")
 
-    def stop(self) -> None:
-        self._pg_ctl("-w", "-m", "fast", "stop")
-
-    def start(self) -> None:
-        self._server.ensure_postgres_running()
-
     def _pg_ctl(self, *args: str) -> None:
         pgexec(
             "pg_ctl",
