@@ -7,6 +7,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from daemon import __version__, log
 from daemon.settings import Settings
@@ -32,6 +33,17 @@ def _daemon_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--daemon-name", help="claimed_by name (default host:pid)")
 
 
+def _one_run_parser(sub: Any, command: str, kind: str) -> None:
+    """`allocate` / `plan`: one run now, offline from a workbook or a queued run by id."""
+    p = sub.add_parser(command, help=f"solve one {kind} run now: from a workbook, or a queued run by id")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--parse-xlsx", type=Path, metavar="IN.xlsx", help="solve a workbook, no database")
+    source.add_argument(f"--{kind}-run-id", metavar="ID", help="claim and solve this PENDING run now")
+    p.add_argument("--output", type=Path, metavar="OUT.xlsx", help="write the result workbook (with --parse-xlsx)")
+    p.add_argument("--database-url")
+    p.add_argument("--solver-threads", type=int)
+
+
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="receptord", description=__doc__)
     parser.add_argument("--version", action="version", version=f"receptord {__version__}")
@@ -43,20 +55,8 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument("--downgrade", action="store_true", help="downgrade to --revision instead")
     s = sub.add_parser("status", help="print the DBA views: queue, running, failures, daemons")
     s.add_argument("--database-url")
-    a = sub.add_parser("allocate", help="solve one allocator run now: from a workbook, or a queued run by id")
-    source = a.add_mutually_exclusive_group(required=True)
-    source.add_argument("--parse-xlsx", type=Path, metavar="IN.xlsx", help="solve a workbook, no database")
-    source.add_argument("--allocator-run-id", metavar="ID", help="claim and solve this PENDING run now")
-    a.add_argument("--output", type=Path, metavar="OUT.xlsx", help="write the result workbook (with --parse-xlsx)")
-    a.add_argument("--database-url")
-    a.add_argument("--solver-threads", type=int)
-    pl = sub.add_parser("plan", help="solve one planner run now: from a workbook, or a queued run by id")
-    source = pl.add_mutually_exclusive_group(required=True)
-    source.add_argument("--parse-xlsx", type=Path, metavar="IN.xlsx", help="solve a workbook, no database")
-    source.add_argument("--planner-run-id", metavar="ID", help="claim and solve this PENDING run now")
-    pl.add_argument("--output", type=Path, metavar="OUT.xlsx", help="write the result workbook (with --parse-xlsx)")
-    pl.add_argument("--database-url")
-    pl.add_argument("--solver-threads", type=int)
+    _one_run_parser(sub, "allocate", "allocator")
+    _one_run_parser(sub, "plan", "planner")
     e = sub.add_parser("export", help="write a run's input (and result) to the workbook --parse-xlsx reads")
     which = e.add_mutually_exclusive_group(required=True)
     which.add_argument("--allocator-run-id", metavar="ID")
