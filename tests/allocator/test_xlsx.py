@@ -21,6 +21,7 @@ from daemon.allocator.solve import solve
 from daemon.allocator.xlsx import read_names, read_workbook, write_input, write_result
 from daemon.solving import BadInput, SolveContext, SolveOutcome
 from tests.allocator.alloc_factory import make_input
+from tests.workbooks import Sheets, save
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "allocator-example.xlsx"
 
@@ -173,8 +174,6 @@ def test_write_input_refuses_what_excel_would_truncate(tmp_path: Path) -> None:
 
 # ----------------------------------------------------------------------------- hand-made workbooks
 
-Sheets = dict[str, list[list[Any]]]
-
 
 def base_sheets() -> Sheets:
     """A small valid workbook as people make them: human ids, only the sheets they need."""
@@ -192,17 +191,6 @@ def base_sheets() -> Sheets:
             ["w2", "b", 1],
         ],
     }
-
-
-def save(path: Path, sheets: Sheets) -> Path:
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for name, rows in sheets.items():
-        ws = wb.create_sheet(name)
-        for row in rows:
-            ws.append(row)
-    wb.save(path)
-    return path
 
 
 def read(tmp_path: Path, sheets: Sheets) -> AllocatorInput:

@@ -31,6 +31,7 @@ from daemon.planner.xlsx import (
     write_result,
 )
 from daemon.solving import BadInput, SolveContext, SolveOutcome
+from tests.workbooks import Sheets, save
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "planner-example.xlsx"
 EXAMPLE_SECONDS = 15.0  # the shipped run says 30; the soft phase's polish is not under test here
@@ -285,8 +286,6 @@ def test_one_week_rotations_are_single_cells(tmp_path: Path) -> None:
 
 # ----------------------------------------------------------------------------- bad cells
 
-Sheets = dict[str, list[list[Any]]]
-
 
 def base_sheets() -> Sheets:
     """A small valid workbook as people make it: human ids, only the columns they need."""
@@ -304,17 +303,6 @@ def base_sheets() -> Sheets:
         ],
         "specialty_affinity": [["specialty_a", "specialty_b", "weight"], ["Medicine", "Surgery", 10]],
     }
-
-
-def save(path: Path, sheets: Sheets) -> Path:
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for name, rows in sheets.items():
-        ws = wb.create_sheet(name)
-        for row in rows:
-            ws.append(row)
-    wb.save(path)
-    return path
 
 
 def test_a_hand_made_workbook_reads(tmp_path: Path) -> None:
