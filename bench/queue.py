@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 
 from bench.common import Daemon, fresh_database, percentiles, save, wait_for_daemons
-from daemon import queue
+from daemon import runs
 from daemon.kinds import registry
 from daemon.synthetic import seed_allocation
 
@@ -116,14 +116,14 @@ def overhead() -> dict[str, Any]:
         )
         for _ in range(OVERHEAD_RUNS):
             t0 = time.perf_counter()
-            c = queue.claim(conn, kind, "bench:1")
+            c = runs.claim(conn, kind, "bench:1")
             t1 = time.perf_counter()
             assert c is not None
-            assert queue.heartbeat(conn, c, {"best_objective": 1.0})
+            assert runs.heartbeat(conn, c, {"best_objective": 1.0})
             t2 = time.perf_counter()
             with conn.transaction():
-                assert queue.lock(conn, c)
-                assert queue.finish(conn, c, "COMPLETED", {"objective": 1.0}, None)
+                assert runs.lock(conn, c)
+                assert runs.finish(conn, c, "COMPLETED", {"objective": 1.0}, None)
             t3 = time.perf_counter()
             claim_ms.append((t1 - t0) * 1000)
             beat_ms.append((t2 - t1) * 1000)

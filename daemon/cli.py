@@ -21,6 +21,7 @@ def _daemon_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--heartbeat-seconds", type=float, help="lease renewal and progress interval")
     p.add_argument("--poll-seconds", type=float, help="catch-up poll interval")
     p.add_argument("--drain-seconds", type=float, help="SIGTERM grace for in-flight solves")
+    p.add_argument("--solve-grace-seconds", type=float, help="a solve past max_seconds plus this is stopped")
     p.add_argument(
         "--no-listen",
         dest="listen",
@@ -90,6 +91,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return offline_solve(args.parse_xlsx, args.output, settings.solver_threads)
     if not settings.database_url:
         print("receptord: set DATABASE_URL or pass --database-url", file=sys.stderr)
+        return 2
+    if args.command in ("run", "allocate", "plan") and settings.problems():
+        for problem in settings.problems():
+            print(f"receptord: {problem}", file=sys.stderr)
         return 2
     if args.command == "migrate":
         from daemon import migrate

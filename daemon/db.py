@@ -15,19 +15,35 @@ from typing import Any
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 ROOT = Path(__file__).resolve().parent.parent
 SQL_DIR = ROOT / "sql"
 
-# libpq keepalives so a dead peer (host lost, network cut) is noticed in seconds, not hours.
+# libpq keepalives and a TCP user timeout so a dead peer (host lost, network cut) is noticed in
+# seconds, not hours: a statement to a vanished server fails within about 10 s.
 KEEPALIVES: dict[str, Any] = {
     "keepalives": 1,
-    "keepalives_idle": 10,
-    "keepalives_interval": 5,
-    "keepalives_count": 3,
-    "connect_timeout": 10,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 2,
+    "tcp_user_timeout": 9000,
+    "connect_timeout": 5,
 }
+# How long the pool keeps retrying one lost connection in the background (its delay doubles
+# from 1 s) before giving up; the next request then starts a fresh attempt at once. Short, so
+# a daemon is serving again within about a second of the server's return after an outage
+# of any length, instead of waiting out a doubled delay.
+RECONNECT_TIMEOUT_SECONDS = 1.5
+
+# Errors that say "the database cannot do this now" rather than "this cannot be done": the
+# server is down or restarting, a failover left us on a read-only standby, a lock or
+# serialisation conflict. The operation is retried; anything else is a defined failure.
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    psycopg.OperationalError,
+    psycopg.errors.ReadOnlySqlTransaction,
+    PoolTimeout,
+)
 
 
 @functools.cache
@@ -68,7 +84,7 @@ def make_pool(url: str, size: int, *, name: str = "receptord") -> ConnectionPool
         name=name,
         check=ConnectionPool.check_connection,
         max_lifetime=1800,
-        reconnect_timeout=float("inf"),  # keep trying; the daemon reports the outage itself
+        reconnect_timeout=RECONNECT_TIMEOUT_SECONDS,
         kwargs={"application_name": name, **KEEPALIVES},
     )
 

@@ -7,7 +7,7 @@ commit), so it is safe to do while daemons are running: whoever claims it first 
 
 from __future__ import annotations
 
-from daemon import log, queue
+from daemon import log, runs
 from daemon.db import make_pool, sql_text
 from daemon.kinds import registry
 from daemon.runner import Runner
@@ -23,7 +23,7 @@ def solve_run(settings: Settings, kind_name: str, run_id: str) -> int:
     pool.open(wait=True, timeout=30)
     try:
         with pool.connection() as conn:
-            claim = queue.claim_id(conn, kind, run_id, settings.name)
+            claim = runs.claim_id(conn, kind, run_id, settings.name)
         if claim is None:
             with pool.connection() as conn:
                 row = conn.execute(sql_text("queue/run_status"), {"id": run_id}).fetchone()

@@ -28,10 +28,14 @@ class RunKind:
     load: Loader
     solve: Solver  # must be a module-level function: it is pickled to the solver process
     write: Writer
+    # The run's own time limit (max_seconds) from its loaded problem: the daemon stops, then
+    # kills, a solve that outlives it by more than a grace, so no run hangs forever.
+    seconds_allowed: Callable[[Any], float]
 
 
 def registry() -> dict[str, RunKind]:
     # Imported here so that importing the loop does not import every solver's dependencies.
+    from daemon.allocator import config as allocator_config
     from daemon.allocator import load as allocator_load
     from daemon.allocator import solve as allocator_solve
     from daemon.allocator import write as allocator_write
@@ -47,6 +51,7 @@ def registry() -> dict[str, RunKind]:
             allocator_load.load,
             allocator_solve.solve,
             allocator_write.write,
+            lambda problem: allocator_config.time_limit(problem.config),
         ),
         RunKind(
             "planner",
@@ -55,6 +60,7 @@ def registry() -> dict[str, RunKind]:
             planner_load.load,
             planner_solve.solve,
             planner_write.write,
+            lambda problem: float(problem.max_seconds),
         ),
     ]
     return {k.name: k for k in kinds}

@@ -7,15 +7,11 @@ NOTIFY is only a hint. Notifications sent while disconnected are lost, so after 
 from __future__ import annotations
 
 import json
-import queue
 import threading
-import time
-from dataclasses import dataclass
-
-import psycopg
 
 from daemon import log
 from daemon.db import connect
+from daemon.inbox import Event, Inbox, StatusChanged, Wake
 
 RUNS_CHANNEL = "receptord_runs"  # payload: the kind of a run that became PENDING
 STATUS_CHANNEL = "receptord_run_status"  # payload: {"kind", "id", "status"}
@@ -23,24 +19,8 @@ STATUS_CHANNEL = "receptord_run_status"  # payload: {"kind", "id", "status"}
 log_ = log.get("receptord.listen")
 
 
-@dataclass(frozen=True)
-class Wake:
-    """Pending work may exist: try to claim."""
-
-    reason: str
-
-
-@dataclass(frozen=True)
-class StatusChanged:
-    run_id: str
-    status: str
-
-
-Event = Wake | StatusChanged
-
-
 class Listener:
-    def __init__(self, url: str, inbox: queue.Queue[Event], *, max_backoff: float = 10.0) -> None:
+    def __init__(self, url: str, inbox: Inbox, *, max_backoff: float = 1.0) -> None:
         self._url = url
         self._inbox = inbox
         self._max_backoff = max_backoff
@@ -66,11 +46,11 @@ class Listener:
                     self.connected.set()
                     backoff = 0.2
                     log_.info("listening", channels=[RUNS_CHANNEL, STATUS_CHANNEL])
-                    self._inbox.put(Wake("listener connected"))  # catch up on what we missed
+                    self._inbox.post(Wake("listener connected"))  # catch up on what we missed
                     while not self._stopping.is_set():
                         for n in conn.notifies(timeout=1.0):
-                            self._inbox.put(self._parse(n.channel, n.payload))
-            except psycopg.Error as e:
+                            self._inbox.post(self._parse(n.channel, n.payload))
+            except Exception as e:  # psycopg.Error above all; whatever it is, listen again
                 self.connected.clear()
                 log_.warning("listen connection lost; reconnecting", error=str(e), retry_in=backoff)
                 self._stopping.wait(backoff)
@@ -85,16 +65,3 @@ class Listener:
             except (ValueError, KeyError, TypeError):
                 pass
         return Wake(f"notify {channel}")
-
-
-def wait_any(inbox: queue.Queue[Event], timeout: float) -> list[Event]:
-    """Block up to ``timeout`` for the first event, then take whatever else is queued."""
-    deadline = time.monotonic() + timeout
-    events: list[Event] = []
-    try:
-        events.append(inbox.get(timeout=max(0.0, deadline - time.monotonic())))
-        while True:
-            events.append(inbox.get_nowait())
-    except queue.Empty:
-        pass
-    return events

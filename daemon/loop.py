@@ -1,33 +1,44 @@
 """The daemon: wake, reap, claim, dispatch; on SIGTERM, drain.
 
-One thread runs this loop; each claimed run gets a ``Runner`` thread and a solver slot; a
-``Listener`` thread turns NOTIFY into wake-ups. The loop itself never waits on a solve, so it
-keeps reaping, announcing itself and feeding the systemd watchdog whatever the solves do.
+One thread runs this loop; each claimed run gets a ``Runner`` thread (and a lease thread) and
+a solver slot; a ``Listener`` thread turns NOTIFY into wake-ups. The loop never waits on a
+solve and never waits long on the database (every wait is bounded well under half the
+systemd watchdog), so it keeps reaping, announcing itself and feeding the watchdog whatever
+the solves or the database do. No error of any class ends the loop: it logs, backs off and
+carries on, and in-flight runs are always drained, never abandoned.
 """
 
 from __future__ import annotations
 
 import itertools
-import queue as stdqueue
 import signal
-import threading
 import time
+from collections import deque
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import ConnectionPool
 
-from daemon import log, queue
-from daemon.db import make_pool, redact
+from daemon import log, runs
+from daemon.db import TRANSIENT_ERRORS, make_pool, redact
+from daemon.inbox import Inbox, StatusChanged, Wake
 from daemon.kinds import RunKind, registry
-from daemon.listen import Event, Listener, StatusChanged, Wake, wait_any
+from daemon.listen import Listener
 from daemon.notify import SystemdNotifier
 from daemon.runner import Runner
 from daemon.settings import Settings
-from daemon.workers import SolverSlot, context
+from daemon.workers import SolverCrashed, SolverSlot, context
 
 ANNOUNCE_SECONDS = 5.0
-DB_RETRY_MAX_SECONDS = 10.0
+# Longest pause between database retries in an outage: back within about a second of its end.
+DB_RETRY_MAX_SECONDS = 1.0
+# Longest the loop waits for a pooled connection: far below half of any sane WatchdogSec.
+LOOP_DB_TIMEOUT_SECONDS = 2.0
+# After the drain deadline, runners hand back or commit; this bounds how long that may take.
+DRAIN_COMMIT_SECONDS = 10.0
+# During a drain, ask systemd for this much more time, this often, while runs are still going.
+EXTEND_TIMEOUT_EVERY_SECONDS = 5.0
 
 log_ = log.get("receptord.loop")
 
@@ -38,28 +49,34 @@ class Daemon:
         self.name = settings.name
         self.kinds = list((kinds or registry()).values())
         self._kind_order = itertools.cycle(range(len(self.kinds)))
-        self.inbox: stdqueue.Queue[Event] = stdqueue.Queue()
-        self._stopping = threading.Event()
+        self.inbox = Inbox()
+        self._stop_requested = False  # set by a signal handler: a plain flag, no lock
         self._runners: dict[str, Runner] = {}
-        self._free_slots: list[SolverSlot] = []
+        self._free_slots: deque[SolverSlot] = deque()
         self._pool: ConnectionPool[psycopg.Connection[Any]] = make_pool(
             settings.database_url, 2 * settings.pool_size + 2
         )
         self._listener = Listener(settings.database_url, self.inbox) if settings.listen else None
         self._systemd = SystemdNotifier()
+        self._started_at = datetime.now(UTC)
         self._next_reap = 0.0
         self._next_announce = 0.0
         self._db_backoff = 0.0
+        self._last_error = ""
         self._had_work = False  # the last tick claimed something: look for more at once
 
     # --- control -----------------------------------------------------------------------------
 
     def stop(self, *_: Any) -> None:
-        """Stop claiming and drain (SIGTERM / SIGINT). Safe from a signal handler."""
-        self._stopping.set()
-        self.inbox.put(Wake("stop"))
+        """Stop claiming and drain (SIGTERM / SIGINT, or another thread).
+
+        As a signal handler it takes no lock the interrupted code may hold: it sets a flag and
+        pokes the inbox's socket (the interpreter's wakeup fd has already woken the loop)."""
+        self._stop_requested = True
+        self.inbox.poke()
 
     def install_signal_handlers(self) -> None:
+        self.inbox.wake_on_signals()
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
 
@@ -74,18 +91,17 @@ class Daemon:
             listen=self.settings.listen,
         )
         ctx = context()
-        self._free_slots = [
-            SolverSlot(ctx, self.settings.log_format, self.settings.log_level) for _ in range(self.settings.pool_size)
-        ]
         try:
-            for slot in self._free_slots:
-                slot.warm_up()
+            for _ in range(self.settings.pool_size):
+                slot = SolverSlot(ctx, self.settings.log_format, self.settings.log_level)
+                self._free_slots.append(slot)
+                slot.start()
             # Unreachable for a minute at start-up: exit non-zero and let systemd restart us.
             self._pool.open(wait=True, timeout=60)
             if self._listener is not None:
                 self._listener.start()
             self._systemd.ready()
-            while not self._stopping.is_set():
+            while not self._stop_requested:
                 self._tick()
             self._drain()
         finally:
@@ -95,6 +111,7 @@ class Daemon:
 
     def _tick(self) -> None:
         self._collect_finished()
+        self._replace_dead_slots()
         now = time.monotonic()
         try:
             if now >= self._next_reap:
@@ -104,47 +121,72 @@ class Daemon:
                 self._announce("running")
                 self._next_announce = now + ANNOUNCE_SECONDS
             self._claim_while_free()
-            self._db_backoff = 0.0
-        except (psycopg.OperationalError, PoolTimeout) as e:
-            self._db_backoff = min(max(0.2, self._db_backoff * 2), DB_RETRY_MAX_SECONDS)
-            log_.warning("database unavailable; retrying", error=str(e), retry_in=self._db_backoff)
-            self._stopping.wait(self._db_backoff)
+            if self._db_backoff:
+                log_.info("database reachable again")
+            self._db_backoff, self._last_error = 0.0, ""
+        except Exception as e:
+            # Every class of error ends here, never in an exit that would abandon in-flight
+            # runs: an outage or a failover to a read-only standby (transient), a revoked
+            # grant or a broken schema (not transient: logged as an error, once per change).
+            self._db_backoff = min(max(0.1, self._db_backoff * 2), DB_RETRY_MAX_SECONDS)
+            text = f"{type(e).__name__}: {e}"
+            if text != self._last_error:
+                level = log_.warning if isinstance(e, TRANSIENT_ERRORS) else log_.error
+                level("database unavailable; retrying", error=text, retry_in=self._db_backoff)
+            self._last_error = text
         self._systemd.watchdog()
-        for event in wait_any(self.inbox, self._wait_seconds()):
+        for event in self.inbox.wait(self._wait_seconds()):
             if isinstance(event, StatusChanged) and event.status == "CANCELLED":
                 runner = self._runners.get(event.run_id)
                 if runner is not None:
                     runner.cancel()
 
     def _wait_seconds(self) -> float:
-        if self._free_slots and self._db_backoff == 0.0 and self._had_work:
+        if self._stop_requested:
+            return 0.0
+        if self._db_backoff:
+            return self._db_backoff
+        if self._free_slots and self._had_work:
             return 0.0  # a run was just claimed and a slot is free: look for more at once
         wait = min(self.settings.poll_seconds, max(0.05, self._next_reap - time.monotonic()))
         watchdog = self._systemd.watchdog_interval()
         return wait if watchdog is None else min(wait, watchdog)
 
+    # --- solver slots ------------------------------------------------------------------------
+
+    def _replace_dead_slots(self) -> None:
+        """A solver process that died while idle (OOM kill, segfault, a stray kill) is
+        replaced now, before any run is handed its slot."""
+        for slot in self._free_slots:
+            if not slot.alive():
+                log_.warning("a solver process died while idle; replacing it", pid=slot.pid)
+                try:
+                    slot.start()
+                except SolverCrashed as e:
+                    log_.error("could not start a solver process; will retry", error=str(e))
+
     # --- queue work --------------------------------------------------------------------------
 
     def _claim_while_free(self) -> None:
         self._had_work = False
-        while self._free_slots and not self._stopping.is_set():
+        while self._free_slots and not self._stop_requested:
             claim = self._claim_next()
             if claim is None:
                 return
             self._had_work = True
-            slot = self._free_slots.pop()
-            runner = Runner(claim, slot, self._pool, self.settings, on_done=lambda: self.inbox.put(Wake("slot free")))
+            slot = self._free_slots.popleft()  # least recently used first
+            runner = Runner(claim, slot, self._pool, self.settings, on_done=lambda: self.inbox.post(Wake("slot free")))
             self._runners[claim.run_id] = runner
             log_.info("claimed", run_id=claim.run_id, kind=claim.kind.name, attempt=claim.attempts)
             runner.start()
 
-    def _claim_next(self) -> queue.Claim | None:
+    def _claim_next(self) -> runs.Claim | None:
         """Claim from the kinds in turn, so neither queue starves the other."""
         start = next(self._kind_order)
-        with self._pool.connection() as conn:
+        with self._pool.connection(timeout=LOOP_DB_TIMEOUT_SECONDS) as conn:
             for i in range(len(self.kinds)):
                 kind = self.kinds[(start + i) % len(self.kinds)]
-                claim = queue.claim(conn, kind, self.name)
+                claim = runs.claim(conn, kind, self.name)
                 if claim is not None:
                     return claim
         return None
@@ -157,41 +199,62 @@ class Daemon:
                 self._free_slots.append(runner.slot)
 
     def _reap(self) -> None:
-        with self._pool.connection() as conn:
+        with self._pool.connection(timeout=LOOP_DB_TIMEOUT_SECONDS) as conn:
             for kind in self.kinds:
-                for run_id, status in queue.reap(conn, kind, self.settings.lease_seconds):
+                for run_id, status, attempts in runs.reap(conn, kind, self.settings.lease_seconds):
                     log_.warning(
                         "reclaimed a run whose lease expired",
                         run_id=run_id,
                         kind=kind.name,
                         status=status,
+                        attempts=attempts,
                     )
+            runs.prune_daemons(conn)
 
     def _announce(self, state: str) -> None:
         in_flight = len(self._runners)
-        with self._pool.connection() as conn:
-            pending = queue.announce(conn, self.name, slots=self.settings.pool_size, in_flight=in_flight, state=state)
+        with self._pool.connection(timeout=LOOP_DB_TIMEOUT_SECONDS) as conn:
+            pending = runs.announce(
+                conn,
+                self.name,
+                slots=self.settings.pool_size,
+                in_flight=in_flight,
+                state=state,
+                started_at=self._started_at,
+            )
         self._systemd.status(f"{state}: solving {in_flight}/{self.settings.pool_size}, {pending} queued")
 
     # --- shutdown ----------------------------------------------------------------------------
 
     def _drain(self) -> None:
-        """Let in-flight solves finish within the grace period; give the rest back, refunded."""
+        """Let in-flight solves finish within the grace period; give the rest back, refunded.
+
+        One deadline for all runs (not a wait per run), systemd told of every extension, and
+        the watchdog fed throughout: a drain during a database outage still ends on time."""
         grace = self.settings.drain_seconds
         log_.info("draining", in_flight=len(self._runners), grace_seconds=grace)
         self._systemd.stopping()
-        self._systemd.extend_timeout(grace + 10)
         deadline = time.monotonic() + grace
         for runner in self._runners.values():
             runner.give_back_at(deadline)
         try:
             self._announce("draining")
-        except (psycopg.Error, PoolTimeout) as e:
+        except Exception as e:
             log_.warning("could not announce draining", error=str(e))
-        for runner in list(self._runners.values()):
-            # Runners hand back their runs at the deadline; allow them the commit after it.
-            runner.join(timeout=max(0.0, deadline - time.monotonic()) + 15)
-        self._collect_finished()
+        give_up = deadline + DRAIN_COMMIT_SECONDS
+        next_extend = 0.0
+        while True:
+            self._collect_finished()
+            now = time.monotonic()
+            if not self._runners or now >= give_up:
+                break
+            if now >= next_extend:
+                self._systemd.extend_timeout(give_up - now + DRAIN_COMMIT_SECONDS)
+                next_extend = now + EXTEND_TIMEOUT_EVERY_SECONDS
+            self._systemd.watchdog()
+            self.inbox.wait(min(1.0, give_up - now))
+        if self._runners:
+            log_.error("runs still in flight after the drain; their leases will expire", runs=list(self._runners))
 
     def _close(self) -> None:
         if self._listener is not None:
@@ -204,4 +267,5 @@ class Daemon:
             slot.shutdown()
         for runner in self._runners.values():
             runner.slot.kill()
-        self._pool.close()
+        self._pool.close(timeout=5)
+        self.inbox.close()

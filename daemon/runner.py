@@ -1,7 +1,15 @@
-"""One claimed run, start to finish: load, solve in a slot, heartbeat, then commit or release.
+"""One claimed run, start to finish: load, solve in a slot, then commit or hand back.
 
-Runs in its own thread so that a slow load, a long solve or an unreachable database delays
-only this run's heartbeats, never the daemon's loop or another run.
+Runs in its own thread, with its lease renewed by another (``daemon.lease``), so a slow load,
+a long solve or an unreachable database delays only this run, never the daemon's loop, the
+lease or another run. Every way a run can end is decided here, once:
+
+- solved (any status) → written with its final status in one transaction fenced on the claim;
+- bad input, a solve that raised, or a solve past ``max_seconds`` + grace → FAILED, saying why;
+- the solver process crashed mid-solve → handed back with the attempt counted (a run that
+  crashes its solver every time ends FAILED at ``max_attempts``);
+- cancelled or lease lost → nothing written (the fence would refuse it anyway);
+- the daemon is draining and the deadline passed → handed back, attempt refunded.
 """
 
 from __future__ import annotations
@@ -9,58 +17,53 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
-from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import psycopg
 import structlog
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
-from daemon import log, queue
+from daemon import log, runs
+from daemon.db import TRANSIENT_ERRORS
+from daemon.lease import Lease
 from daemon.settings import Settings
 from daemon.solving import BadInput, SolveOutcome
-from daemon.workers import SolverSlot
+from daemon.workers import SolverCrashed, SolverRaised, SolverSlot
 
 # How long a solver gets to honour a stop request before its process is killed.
 STOP_GRACE_SECONDS = 1.5
-# Retry pause while the database is unreachable when committing a result.
-COMMIT_RETRY_SECONDS = 1.0
+# How often the runner looks up from a solve to check for a stop (cancel, lease, deadline).
+POLL_SECONDS = 0.1
+# Pause between tries while the database is unreachable (load, commit).
+RETRY_SECONDS = 0.5
 
 log_ = log.get("receptord.runner")
-
-
-class RunAbandoned(Exception):
-    """The run must not be written by this daemon (lease lost, cancelled, shutting down)."""
 
 
 class Runner:
     def __init__(
         self,
-        claim: queue.Claim,
+        claim: runs.Claim,
         slot: SolverSlot,
         pool: ConnectionPool[psycopg.Connection[Any]],
         settings: Settings,
         on_done: Callable[[], None] = lambda: None,
     ) -> None:
         self.claim = claim
-        self._on_done = on_done  # wakes the daemon loop: a slot is free
         self.slot = slot
+        self._on_done = on_done  # wakes the daemon loop: a slot is free
         self._pool = pool
         self._settings = settings
         self._cancelled = threading.Event()
         self._release_deadline: float | None = None  # set when the daemon is draining
+        self.context = {"run_id": claim.run_id, "kind": claim.kind.name, "attempt": str(claim.attempts)}
+        self._lease = Lease(claim, pool, settings.heartbeat_seconds, slot.latest_progress, self.context)
         # A daemon thread: the loop's drain already waits for runs to commit or hand back; an
         # exit must never hang on a run stuck on an unreachable database.
         self._thread = threading.Thread(target=self._main, name=f"run-{claim.run_id[:8]}", daemon=True)
-        self.context = {
-            "run_id": claim.run_id,
-            "kind": claim.kind.name,
-            "attempt": str(claim.attempts),
-        }
 
     def start(self) -> None:
+        self._lease.start()
         self._thread.start()
 
     def is_alive(self) -> bool:
@@ -87,6 +90,7 @@ class Runner:
             log_.exception("run failed unexpectedly; releasing it")
             self._release("internal error in the daemon (see its log)", refund=False)
         finally:
+            self._lease.stop()
             structlog.contextvars.unbind_contextvars(*self.context)
             self._on_done()
 
@@ -94,107 +98,156 @@ class Runner:
         kind = self.claim.kind
         started = time.monotonic()
         try:
-            with self._pool.connection() as conn:
-                problem = kind.load(conn, self.claim.run_id)
+            problem = self._load()
         except BadInput as e:
             self._finish(SolveOutcome("FAILED", {"stage": "load"}, error=str(e)))
             return
+        if problem is None:
+            return
         loaded = time.monotonic()
         log_.info("loaded", seconds=round(loaded - started, 3))
-        future = self.slot.submit(kind.solve, problem, self.context, self._settings.solver_threads)
-        try:
-            outcome = self._await(future)
-        except RunAbandoned as e:
-            log_.info("solve abandoned", reason=str(e))
+        limit = kind.seconds_allowed(problem)
+        outcome = self._solve(problem, loaded + limit + self._settings.solve_grace_seconds, limit)
+        if outcome is None:
             return
-        except BrokenProcessPool:
-            log_.error("solver process crashed")
-            self.slot.rebuild()
-            self._release("the solver process crashed (out of memory or killed)", refund=False)
-            return
-        except BadInput as e:
-            outcome = SolveOutcome("FAILED", {"stage": "solve"}, error=str(e))
-        except Exception as e:
-            log_.exception("solver raised")
-            outcome = SolveOutcome("FAILED", {"stage": "solve"}, error=f"solver error: {type(e).__name__}: {e}")
-        solved = time.monotonic()
-        timing = {"load": loaded - started, "solve": solved - loaded}
+        timing = {"load": loaded - started, "solve": time.monotonic() - loaded}
         self._finish(outcome, timing)
 
-    def _await(self, future: Future[SolveOutcome]) -> SolveOutcome:
-        """Wait for the solve, heartbeating; stop it when the run is lost, cancelled or due back."""
+    def _load(self) -> Any:
+        """The run's problem, retried while the database is unreachable; None if the run was
+        lost meanwhile (the lease keeps being renewed all along)."""
         while True:
             try:
-                return future.result(timeout=self._settings.heartbeat_seconds)
-            except FutureTimeout:
-                pass
-            reason = self._stop_reason()
+                with self._pool.connection(timeout=self._settings.heartbeat_seconds) as conn:
+                    return self.claim.kind.load(conn, self.claim.run_id)
+            except TRANSIENT_ERRORS as e:
+                log_.warning("loading failed; retrying", error=str(e))
+            reason = self._abandon_reason()
             if reason is not None:
-                self._stop_solve(future)
-                if reason == "shutdown":
-                    self._release("daemon shut down before the solve finished", refund=True)
-                raise RunAbandoned(reason)
+                self._end_unsolved(reason)
+                return None
+            time.sleep(RETRY_SECONDS)
 
-    def _stop_reason(self) -> str | None:
+    def _solve(self, problem: Any, deadline: float, limit: float) -> SolveOutcome | None:
+        """Solve in the slot; None when the run ended otherwise (handed back, lost, cancelled)."""
+        if self.slot.ensure_alive():
+            log_.warning("the solver process had died while idle; replaced it before this run")
+        try:
+            self.slot.submit(self.claim.kind.solve, problem, self.context, self._settings.solver_threads)
+        except SolverCrashed:  # died between the check and the hand-over: not this run's doing
+            self.slot.start()
+            self.slot.submit(self.claim.kind.solve, problem, self.context, self._settings.solver_threads)
+        while True:
+            try:
+                outcome = self.slot.result(POLL_SECONDS)
+            except SolverCrashed as e:
+                log_.error("solver process crashed", detail=str(e))
+                self.slot.start()
+                self._release("the solver process crashed (out of memory or killed)", refund=False)
+                return None
+            except SolverRaised as e:
+                if not e.bad_input:
+                    log_.error("solver raised", error=str(e))
+                error = str(e) if e.bad_input else f"solver error: {e}"
+                return SolveOutcome("FAILED", {"stage": "solve"}, error=error)
+            if outcome is not None:
+                return outcome
+            reason = self._abandon_reason()
+            if reason is None and time.monotonic() >= deadline:
+                self._stop_solve()
+                grace = self._settings.solve_grace_seconds
+                log_.error("solve overran its time limit; stopped", max_seconds=limit, grace_seconds=grace)
+                return SolveOutcome(
+                    "FAILED",
+                    {"stage": "solve"},
+                    error=f"the solve did not finish within max_seconds ({limit:g} s) plus a grace of "
+                    f"{grace:g} s and was stopped; raise max_seconds if the run is large, or report it "
+                    "if it keeps happening",
+                )
+            if reason is not None:
+                self._stop_solve()
+                self._end_unsolved(reason)
+                return None
+
+    def _abandon_reason(self) -> str | None:
         if self._cancelled.is_set():
             return "cancelled"
+        if self._lease.lost.is_set():
+            return "lease lost (cancelled or reclaimed)"
         if self._release_deadline is not None and time.monotonic() >= self._release_deadline:
             return "shutdown"
-        try:
-            with self._pool.connection(timeout=self._settings.heartbeat_seconds) as conn:
-                alive = queue.heartbeat(conn, self.claim, self.slot.latest_progress())
-        except Exception as e:  # database unreachable: keep solving, the fence decides later
-            log_.warning("heartbeat failed", error=str(e))
-            return None
-        return None if alive else "lease lost (cancelled or reclaimed)"
+        return None
 
-    def _stop_solve(self, future: Future[SolveOutcome]) -> None:
+    def _end_unsolved(self, reason: str) -> None:
+        if reason == "shutdown":
+            self._release("daemon shut down before the solve finished", refund=True)
+        else:
+            log_.info("solve abandoned", reason=reason)
+
+    def _stop_solve(self) -> None:
+        """Ask the solver to stop; kill its process if it does not within the grace."""
         self.slot.request_stop()
         try:
-            future.result(timeout=STOP_GRACE_SECONDS)
-        except FutureTimeout:
+            if self.slot.result(STOP_GRACE_SECONDS) is not None:
+                return
             log_.warning("solver ignored the stop request; killing it")
-            self.slot.rebuild()
-        except Exception:  # a crash while stopping changes nothing: the result is discarded
-            self.slot.rebuild()
+        except (SolverCrashed, SolverRaised):  # the result is discarded either way
+            pass
+        self.slot.start()
 
     # --- endings ---------------------------------------------------------------------------
 
     def _finish(self, outcome: SolveOutcome, timing: dict[str, float] | None = None) -> None:
-        """Write the result and the final status in one transaction fenced on the claim."""
+        """Write the result and the final status in one transaction fenced on the claim.
+
+        Transient database errors are retried until the daemon's drain deadline; any other
+        error while writing results fails the run with the reason (nothing of the results is
+        written: the transaction rolls back). If even the failure cannot be recorded, the run
+        is handed back and its lease left to expire.
+        """
         metadata = dict(outcome.metadata)
         while True:
             began = time.monotonic()
             try:
-                with self._pool.connection() as conn, conn.transaction():
-                    if not queue.lock(conn, self.claim):
+                with self._pool.connection(timeout=self._settings.heartbeat_seconds) as conn, conn.transaction():
+                    if not runs.lock(conn, self.claim):
                         log_.warning("lease lost before commit; result discarded")
                         return
+                    # The row is locked until commit: the reaper and cancel_run() wait for us,
+                    # so the lease needs no more renewing (a renewal would only queue behind us).
+                    self._lease.stop()
                     if outcome.status == "COMPLETED":
                         self.claim.kind.write(conn, self.claim.run_id, outcome)
                     if timing is not None:
                         seconds = {k: round(v, 4) for k, v in timing.items()}
                         seconds["write"] = round(time.monotonic() - began, 4)
                         metadata["seconds"] = seconds
-                    queue.finish(conn, self.claim, outcome.status, metadata, outcome.error)
+                    runs.finish(conn, self.claim, outcome.status, metadata, outcome.error)
                 log_.info("finished", status=outcome.status, error=outcome.error)
                 return
-            except psycopg.OperationalError as e:
+            except TRANSIENT_ERRORS as e:
+                if self._release_deadline is not None and time.monotonic() >= self._release_deadline:
+                    log_.warning("could not commit before shutdown; the lease will expire instead", error=str(e))
+                    return
                 log_.warning("commit failed; retrying", error=str(e))
-                time.sleep(COMMIT_RETRY_SECONDS)
+                time.sleep(RETRY_SECONDS)
             except (psycopg.Error, BadInput) as e:
+                reason = e.diag.message_primary if isinstance(e, psycopg.Error) else None
+                if timing is None and outcome.status == "FAILED":
+                    log_.error("could not record the run's failure; handing it back", error=str(e))
+                    self._release(f"could not record the result: {reason or e}", refund=False)
+                    return
                 # The results broke a constraint or would destroy data in use: nothing of them
                 # was written (rolled back); the run fails with the reason instead.
-                log_.exception("writing results failed")
-                reason = e.diag.message_primary if isinstance(e, psycopg.Error) else None
+                log_.error("writing results failed", error=str(e), error_class=type(e).__name__)
                 outcome = SolveOutcome("FAILED", metadata, error=f"could not write the results: {reason or e}")
                 timing = None
 
     def _release(self, reason: str, *, refund: bool) -> None:
         try:
-            with self._pool.connection() as conn:
-                status = queue.release(conn, self.claim, reason, refund=refund)
-        except psycopg.Error as e:
+            with self._pool.connection(timeout=self._settings.heartbeat_seconds) as conn:
+                status = runs.release(conn, self.claim, reason, refund=refund)
+        except (psycopg.Error, PoolTimeout) as e:
             log_.warning("release failed; the lease will expire instead", error=str(e))
             return
         log_.info("released", reason=reason, status=status)

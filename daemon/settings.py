@@ -13,6 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+LOG_FORMATS = ("auto", "json", "console")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -23,6 +26,7 @@ class Settings:
     heartbeat_seconds: float = 1.0  # also the fallback cancellation latency
     poll_seconds: float = 5.0  # catch-up poll when no NOTIFY arrives
     drain_seconds: float = 60.0  # SIGTERM grace for in-flight solves (< TimeoutStopSec)
+    solve_grace_seconds: float = 30.0  # a solve past max_seconds + this is stopped, then killed
     listen: bool = True  # False: poll only (e.g. behind PgBouncer in transaction mode)
     log_format: str = "auto"  # auto | json | console
     log_level: str = "info"
@@ -30,6 +34,30 @@ class Settings:
 
     def with_overrides(self, **overrides: Any) -> Settings:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    def problems(self) -> list[str]:
+        """What is wrong with these settings, one line each naming the setting (empty: fine)."""
+        found = []
+        for name in ("pool_size", "solver_threads"):
+            if getattr(self, name) < 1:
+                found.append(f"{_env(name)} must be at least 1, got {getattr(self, name)}")
+        for name in ("lease_seconds", "heartbeat_seconds", "poll_seconds"):
+            if not getattr(self, name) > 0:
+                found.append(f"{_env(name)} must be positive, got {getattr(self, name)}")
+        for name in ("drain_seconds", "solve_grace_seconds"):
+            if not getattr(self, name) >= 0:
+                found.append(f"{_env(name)} must not be negative, got {getattr(self, name)}")
+        if self.heartbeat_seconds > 0 and not self.lease_seconds >= 3 * self.heartbeat_seconds:
+            found.append(
+                f"{_env('lease_seconds')}={self.lease_seconds:g} must be at least 3 x "
+                f"{_env('heartbeat_seconds')}={self.heartbeat_seconds:g}, or the daemon loses its own runs "
+                "to the reaper after one late heartbeat"
+            )
+        if self.log_format not in LOG_FORMATS:
+            found.append(f"{_env('log_format')} must be one of {', '.join(LOG_FORMATS)}, got {self.log_format!r}")
+        if self.log_level.lower() not in LOG_LEVELS:
+            found.append(f"{_env('log_level')} must be one of {', '.join(LOG_LEVELS)}, got {self.log_level!r}")
+        return found
 
     @property
     def name(self) -> str:
@@ -45,6 +73,11 @@ class Settings:
                 continue
             values[f.name] = _parse(f.name, raw, f.type)
         return Settings(**values)
+
+
+def _env(name: str) -> str:
+    """A setting's name as the operator sets it (the flag is the same with dashes)."""
+    return f"RECEPTORD_{name.upper()}"
 
 
 def _parse(name: str, raw: str, kind: Any) -> Any:

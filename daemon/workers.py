@@ -1,11 +1,15 @@
 """Solver processes: where CP-SAT runs, isolated from the daemon and from each other.
 
-Each slot is a single-process ``ProcessPoolExecutor``: the process stays warm between runs
-(imports done once), and a crash (segfault, OOM kill, ``os._exit``) breaks only its own slot,
-which is rebuilt, while solves in other slots go on. Plain data crosses the boundary both
-ways. A stop request (cancellation, lost lease, shutdown) sets the slot's event; a watcher
-thread in the child turns it into ``solver.stop_search()``. If the child does not stop in
-time it is killed, which is always safe: nothing is written from a solver process.
+Each slot owns one long-lived solver process (imports done once, in the forkserver) and a
+pipe to it. Plain data crosses the pipe both ways: a job (solver function, problem, run
+context) in; progress reports and one final message out. The daemon can always tell a live
+process from a dead one (``alive()``, from the process's own handle, no private API), so a
+process that died while idle — OOM-killed, segfaulted, killed by hand — is replaced before
+the next run uses the slot, and no run is charged for a crash it did not cause.
+
+A stop request (cancellation, lost lease, shutdown, deadline) sets the slot's event; a
+watcher thread in the child turns it into ``solver.stop_search()``. If the child does not
+stop in time it is killed, which is always safe: nothing is written from a solver process.
 """
 
 from __future__ import annotations
@@ -13,22 +17,24 @@ from __future__ import annotations
 import contextlib
 import multiprocessing as mp
 import os
-import queue
 import select
 import signal
 import threading
 import time
-from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
+from multiprocessing.process import BaseProcess
 from multiprocessing.synchronize import Event as MpEvent
 from typing import Any
 
 from daemon import log
 from daemon.kinds import Solver
-from daemon.solving import SolveContext, SolveOutcome
+from daemon.solving import BadInput, SolveContext, SolveOutcome
 
 # Imported once in the forkserver, so every new solver process starts warm.
 PRELOAD = ["daemon.allocator.solve", "daemon.planner.solve"]
+# How long a new solver process may take to say it is ready (imports are preloaded).
+START_TIMEOUT_SECONDS = 60.0
 
 
 def context() -> BaseContext:
@@ -38,20 +44,70 @@ def context() -> BaseContext:
     return ctx
 
 
+class SolverCrashed(Exception):
+    """The solver process died during a solve (segfault, OOM kill, os._exit)."""
+
+
+class SolverRaised(Exception):
+    """The solve raised; only its type name and message cross back (the exception itself
+    may not pickle). ``bad_input`` marks a BadInput: the run's data, not the code, is at fault."""
+
+    def __init__(self, type_name: str, message: str, bad_input: bool) -> None:
+        super().__init__(type_name, message, bad_input)
+        self.type_name, self.message, self.bad_input = type_name, message, bad_input
+
+    def __str__(self) -> str:
+        return self.message if self.bad_input else f"{self.type_name}: {self.message}"
+
+
 # --- in the solver process ------------------------------------------------------------------
 
-_stop_event: MpEvent | None = None
-_progress: Any = None
 
-
-def _child_init(stop_event: MpEvent, progress: Any, daemon_pid: int, log_format: str, log_level: str) -> None:
-    global _stop_event, _progress
-    _stop_event, _progress = stop_event, progress
+def _serve(conn: Connection, stop: MpEvent, daemon_pid: int, log_format: str, log_level: str) -> None:
+    """The solver process: solve jobs from the pipe, one at a time, until it closes."""
     # The daemon handles signals; a ^C in a terminal must not kill solves mid-write.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     threading.Thread(target=_exit_with, args=(daemon_pid,), name="daemon-watch", daemon=True).start()
     log.configure(log_format, log_level)
+    import structlog
+
+    send_lock = threading.Lock()  # progress comes from CP-SAT's callback thread
+
+    def send(message: tuple[str, Any]) -> None:
+        with send_lock:
+            conn.send(message)
+
+    send(("ready", os.getpid()))
+    while True:
+        try:
+            solve, problem, run_context, threads = conn.recv()
+        except EOFError:  # the daemon closed the pipe: shut down
+            return
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(**run_context)
+        ctx = SolveContext(report=lambda p: send(("progress", p)), threads=threads)
+        send(_solve_one(solve, problem, ctx, stop))
+
+
+def _solve_one(solve: Solver, problem: Any, ctx: SolveContext, stop: MpEvent) -> tuple[str, Any]:
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            if stop.wait(0.05):
+                ctx.request_stop()
+                return
+
+    threading.Thread(target=watch, name="stop-watcher", daemon=True).start()
+    try:
+        return ("done", solve(problem, ctx))
+    except Exception as e:
+        if not isinstance(e, BadInput):
+            log.get("receptord.solver").exception("solver raised")
+        return ("raised", SolverRaised(type(e).__name__, str(e), isinstance(e, BadInput)))
+    finally:
+        done.set()
 
 
 def _exit_with(daemon_pid: int) -> None:
@@ -78,97 +134,115 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _run(solve: Solver, problem: Any, run_context: dict[str, str], threads: int) -> SolveOutcome:
-    assert _stop_event is not None
-    import structlog
-
-    structlog.contextvars.bind_contextvars(**run_context)
-    progress = _progress
-    ctx = SolveContext(report=progress.put, threads=threads)
-    done = threading.Event()
-    stop_event = _stop_event
-
-    def watch() -> None:
-        while not done.is_set():
-            if stop_event.wait(0.05):
-                ctx.request_stop()
-                return
-
-    watcher = threading.Thread(target=watch, name="stop-watcher", daemon=True)
-    watcher.start()
-    try:
-        return solve(problem, ctx)
-    finally:
-        done.set()
-
-
 # --- in the daemon ----------------------------------------------------------------------------
 
 
 class SolverSlot:
-    """One solver process and the channels to it."""
+    """One solver process and the pipe to it. Used by one run at a time."""
 
     def __init__(self, ctx: BaseContext, log_format: str, log_level: str) -> None:
         self._ctx = ctx
         self._log_args = (log_format, log_level)
-        self._start()
+        self._process: BaseProcess | None = None
+        self._conn: Connection | None = None
+        self._stop = ctx.Event()
+        self._progress: dict[str, Any] | None = None
 
-    def _start(self) -> None:
-        self._stop = self._ctx.Event()
-        self._progress = self._ctx.Queue()
-        self._executor = ProcessPoolExecutor(
-            1,
-            mp_context=self._ctx,
-            initializer=_child_init,
-            initargs=(self._stop, self._progress, os.getpid(), *self._log_args),
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
+    def alive(self) -> bool:
+        return self._process is not None and self._process.is_alive()
+
+    def start(self) -> None:
+        """Start a fresh solver process and wait until it is ready (imports done)."""
+        self.kill()
+        ours, theirs = self._ctx.Pipe()
+        process = self._ctx.Process(  # type: ignore[attr-defined]
+            target=_serve,
+            args=(theirs, self._stop, os.getpid(), *self._log_args),
+            name="receptord-solver",
+            daemon=True,
         )
+        process.start()
+        theirs.close()
+        self._process, self._conn = process, ours
+        if not ours.poll(START_TIMEOUT_SECONDS):
+            self.kill()
+            raise SolverCrashed("the solver process did not start")
+        try:
+            ours.recv()  # ("ready", pid)
+        except (EOFError, OSError):
+            self.kill()
+            raise SolverCrashed("the solver process died while starting") from None
 
-    def submit(self, solve: Solver, problem: Any, run_context: dict[str, str], threads: int) -> Future[SolveOutcome]:
+    def ensure_alive(self) -> bool:
+        """Replace a dead process (it died while idle); True if one was replaced."""
+        if self.alive():
+            return False
+        self.start()
+        return True
+
+    def submit(self, solve: Solver, problem: Any, run_context: dict[str, str], threads: int) -> None:
+        """Hand a job to the (live) process; raises SolverCrashed if it died just now."""
+        assert self._conn is not None
         self._stop.clear()
-        while self.latest_progress() is not None:  # leftovers of the previous run
-            pass
-        return self._executor.submit(_run, solve, problem, run_context, threads)
+        self._progress = None
+        try:
+            self._conn.send((solve, problem, run_context, threads))
+        except (BrokenPipeError, ConnectionResetError, OSError) as e:
+            raise SolverCrashed(str(e)) from None
 
-    def warm_up(self) -> None:
-        """Start the process now (imports included), not on the first run's clock."""
-        self._executor.submit(os.getpid).result()
+    def result(self, timeout: float) -> SolveOutcome | None:
+        """The outcome if the solve ended within ``timeout`` s, else None (still running).
+
+        Raises SolverCrashed if the process died, SolverRaised if the solve raised. Progress
+        reports read on the way are kept for ``latest_progress``.
+        """
+        assert self._conn is not None and self._process is not None
+        deadline = time.monotonic() + timeout
+        while True:
+            ready = mp.connection.wait([self._conn, self._process.sentinel], max(0.0, deadline - time.monotonic()))
+            if self._conn in ready:
+                try:
+                    tag, value = self._conn.recv()
+                except (EOFError, OSError):
+                    raise SolverCrashed(f"exit code {self._process.exitcode}") from None
+                if tag == "progress":
+                    self._progress = value
+                    continue
+                if tag == "raised":
+                    raise value
+                return value  # type: ignore[no-any-return]
+            if ready:  # only the sentinel: the process ended without a word
+                self._process.join(1)
+                raise SolverCrashed(f"exit code {self._process.exitcode}")
+            return None
+
+    def latest_progress(self) -> dict[str, Any] | None:
+        """The newest progress report of the current solve, if any."""
+        return self._progress
 
     def request_stop(self) -> None:
         self._stop.set()
 
-    def latest_progress(self) -> dict[str, Any] | None:
-        """The newest progress report since the last call, if any."""
-        latest = None
-        with contextlib.suppress(queue.Empty, OSError, ValueError):
-            while True:
-                latest = self._progress.get_nowait()
-        return latest
-
     def kill(self) -> None:
-        """Kill the solver process now; the slot must be rebuilt afterwards."""
-        for pid in self._pids():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-
-    def rebuild(self) -> None:
-        """Replace a broken (crashed or killed) process with a fresh one."""
-        self.kill()
-        self._executor.shutdown(wait=False, cancel_futures=True)
-        self._progress.close()
-        self._start()
-        self.warm_up()
+        """Kill the process now, if any; ``start`` (or ``ensure_alive``) makes a new one."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        if self._process is not None:
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                self._process.kill()
+            self._process.join(5)
+            self._process = None
 
     def shutdown(self, timeout: float = 5.0) -> None:
-        """Stop the process: politely, then by force, so a stuck solve cannot hang the exit."""
-        pids = self._pids()
-        self._executor.shutdown(wait=False, cancel_futures=True)
-        deadline = time.monotonic() + timeout
-        while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        """Stop the process: politely (pipe closed), then by force."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        if self._process is not None:
+            self._process.join(timeout)
         self.kill()
-        self._progress.close()
-
-    def _pids(self) -> list[int]:
-        # The executor's own process table: the only handle on its children it offers.
-        processes = getattr(self._executor, "_processes", None) or {}
-        return list(processes)

@@ -11,9 +11,13 @@ import dataclasses
 import os
 import sys
 import time
+from typing import Any
+
+import psycopg
 
 from daemon import cli, log
 from daemon.allocator.data import AllocatorInput
+from daemon.allocator.load import load as allocator_load
 from daemon.allocator.solve import solve as allocator_solve
 from daemon.kinds import RunKind, registry
 from daemon.loop import Daemon
@@ -21,11 +25,15 @@ from daemon.solving import SolveContext, SolveOutcome
 
 SLEEP_KEY = "test_sleep_seconds"
 CRASH_KEY = "test_crash"
+HANG_KEY = "test_hang_seconds"  # sleep ignoring stop requests, like a solver stuck in C code
+LOAD_SLEEP_KEY = "test_load_sleep_seconds"  # a slow load, in the daemon (like 2.25 M rows)
 
 
 def solve(inp: AllocatorInput, ctx: SolveContext) -> SolveOutcome:
     config = dict(inp.config)
     sleep = float(config.pop(SLEEP_KEY, 0))
+    config.pop(LOAD_SLEEP_KEY, None)
+    time.sleep(float(config.pop(HANG_KEY, 0)))
     if config.pop(CRASH_KEY, False):
         os._exit(70)  # a solver process dying mid-solve, as a segfault or the OOM killer would
     deadline = time.monotonic() + sleep
@@ -37,9 +45,15 @@ def solve(inp: AllocatorInput, ctx: SolveContext) -> SolveOutcome:
     return allocator_solve(dataclasses.replace(inp, config=config), ctx)
 
 
+def load(conn: psycopg.Connection[Any], run_id: str) -> AllocatorInput:
+    inp = allocator_load(conn, run_id)
+    time.sleep(float(inp.config.get(LOAD_SLEEP_KEY, 0)))
+    return inp
+
+
 def kinds() -> dict[str, RunKind]:
     real = registry()
-    real["allocator"] = dataclasses.replace(real["allocator"], solve=solve)
+    real["allocator"] = dataclasses.replace(real["allocator"], load=load, solve=solve)
     return real
 
 

@@ -7,6 +7,7 @@ run with a message naming the key, so an administrator can fix the row they wrot
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -29,6 +30,9 @@ class AllocatorConfig:
     # would mean "all cores".
     num_workers: int | None = None
 
+
+# CP-SAT rejects more search workers than this as an invalid model.
+MAX_NUM_WORKERS = 10_000
 
 _NOTATIONS: tuple[RankNotation, ...] = ("competition", "dense", "fractional")
 _STABILITIES: tuple[Stability, ...] = ("none", "weak")
@@ -96,7 +100,16 @@ def parse_config(raw: dict[str, Any] | None) -> AllocatorConfig:
         values["stability"] = _choice("stability", raw["stability"], _STABILITIES)
     if "num_workers" in raw:
         workers = _integer("num_workers", raw["num_workers"])
-        if workers < 1:
-            raise BadInput(f"config key 'num_workers' must be at least 1, got {workers}")
+        if not 1 <= workers <= MAX_NUM_WORKERS:
+            raise BadInput(f"config key 'num_workers' must be within [1, {MAX_NUM_WORKERS}], got {workers}")
         values["num_workers"] = workers
     return replace(AllocatorConfig(), **values)
+
+
+def time_limit(raw: Mapping[str, Any] | None) -> float:
+    """The run's ``max_seconds`` for the daemon's solve deadline; the default when the key is
+    missing or invalid (the solver then rejects the run with the key's name)."""
+    try:
+        return _number("max_seconds", (raw or {})["max_seconds"])
+    except (KeyError, BadInput):
+        return AllocatorConfig.max_seconds

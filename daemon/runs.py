@@ -11,6 +11,7 @@ import json
 import os
 import socket
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -92,16 +93,25 @@ def release(conn: psycopg.Connection[Any], c: Claim, reason: str, *, refund: boo
     return None if row is None else str(row[0])
 
 
-def reap(conn: psycopg.Connection[Any], kind: RunKind, lease_seconds: float) -> list[tuple[str, str]]:
-    """Reclaim runs of ``kind`` whose heartbeat is older than the lease: [(run id, new status)]."""
+def reap(conn: psycopg.Connection[Any], kind: RunKind, lease_seconds: float) -> list[tuple[str, str, int]]:
+    """Reclaim runs of ``kind`` whose heartbeat is older than the lease:
+    [(run id, new status, attempts counted)]."""
     with conn.transaction():
         rows = conn.execute(
             queue_statement("reap", kind.table, kind.created_column), {"lease": lease_seconds}
         ).fetchall()
-    return [(str(r[0]), str(r[1])) for r in rows]
+    return [(str(r[0]), str(r[1]), int(r[2])) for r in rows]
 
 
-def announce(conn: psycopg.Connection[Any], daemon: str, *, slots: int, in_flight: int, state: str) -> int:
+def prune_daemons(conn: psycopg.Connection[Any]) -> None:
+    """Forget daemons silent for a week."""
+    with conn.transaction():
+        conn.execute(sql_text("queue/prune_daemons"))
+
+
+def announce(
+    conn: psycopg.Connection[Any], daemon: str, *, slots: int, in_flight: int, state: str, started_at: datetime
+) -> int:
     """Upsert this daemon's row in receptord_daemons (read by the live-daemon views); return
     how many runs of all kinds are pending."""
     with conn.transaction():
@@ -115,6 +125,7 @@ def announce(conn: psycopg.Connection[Any], daemon: str, *, slots: int, in_fligh
                 "slots": slots,
                 "in_flight": in_flight,
                 "state": state,
+                "started_at": started_at,
             },
         )
         row = conn.execute(sql_text("queue/pending")).fetchone()

@@ -1,0 +1,1 @@
+REVOKE DELETE ON receptord_daemons FROM receptord_daemon;
