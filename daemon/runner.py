@@ -130,19 +130,18 @@ class Runner:
 
     def _solve(self, problem: Any, deadline: float, limit: float) -> SolveOutcome | None:
         """Solve in the slot; None when the run ended otherwise (handed back, lost, cancelled)."""
-        if self.slot.ensure_alive():
-            log_.warning("the solver process had died while idle; replaced it before this run")
         try:
-            self.slot.submit(self.claim.kind.solve, problem, self.context, self._settings.solver_threads)
-        except SolverCrashed:  # died between the check and the hand-over: not this run's doing
-            self.slot.start()
-            self.slot.submit(self.claim.kind.solve, problem, self.context, self._settings.solver_threads)
+            self._hand_over(problem)
+        except SolverCrashed as e:  # no solver process would start: not this run's doing
+            log_.error("no solver process could be started", error=str(e))
+            self._release("the daemon could not start a solver process", refund=True)
+            return None
         while True:
             try:
                 outcome = self.slot.result(POLL_SECONDS)
             except SolverCrashed as e:
                 log_.error("solver process crashed", detail=str(e))
-                self.slot.start()
+                self.slot.kill()  # replaced before the slot's next run
                 self._release("the solver process crashed (out of memory or killed)", refund=False)
                 return None
             except SolverRaised as e:
@@ -169,6 +168,19 @@ class Runner:
                 self._end_unsolved(reason)
                 return None
 
+    def _hand_over(self, problem: Any) -> None:
+        """Submit to a live solver process: one that died while idle, or dies between the check
+        and the hand-over, is replaced first (the run is not charged for it)."""
+        for tries_left in (1, 0):
+            if self.slot.ensure_alive():
+                log_.warning("the solver process had died while idle; replaced it before this run")
+            try:
+                self.slot.submit(self.claim.kind.solve, problem, self.context, self._settings.solver_threads)
+                return
+            except SolverCrashed:
+                if not tries_left:
+                    raise
+
     def _abandon_reason(self) -> str | None:
         if self._cancelled.is_set():
             return "cancelled"
@@ -188,12 +200,13 @@ class Runner:
         """Ask the solver to stop; kill its process if it does not within the grace."""
         self.slot.request_stop()
         try:
-            if self.slot.result(STOP_GRACE_SECONDS) is not None:
-                return
-            log_.warning("solver ignored the stop request; killing it")
-        except (SolverCrashed, SolverRaised):  # the result is discarded either way
+            if self.slot.result(STOP_GRACE_SECONDS) is None:
+                log_.warning("solver ignored the stop request; killing it")
+                self.slot.kill()  # replaced before the slot's next run
+        except SolverRaised:  # the process is fine; the result is discarded either way
             pass
-        self.slot.start()
+        except SolverCrashed:
+            self.slot.kill()
 
     # --- endings ---------------------------------------------------------------------------
 

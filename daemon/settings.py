@@ -47,7 +47,7 @@ class Settings:
         for name in ("drain_seconds", "solve_grace_seconds"):
             if not getattr(self, name) >= 0:
                 found.append(f"{_env(name)} must not be negative, got {getattr(self, name)}")
-        if self.heartbeat_seconds > 0 and not self.lease_seconds >= 3 * self.heartbeat_seconds:
+        if self.heartbeat_seconds > 0 and self.lease_seconds > 0 and self.lease_seconds < 3 * self.heartbeat_seconds:
             found.append(
                 f"{_env('lease_seconds')}={self.lease_seconds:g} must be at least 3 x "
                 f"{_env('heartbeat_seconds')}={self.heartbeat_seconds:g}, or the daemon loses its own runs "

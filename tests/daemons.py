@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import psutil
 import psycopg
 
 from tests.pg import as_daemon
@@ -110,3 +114,54 @@ def enqueue(conn: psycopg.Connection[Any], allocation_run: str, **columns: Any) 
     row = conn.execute(sql, (allocation_run, *columns.values())).fetchone()
     assert row is not None
     return str(row[0])
+
+
+def attempts(conn: psycopg.Connection[Any], run_id: str) -> int:
+    row = conn.execute("SELECT attempts FROM receptord_runs WHERE id = %s", (run_id,)).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def solver_processes(d: DaemonProcess) -> list[psutil.Process]:
+    """The daemon's solver processes: the children of its multiprocessing forkserver."""
+    found: list[psutil.Process] = []
+    for child in psutil.Process(d.proc.pid).children():
+        with contextlib.suppress(psutil.Error):
+            if any("forkserver" in part for part in child.cmdline()):
+                found += child.children()
+    return found
+
+
+class SystemdSocket:
+    """A stand-in for systemd's notify socket: what the daemon sends, and when."""
+
+    def __init__(self, folder: Path) -> None:
+        self.address = str(folder / "notify.sock")
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._sock.bind(self.address)
+        self._sock.settimeout(0.2)
+        self.messages: list[tuple[float, str]] = []  # (monotonic time, datagram)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._receive, daemon=True)
+        self._thread.start()
+
+    def env(self, watchdog_seconds: float) -> dict[str, str]:
+        return {"NOTIFY_SOCKET": self.address, "WATCHDOG_USEC": str(int(watchdog_seconds * 1_000_000))}
+
+    def _receive(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data = self._sock.recv(4096)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.messages.append((time.monotonic(), data.decode()))
+
+    def times(self, message: str, since: float = 0.0, until: float = float("inf")) -> list[float]:
+        return [t for t, m in list(self.messages) if m == message and since <= t <= until]
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self._sock.close()

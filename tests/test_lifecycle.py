@@ -207,16 +207,36 @@ def test_sigterm_lets_a_solve_finish_within_the_grace_period(
     assert allocations(conn, run_id) == len(hospital.workers)
 
 
+# Polls 600 s apart and reaper ticks (lease/4) 150 s apart: only a NOTIFY explains a claim
+# within seconds. The control below shows the same daemon without LISTEN does not claim.
+SLOW_POLL = ["--poll-seconds", "600", "--lease-seconds", "600"]
+
+
 def test_notify_wakes_an_idle_daemon_long_before_its_poll(
     conn: psycopg.Connection, hospital: Hospital, db_url: str, tmp_path: Path
 ) -> None:
-    d = DaemonProcess(db_url, "--poll-seconds", "600", log_dir=tmp_path)
+    d = DaemonProcess(db_url, *SLOW_POLL, log_dir=tmp_path)
     try:
         wait_for(lambda: '"listening"' in d.log(), 30, "the daemon to LISTEN")
-        time.sleep(0.5)  # let its first (empty) poll pass
+        time.sleep(1)  # let its first (empty) poll pass
         run_id = enqueue(conn, hospital.allocation_run)
-        # With a 600 s poll, only the NOTIFY can have woken it.
+        wait_for(lambda: status(conn, run_id) != "PENDING", 10, "NOTIFY to wake the daemon")
         assert wait_final(conn, run_id, timeout=30) == "COMPLETED", d.log()
+    finally:
+        assert d.stop() == 0
+
+
+def test_without_notify_the_same_daemon_leaves_a_new_run_waiting_for_its_poll(
+    conn: psycopg.Connection, hospital: Hospital, db_url: str, tmp_path: Path
+) -> None:
+    """The control that gives the NOTIFY test its teeth."""
+    d = DaemonProcess(db_url, *SLOW_POLL, "--no-listen", log_dir=tmp_path)
+    try:
+        wait_for(lambda: conn.execute("SELECT 1 FROM receptord_daemons").fetchone(), 30, "the daemon to start")
+        time.sleep(1)  # let its first (empty) poll pass
+        run_id = enqueue(conn, hospital.allocation_run)
+        time.sleep(3)
+        assert status(conn, run_id) == "PENDING"
     finally:
         assert d.stop() == 0
 

@@ -1,0 +1,290 @@
+"""Ordinary failures that must not knock the daemon over: real daemon processes, a real server.
+
+Each test is one way a daemon used to lose work (a dead idle solver, a slow load, a hung
+solve, a revoked grant, a failover to a read-only server, a database outage, SIGTERM in an
+outage), and asserts nothing is lost, nothing is done twice and no attempt is burnt for a
+fault that was not the run's.
+"""
+
+from __future__ import annotations
+
+import itertools
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import psycopg
+import pytest
+from psycopg.types.json import Jsonb
+
+from daemon.synthetic import Hospital, seed_allocation
+from tests.checked import assert_valid_allocation
+from tests.daemons import (
+    ROOT,
+    DaemonProcess,
+    SystemdSocket,
+    allocations,
+    attempts,
+    enqueue,
+    events,
+    solver_processes,
+    status,
+    wait_final,
+    wait_for,
+)
+from tests.pg import DAEMON_LOGIN, Server
+from tests.slow_kind import HANG_KEY, LOAD_SLEEP_KEY, SLEEP_KEY
+
+ROLE = "receptord_daemon"
+# The daemon role's lifecycle grant on the queues (sql/schema/0004_daemon_role.sql).
+LIFECYCLE_COLUMNS = (
+    "status, claimed_by, claimed_at, heartbeat_at, attempts, progress, last_error, completed_at, result_metadata"
+)
+
+
+@pytest.fixture
+def hospital(conn: psycopg.Connection) -> Hospital:
+    return seed_allocation(conn, workers=8, lines=4, capacity=2, seed=5)
+
+
+def controlled(pg_server: Server) -> object:
+    if pg_server.embedded is None:
+        pytest.skip("needs a server the tests started (embedded or RECEPTORD_TEST_SERVER=debian)")
+    return pg_server.embedded
+
+
+def test_solver_processes_killed_while_idle_are_replaced_and_no_run_is_charged(
+    conn: psycopg.Connection, hospital: Hospital, db_url: str, tmp_path: Path
+) -> None:
+    d = DaemonProcess(db_url, log_dir=tmp_path)  # two slots
+    try:
+        wait_for(lambda: '"listening"' in d.log(), 30, "the daemon to be up, its solvers started")
+        victims = solver_processes(d)
+        assert len(victims) == 2
+        for p in victims:  # as the OOM killer would, while they wait for work
+            p.kill()
+        psutil.wait_procs(victims, timeout=10)
+        runs = [enqueue(conn, hospital.allocation_run) for _ in range(4)]
+        for run_id in runs:
+            assert wait_final(conn, run_id) == "COMPLETED", d.log()
+        replaced = {p.pid for p in solver_processes(d)}
+    finally:
+        assert d.stop() == 0, d.log()
+    assert "died while idle" in d.log()
+    assert len(replaced) == 2 and not replaced & {p.pid for p in victims}
+    for run_id in runs:
+        assert attempts(conn, run_id) == 1
+        assert events(conn, run_id) == ["enqueued", "claimed", "completed"]
+        assert allocations(conn, run_id) == len(hospital.workers)
+
+
+def test_the_lease_is_renewed_while_the_input_loads(
+    conn: psycopg.Connection, hospital: Hospital, db_url: str, tmp_path: Path
+) -> None:
+    """A load longer than the lease (3 s here; 2.25 M preference rows take seconds) must not
+    get a live daemon's run reaped from under it."""
+    d = DaemonProcess(db_url, slow=True, log_dir=tmp_path)
+    try:
+        run_id = enqueue(conn, hospital.allocation_run, config=Jsonb({LOAD_SLEEP_KEY: 5}))
+        assert wait_final(conn, run_id) == "COMPLETED", d.log()
+    finally:
+        assert d.stop() == 0, d.log()
+    assert events(conn, run_id) == ["enqueued", "claimed", "completed"]
+    assert attempts(conn, run_id) == 1
+
+
+def test_a_hung_solve_is_stopped_then_killed_and_fails_saying_so(
+    conn: psycopg.Connection, hospital: Hospital, db_url: str, tmp_path: Path
+) -> None:
+    d = DaemonProcess(db_url, "--pool-size", "1", "--solve-grace-seconds", "1", slow=True, log_dir=tmp_path)
+    try:
+        hung = enqueue(conn, hospital.allocation_run, config=Jsonb({HANG_KEY: 3600, "max_seconds": 1}))
+        assert wait_final(conn, hung) == "FAILED", d.log()
+        after = enqueue(conn, hospital.allocation_run)  # the slot was rebuilt and serves on
+        assert wait_final(conn, after) == "COMPLETED", d.log()
+    finally:
+        assert d.stop() == 0, d.log()
+    row = conn.execute("SELECT last_error, attempts FROM allocator_py_runs WHERE id = %s", (hung,)).fetchone()
+    assert row is not None
+    assert "did not finish within max_seconds (1 s) plus a grace of 1 s" in row[0]
+    assert row[1] == 1
+    assert allocations(conn, hung) == 0
+    assert "solver ignored the stop request; killing it" in d.log()
+
+
+def test_a_revoked_grant_neither_stops_the_daemon_nor_loses_its_runs(
+    conn: psycopg.Connection, hospital: Hospital, db_url: str, tmp_path: Path
+) -> None:
+    """A DBA revokes the daemon's grant by mistake and restores it: errors, not an exit that
+    would kill the solves in flight."""
+    d = DaemonProcess(db_url, "--lease-seconds", "20", slow=True, log_dir=tmp_path)
+    try:
+        running = enqueue(conn, hospital.allocation_run, config=Jsonb({SLEEP_KEY: 4}))
+        wait_for(lambda: status(conn, running) == "GENERATING", 30, "the run to be claimed")
+        conn.execute(f"REVOKE UPDATE ON allocator_py_runs, allocation_planner_runs FROM {ROLE}")
+        queued = enqueue(conn, hospital.allocation_run)
+        wait_for(lambda: "InsufficientPrivilege" in d.log(), 20, "the daemon to meet the revoked grant")
+        assert d.proc.poll() is None, d.log()
+        conn.execute(
+            f"GRANT UPDATE ({LIFECYCLE_COLUMNS}) ON allocator_py_runs, allocation_planner_runs TO receptord_daemon"
+        )
+        assert wait_final(conn, running) == "COMPLETED", d.log()
+        assert wait_final(conn, queued) == "COMPLETED", d.log()
+    finally:
+        assert d.stop() == 0, d.log()
+    assert attempts(conn, running) == 1
+    assert events(conn, running) == ["enqueued", "claimed", "completed"]
+    assert_valid_allocation(db_url, running)
+
+
+def test_a_failover_to_a_read_only_server_is_waited_out(
+    conn: psycopg.Connection, hospital: Hospital, db_url: str, tmp_path: Path
+) -> None:
+    """Every new session of the daemon is read-only for a while, as on a standby after a failover."""
+    d = DaemonProcess(db_url, log_dir=tmp_path)
+    try:
+        wait_for(lambda: '"listening"' in d.log(), 30, "the daemon to start")
+        conn.execute(f"ALTER ROLE {DAEMON_LOGIN} SET default_transaction_read_only = on")
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (DAEMON_LOGIN,))
+        run_id = enqueue(conn, hospital.allocation_run)
+        wait_for(lambda: "ReadOnlySqlTransaction" in d.log(), 20, "the daemon to meet the read-only server")
+        assert d.proc.poll() is None, d.log()
+        conn.execute(f"ALTER ROLE {DAEMON_LOGIN} RESET default_transaction_read_only")
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (DAEMON_LOGIN,))
+        assert wait_final(conn, run_id) == "COMPLETED", d.log()
+    finally:
+        conn.execute(f"ALTER ROLE {DAEMON_LOGIN} RESET default_transaction_read_only")
+        assert d.stop() == 0, d.log()
+    assert attempts(conn, run_id) == 1
+
+
+def test_an_outage_shorter_than_the_lease_costs_nothing_and_the_watchdog_is_fed_throughout(
+    pg_server: Server, hospital: Hospital, db_url: str, tmp_path: Path
+) -> None:
+    server = controlled(pg_server)
+    systemd = SystemdSocket(tmp_path)
+    # A 600 s poll: after the outage only a working reconnect can make the daemon serve again.
+    d = DaemonProcess(
+        db_url,
+        "--lease-seconds",
+        "15",
+        "--poll-seconds",
+        "600",
+        slow=True,
+        log_dir=tmp_path,
+        env=systemd.env(watchdog_seconds=6),  # pings due at least every 3 s
+    )
+    try:
+        with psycopg.connect(db_url, autocommit=True) as c:
+            wait_for(lambda: '"listening"' in d.log(), 30, "LISTEN")
+            solving = enqueue(c, hospital.allocation_run, config=Jsonb({SLEEP_KEY: 10}))
+            wait_for(lambda: status(c, solving) == "GENERATING", 30, "the run to be claimed")
+        down = time.monotonic()
+        server.stop()  # type: ignore[attr-defined]
+        time.sleep(8)
+        server.start()  # type: ignore[attr-defined]
+        up = time.monotonic()
+        with psycopg.connect(db_url, autocommit=True) as c:
+            queued = enqueue(c, hospital.allocation_run)
+            wait_for(lambda: status(c, queued) != "PENDING", 4, "the daemon to serve again after the outage")
+            assert wait_final(c, solving) == "COMPLETED", d.log()
+            assert wait_final(c, queued) == "COMPLETED", d.log()
+            # The lease survived the outage: one claim, one attempt, nothing redone.
+            assert events(c, solving) == ["enqueued", "claimed", "completed"]
+            assert attempts(c, solving) == 1
+            assert allocations(c, solving) == len(hospital.workers)
+        pings = systemd.times("WATCHDOG=1", since=down - 3, until=up + 3)
+    finally:
+        assert d.stop() == 0, d.log()
+        systemd.close()
+    gaps = [b - a for a, b in itertools.pairwise(pings)]
+    assert pings and max(gaps) < 3.0, (gaps, d.log()[-3000:])
+
+
+def test_sigterm_during_an_outage_exits_in_time_and_the_run_is_refunded(
+    pg_server: Server, hospital: Hospital, db_url: str, tmp_path: Path
+) -> None:
+    server = controlled(pg_server)
+    a = DaemonProcess(db_url, "--drain-seconds", "1", slow=True, name="stopped-in-outage", log_dir=tmp_path)
+    with psycopg.connect(db_url, autocommit=True) as c:
+        run_id = enqueue(c, hospital.allocation_run, config=Jsonb({SLEEP_KEY: 6}))
+        wait_for(lambda: status(c, run_id) == "GENERATING", 30, "the run to be claimed")
+    server.stop()  # type: ignore[attr-defined]
+    try:
+        a.signal(signal.SIGTERM)
+        # Drain grace 1 s, then give up on the database: far inside TimeoutStopSec.
+        assert a.wait_exit(20) == 0
+    finally:
+        server.start()  # type: ignore[attr-defined]
+        a.stop()
+    # The run could not be handed back; its lease expires and the attempt is refunded.
+    b = DaemonProcess(db_url, slow=True, name="after-outage", log_dir=tmp_path)
+    try:
+        with psycopg.connect(db_url, autocommit=True) as c:
+            assert wait_final(c, run_id) == "COMPLETED", b.log()
+            assert events(c, run_id) == ["enqueued", "claimed", "requeued", "claimed", "completed"]
+            assert attempts(c, run_id) == 1
+            error = c.execute(
+                "SELECT detail->>'last_error' FROM run_events WHERE run_id = %s AND event = 'requeued'", (run_id,)
+            ).fetchone()
+            assert error is not None and "attempt not counted" in error[0]
+            assert allocations(c, run_id) == len(hospital.workers)
+    finally:
+        assert b.stop() == 0, b.log()
+
+
+def test_a_long_drain_keeps_asking_systemd_for_more_time(
+    conn: psycopg.Connection, hospital: Hospital, db_url: str, tmp_path: Path
+) -> None:
+    systemd = SystemdSocket(tmp_path)
+    d = DaemonProcess(
+        db_url, "--drain-seconds", "30", slow=True, log_dir=tmp_path, env=systemd.env(watchdog_seconds=30)
+    )
+    try:
+        run_id = enqueue(conn, hospital.allocation_run, config=Jsonb({SLEEP_KEY: 12}))
+        wait_for(lambda: status(conn, run_id) == "GENERATING", 30, "the run to be claimed")
+        d.signal(signal.SIGTERM)
+        assert d.wait_exit(60) == 0
+    finally:
+        d.stop()
+        systemd.close()
+    assert status(conn, run_id) == "COMPLETED"  # finished within the grace
+    extensions = [m for _, m in systemd.messages if m.startswith("EXTEND_TIMEOUT_USEC=")]
+    assert len(extensions) >= 2, systemd.messages
+
+
+SIGNAL_STORM = """
+import os, signal, sys, threading, time
+from daemon.inbox import Wake
+from daemon.loop import Daemon
+from daemon.settings import Settings
+
+d = Daemon(Settings(database_url="postgresql://nobody@localhost/none"))
+d.install_signal_handlers()
+stop = time.monotonic() + 3
+
+def storm():
+    while time.monotonic() < stop:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.0005)
+
+threading.Thread(target=storm, daemon=True).start()
+n = 0
+while time.monotonic() < stop:  # the main thread inside the inbox, as the loop is
+    d.inbox.post(Wake("work"))
+    n += len(d.inbox.wait(0))
+print("survived", n, d._stop_requested)
+"""
+
+
+def test_a_signal_arriving_inside_the_inbox_cannot_deadlock_the_loop() -> None:
+    """SIGTERM lands between two bytecodes of the main thread, wherever it is: the handler
+    must take no lock that code may hold (a queue.Queue.put from the handler deadlocks)."""
+    done = subprocess.run(
+        [sys.executable, "-c", SIGNAL_STORM], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("survived") and done.stdout.strip().endswith("True"), done.stdout
