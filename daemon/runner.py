@@ -24,7 +24,7 @@ import structlog
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from daemon import log, runs
-from daemon.db import TRANSIENT_ERRORS
+from daemon.db import TRANSIENT_ERRORS, sql_text
 from daemon.lease import Lease
 from daemon.settings import Settings
 from daemon.solving import BadInput, SolveOutcome
@@ -226,9 +226,10 @@ class Runner:
                     if not runs.lock(conn, self.claim):
                         log_.warning("lease lost before commit; result discarded")
                         return
-                    # The row is locked until commit: the reaper and cancel_run() wait for us,
-                    # so the lease needs no more renewing (a renewal would only queue behind us).
-                    self._lease.stop()
+                    # The run is locked until commit; rows the results touch may be locked by
+                    # someone else (a client editing job lines): wait a while, then retry
+                    # (LockNotAvailable is transient) rather than hang with the lease ours.
+                    conn.execute(sql_text("queue/finish_lock_timeout"))
                     if outcome.status == "COMPLETED":
                         self.claim.kind.write(conn, self.claim.run_id, outcome)
                     if timing is not None:
@@ -236,6 +237,9 @@ class Runner:
                         seconds["write"] = round(time.monotonic() - began, 4)
                         metadata["seconds"] = seconds
                     runs.finish(conn, self.claim, outcome.status, metadata, outcome.error)
+                    # Renewals queue behind our row lock until commit, then find the run
+                    # finished: stop them before that reads as a lost lease.
+                    self._lease.stop()
                 log_.info("finished", status=outcome.status, error=outcome.error)
                 return
             except TRANSIENT_ERRORS as e:

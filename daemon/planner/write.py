@@ -1,5 +1,12 @@
 """Write a planner result inside the run's finishing transaction: snapshot the lines an
-earlier planner run generated for the allocation run, replace them, add the rotations."""
+earlier planner run generated for the allocation run, replace them, add the rotations.
+
+Writers of one allocation run's lines take turns (an advisory lock on the allocation run,
+sql/planner/lock_allocation_run.sql documents its key), so the second of two planner runs
+finishing together snapshots and replaces the first one's lines instead of adding to them.
+The lines to replace are locked before the in-use check (sql/planner/lock_generated.sql), so
+no preference or allocation can attach to them between the check and the delete.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +23,17 @@ def write(conn: psycopg.Connection[Any], run_id: str, outcome: SolveOutcome) -> 
     row = conn.execute(sql_text("planner/run"), {"run": run_id}).fetchone()
     assert row is not None
     params = {"allocation_run": row[0], "run": run_id}
+    # Separate statements, in this order: each later one must see what the previous holder of
+    # the lock committed (READ COMMITTED: a new snapshot per statement).
+    locked = conn.execute(sql_text("planner/lock_allocation_run"), params).fetchone()
+    assert locked is not None
+    isolation = locked[0]
+    if isolation != "read committed":
+        raise BadInput(
+            f"the daemon's transactions run at {isolation} isolation; writing job lines needs read committed "
+            "(unset default_transaction_isolation for the daemon's role or database)"
+        )
+    conn.execute(sql_text("planner/lock_generated"), params)
     in_use = conn.execute(sql_text("planner/generated_in_use"), params).fetchall()
     if in_use:
         listed = ", ".join(f"{name} ({p} preferences, {a} allocations)" for name, p, a in in_use)

@@ -1,5 +1,6 @@
 -- Lines an earlier planner run generated for this allocation run that people already use:
--- ranked by workers or allocated. Replacing them would silently delete that work.
+-- ranked by workers or allocated. Replacing them would silently delete that work. Runs after
+-- lock_generated.sql: the lines are locked, so nobody can start using one after this check.
 SELECT j.name,
        (SELECT count(*) FROM preference_worker_job_lines p WHERE p.job_line = j.id) AS preferences,
        (SELECT count(*) FROM allocator_py_allocations a WHERE a.job_line = j.id) AS allocations
