@@ -25,7 +25,7 @@ def configure(fmt: str = "auto", level: str = "info") -> None:
     renderer: Any = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )
-    tail: list[Any] = [structlog.processors.dict_tracebacks] if json else []
+    tail: list[Any] = [_dict_tracebacks()] if json else []
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
@@ -47,6 +47,18 @@ def configure(fmt: str = "auto", level: str = "info") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # Python warnings (numpy's overflow on a huge preference_power...) as log lines too: printed
+    # raw, they would be the only lines of a JSON log that are not JSON.
+    logging.captureWarnings(True)
+
+
+def _dict_tracebacks() -> structlog.processors.ExceptionRenderer:
+    """Tracebacks as JSON, without frame locals.
+
+    ``structlog.processors.dict_tracebacks`` shows every frame's locals, and those hold run data
+    (doctors' names) and secrets (a database URL with its password): logs must not carry them.
+    """
+    return structlog.processors.ExceptionRenderer(structlog.tracebacks.ExceptionDictTransformer(show_locals=False))
 
 
 def get(name: str = "receptord") -> Any:

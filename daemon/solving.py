@@ -15,6 +15,9 @@ from typing import Any, Literal, Protocol
 
 FinalStatus = Literal["COMPLETED", "INFEASIBLE", "FAILED"]
 
+# CP-SAT refuses a model asking for more search workers than this ("the model is invalid").
+MAX_NUM_WORKERS = 10_000
+
 
 class BadInput(Exception):
     """The run's data cannot be solved as given; the message names the rows at fault."""

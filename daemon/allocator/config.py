@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from daemon.solving import BadInput
+from daemon.solving import MAX_NUM_WORKERS, BadInput
 
 RankNotation = Literal["competition", "dense", "fractional"]
 Stability = Literal["none", "weak"]
@@ -30,9 +30,6 @@ class AllocatorConfig:
     # would mean "all cores".
     num_workers: int | None = None
 
-
-# CP-SAT rejects more search workers than this as an invalid model.
-MAX_NUM_WORKERS = 10_000
 
 _NOTATIONS: tuple[RankNotation, ...] = ("competition", "dense", "fractional")
 _STABILITIES: tuple[Stability, ...] = ("none", "weak")

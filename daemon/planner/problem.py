@@ -11,7 +11,7 @@ from daemon.planner.data import PlannerInput, Position
 from daemon.planner.leave import LeavePattern, leave_patterns, term_starts
 from daemon.planner.rules import Rule, resolve
 from daemon.planner.rules.kinds import Predicate
-from daemon.solving import BadInput
+from daemon.solving import MAX_NUM_WORKERS, BadInput
 
 YEAR_WEEKS = 52
 CATEGORIES = ("A", "B", "C", "D")
@@ -90,8 +90,8 @@ def _run_errors(inp: PlannerInput) -> list[str]:
         errors.append(f"leave_weeks must not be negative, got {inp.leave_weeks}")
     if inp.max_seconds <= 0:
         errors.append(f"max_seconds must be positive, got {inp.max_seconds}")
-    if inp.num_workers is not None and inp.num_workers < 1:
-        errors.append(f"num_workers must be at least 1, got {inp.num_workers}")
+    if inp.num_workers is not None and not 1 <= inp.num_workers <= MAX_NUM_WORKERS:
+        errors.append(f"num_workers must be within [1, {MAX_NUM_WORKERS}], got {inp.num_workers}")
     bad_affinity = [f"{a}/{b} ({w})" for a, b, w in inp.specialty_affinity if not -100 <= w <= 100]
     if bad_affinity:
         errors.append(f"specialty_affinity weights must lie in -100..100: {_named(bad_affinity)}")

@@ -87,7 +87,10 @@ def test_ties_rejected_when_disallowed() -> None:
 
 
 def test_ties_accepted_by_default() -> None:
-    build_problem(make_input({"w1": {"a": 1, "b": 1}}, LINES))
+    problem = build_problem(make_input({"w1": {"a": 1, "b": 1}}, LINES))
+    rank = dict(zip(problem.line_ids, problem.rank[0].tolist(), strict=True))
+    # Kept as a tie, not broken: both share the mean of ranks 1 and 2.
+    assert rank["a"] == rank["b"] == 1.5
 
 
 @pytest.mark.parametrize("rank", [0.0, -1.0, float("nan"), float("inf")])

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import replace
 from typing import Any
+
+import pytest
 
 from daemon.planner.hospitals import vic_hospital
 from daemon.planner.solve import solve
@@ -88,12 +89,24 @@ def test_progress_reaches_the_heartbeat() -> None:
     assert {"best_objective", "best_bound", "lines", "phase"} <= set(solutions[0])
 
 
-def test_a_stop_during_the_search_ends_it_within_seconds() -> None:
+# The suite's timeout (pyproject.toml), by a thread: a signal is never handled while the main
+# thread is inside CP-SAT, so the default method would wait for the solve however long it runs.
+@pytest.mark.timeout(method="thread")
+def test_a_stop_during_the_search_ends_it_and_keeps_the_best_lines() -> None:
+    # The stop lands in the middle of the soft phase: right after its first solution, not at
+    # some wall-clock moment that a slow machine might reach before the search even starts.
+    # With a day to spend and a stall limit of a fifth of that, only the stop can end this
+    # solve before the timeout fails the test.
     stop = threading.Event()
-    inp = run(list(vic_hospital()), n=140, term_structure=VIC_TERMS, max_seconds=60, constraints=("VIC_PGY1",))
-    timer = threading.Timer(1.5, stop.set)
-    timer.start()
-    started = time.perf_counter()
-    out = solve(inp, SolveContext(stop_event=stop))
-    assert time.perf_counter() - started < 5
-    assert out.status in ("COMPLETED", "FAILED")
+
+    def report(progress: dict[str, Any]) -> None:
+        if progress.get("phase") == "soft" and "best_objective" in progress:
+            stop.set()
+
+    inp = run(list(vic_hospital()), n=140, term_structure=VIC_TERMS, max_seconds=86_400, constraints=("VIC_PGY1",))
+    out = solve(inp, SolveContext(report=report, stop_event=stop))
+    assert stop.is_set(), "the soft phase never reported a solution"
+    assert len(lines_of(out)) == 140  # the best lines found before the stop
+    soft = out.metadata["phases"]["soft"]
+    # It did not end by reaching its bound: the search was stopped.
+    assert soft["status"] == "FEASIBLE" and soft["objective"] > soft["best_bound"], soft
