@@ -33,8 +33,9 @@ from daemon.solving import BadInput, SolveContext, SolveOutcome
 
 # Imported once in the forkserver, so every new solver process starts warm.
 PRELOAD = ["daemon.allocator.solve", "daemon.planner.solve"]
-# How long a new solver process may take to say it is ready (imports are preloaded).
-START_TIMEOUT_SECONDS = 60.0
+# How long a new solver process may take to say it is ready (imports are preloaded; the
+# loop waits for it, so this stays under half of WatchdogSec).
+START_TIMEOUT_SECONDS = 10.0
 
 
 def context() -> BaseContext:
