@@ -27,16 +27,20 @@ class Lease:
         self,
         claim: runs.Claim,
         pool: ConnectionPool[psycopg.Connection[Any]],
+        *,
         interval: float,
         progress: Callable[[], dict[str, Any] | None],
         context: dict[str, str],
+        on_lost: Callable[[], None] = lambda: None,
     ) -> None:
         self._claim = claim
         self._pool = pool
         self._interval = interval
         self._progress = progress
         self._context = context
+        self._on_lost = on_lost  # e.g. cancel the run's load: there is no point finishing it
         self._stopped = threading.Event()
+        self._finishing = threading.Event()
         self.lost = threading.Event()
         self._thread = threading.Thread(target=self._main, name=f"lease-{claim.run_id[:8]}", daemon=True)
 
@@ -46,6 +50,12 @@ class Lease:
     def stop(self) -> None:
         """Stop renewing (the run is finished or handed back). Does not wait."""
         self._stopped.set()
+
+    def finishing(self) -> None:
+        """The run is being committed: keep renewing until ``stop`` (a failed commit is
+        retried under the lease), but a renewal that finds the run finished is expected, not
+        a lost lease (renewals queue behind the commit's row lock)."""
+        self._finishing.set()
 
     def _main(self) -> None:
         import structlog
@@ -61,7 +71,9 @@ class Lease:
             except psycopg.Error as e:  # e.g. a revoked grant: keep trying, loudly
                 log_.error("heartbeat refused; retrying", error=str(e), error_class=type(e).__name__)
                 continue
-            if not held and not self._stopped.is_set():
-                log_.warning("lease lost (cancelled or reclaimed)")
+            if not held:
                 self.lost.set()
+                if not (self._stopped.is_set() or self._finishing.is_set()):
+                    log_.warning("lease lost (cancelled or reclaimed)")
+                    self._on_lost()
                 return

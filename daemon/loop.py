@@ -21,7 +21,7 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from daemon import log, runs
-from daemon.db import TRANSIENT_ERRORS, make_pool, redact
+from daemon.db import TRANSIENT_ERRORS, make_pool, redact, sql_text
 from daemon.inbox import Inbox, StatusChanged, Wake
 from daemon.kinds import RunKind, registry
 from daemon.listen import Listener
@@ -114,10 +114,10 @@ class Daemon:
 
     def _tick(self) -> None:
         self._systemd.watchdog()
-        self._collect_finished()
-        self._replace_dead_slots()
         now = time.monotonic()
         try:
+            self._collect_finished()
+            self._replace_dead_slots()
             if now >= self._next_reap:
                 self._reap()
                 self._next_reap = now + max(1.0, self.settings.lease_seconds / 4)
@@ -167,19 +167,23 @@ class Daemon:
                     log_.warning("a solver process died while idle; replacing it", pid=slot.pid)
                 try:
                     slot.start()
-                except SolverCrashed as e:
+                except SolverCrashed as e:  # no memory, no descriptors: try again next tick
                     log_.error("could not start a solver process; will retry", error=str(e))
 
     # --- queue work --------------------------------------------------------------------------
 
     def _claim_while_free(self) -> None:
+        """Claim while a live solver process is free: never a run there is no process for."""
         self._had_work = False
-        while self._free_slots and not self._stop_requested:
+        while not self._stop_requested:
+            slot = next((s for s in self._free_slots if s.alive()), None)  # least recently used
+            if slot is None:
+                return
             claim = self._claim_next()
             if claim is None:
                 return
             self._had_work = True
-            slot = self._free_slots.popleft()  # least recently used first
+            self._free_slots.remove(slot)
             runner = Runner(claim, slot, self._pool, self.settings, on_done=lambda: self.inbox.post(Wake("slot free")))
             self._runners[claim.run_id] = runner
             log_.info("claimed", run_id=claim.run_id, kind=claim.kind.name, attempt=claim.attempts)
@@ -248,18 +252,36 @@ class Daemon:
             log_.warning("could not announce draining", error=str(e))
         give_up = deadline + DRAIN_COMMIT_SECONDS
         next_extend = 0.0
+        interrupted = False
         while True:
             self._collect_finished()
             now = time.monotonic()
             if not self._runners or now >= give_up:
                 break
+            if now >= deadline and not interrupted:  # loads in progress end now, not later
+                for runner in self._runners.values():
+                    runner.interrupt()
+                interrupted = True
             if now >= next_extend:
                 self._systemd.extend_timeout(give_up - now + DRAIN_COMMIT_SECONDS)
                 next_extend = now + EXTEND_TIMEOUT_EVERY_SECONDS
             self._systemd.watchdog()
             self.inbox.wait(min(1.0, give_up - now))
         if self._runners:
-            log_.error("runs still in flight after the drain; their leases will expire", runs=list(self._runners))
+            self._give_back_leftovers()
+
+    def _give_back_leftovers(self) -> None:
+        """Runs whose runner could not end in time (a query that would not cancel, a commit
+        waiting on a lock): hand them back refunded from here. Fenced, so a no-op for any the
+        runner did finish; a runner mid-commit holds the run's row lock, and we do not wait."""
+        log_.warning("runs still in flight after the drain; handing them back", runs=list(self._runners))
+        for runner in self._runners.values():
+            try:
+                with self._pool.connection(timeout=LOOP_DB_TIMEOUT_SECONDS) as conn, conn.transaction():
+                    conn.execute(sql_text("queue/release_nowait"))
+                    runs.release(conn, runner.claim, "daemon shut down before the run finished", refund=True)
+            except Exception as e:
+                log_.error("could not hand a run back; its lease will expire", run_id=runner.claim.run_id, error=str(e))
 
     def _close(self) -> None:
         if self._listener is not None:

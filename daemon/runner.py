@@ -14,6 +14,7 @@ lease or another run. Every way a run can end is decided here, once:
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -56,8 +57,17 @@ class Runner:
         self._settings = settings
         self._cancelled = threading.Event()
         self._release_deadline: float | None = None  # set when the daemon is draining
+        self._loading: psycopg.Connection[Any] | None = None  # the load's connection, while it runs
+        self._loading_lock = threading.Lock()
         self.context = {"run_id": claim.run_id, "kind": claim.kind.name, "attempt": str(claim.attempts)}
-        self._lease = Lease(claim, pool, settings.heartbeat_seconds, slot.latest_progress, self.context)
+        self._lease = Lease(
+            claim,
+            pool,
+            interval=settings.heartbeat_seconds,
+            progress=slot.latest_progress,
+            context=self.context,
+            on_lost=self.interrupt,
+        )
         # A daemon thread: the loop's drain already waits for runs to commit or hand back; an
         # exit must never hang on a run stuck on an unreachable database.
         self._thread = threading.Thread(target=self._main, name=f"run-{claim.run_id[:8]}", daemon=True)
@@ -75,10 +85,14 @@ class Runner:
     def cancel(self) -> None:
         """The run was cancelled (heard by NOTIFY): stop now; the fence makes the write a no-op."""
         self._cancelled.set()
+        self.interrupt()
 
     def give_back_at(self, deadline: float) -> None:
         """Drain: finish by ``deadline`` (monotonic) or hand the run back to the queue."""
         self._release_deadline = deadline
+
+    def due_back(self) -> bool:
+        return self._release_deadline is not None and time.monotonic() >= self._release_deadline
 
     # --- the run ---------------------------------------------------------------------------
 
@@ -115,23 +129,42 @@ class Runner:
 
     def _load(self) -> Any:
         """The run's problem, retried while the database is unreachable; None if the run was
-        lost meanwhile (the lease keeps being renewed all along)."""
+        cancelled, lost or due back meanwhile (the load's query is cancelled at once then:
+        see ``interrupt``; the lease is renewed all along)."""
         while True:
             try:
                 with self._pool.connection(timeout=self._settings.heartbeat_seconds) as conn:
-                    return self.claim.kind.load(conn, self.claim.run_id)
-            except TRANSIENT_ERRORS as e:
-                log_.warning("loading failed; retrying", error=str(e))
+                    self._loading = conn
+                    try:
+                        if self._abandon_reason() is None:  # else interrupted before the query
+                            problem = self.claim.kind.load(conn, self.claim.run_id)
+                            if self._abandon_reason() is None:
+                                return problem
+                    finally:  # before the connection goes back to the pool
+                        with self._loading_lock:
+                            self._loading = None
+            except TRANSIENT_ERRORS as e:  # QueryCanceled included: the interrupt
+                if self._abandon_reason() is None:
+                    log_.warning("loading failed; retrying", error=str(e))
             reason = self._abandon_reason()
             if reason is not None:
                 self._end_unsolved(reason)
                 return None
             time.sleep(RETRY_SECONDS)
 
+    def interrupt(self) -> None:
+        """Cancel the load's query, if one is running (from any thread): the run is being
+        cancelled, lost or handed back, and a load of millions of rows should not finish first."""
+        with self._loading_lock:  # the connection cannot go back to the pool meanwhile
+            if self._loading is not None:
+                with contextlib.suppress(Exception):
+                    self._loading.cancel_safe(timeout=2.0)
+
     def _solve(self, problem: Any, deadline: float, limit: float) -> SolveOutcome | None:
         """Solve in the slot; None when the run ended otherwise (handed back, lost, cancelled)."""
         try:
             self._hand_over(problem)
+            log_.info("solving", solver_pid=self.slot.pid)
         except SolverCrashed as e:  # no solver process would start: not this run's doing
             log_.error("no solver process could be started", error=str(e))
             self._release("the daemon could not start a solver process", refund=True)
@@ -140,8 +173,11 @@ class Runner:
             try:
                 outcome = self.slot.result(POLL_SECONDS)
             except SolverCrashed as e:
-                log_.error("solver process crashed", detail=str(e))
                 self.slot.kill()  # replaced before the slot's next run
+                if self.due_back():  # killed by the daemon's own shutdown, not by the run
+                    self._release("daemon shut down before the solve finished", refund=True)
+                    return None
+                log_.error("solver process crashed", detail=str(e))
                 self._release("the solver process crashed (out of memory or killed)", refund=False)
                 return None
             except SolverRaised as e:
@@ -186,15 +222,15 @@ class Runner:
             return "cancelled"
         if self._lease.lost.is_set():
             return "lease lost (cancelled or reclaimed)"
-        if self._release_deadline is not None and time.monotonic() >= self._release_deadline:
+        if self.due_back():
             return "shutdown"
         return None
 
     def _end_unsolved(self, reason: str) -> None:
-        if reason == "shutdown":
-            self._release("daemon shut down before the solve finished", refund=True)
-        else:
-            log_.info("solve abandoned", reason=reason)
+        log_.info("solve abandoned", reason=reason)
+        # Fenced, so a no-op when the run really was cancelled or reclaimed; if the notice was
+        # stale (or the drain's deadline came), the run goes back to the queue, refunded.
+        self._release(f"daemon stopped the run ({reason})", refund=True)
 
     def _stop_solve(self) -> None:
         """Ask the solver to stop; kill its process if it does not within the grace."""
@@ -219,17 +255,18 @@ class Runner:
         is handed back and its lease left to expire.
         """
         metadata = dict(outcome.metadata)
+        self._lease.finishing()
         while True:
             began = time.monotonic()
             try:
                 with self._pool.connection(timeout=self._settings.heartbeat_seconds) as conn, conn.transaction():
+                    # Rows this transaction locks (the run, job lines a planner run replaces)
+                    # may be held by someone else, a client's open transaction: wait a while,
+                    # then retry (LockNotAvailable is transient) with the lease still renewed.
+                    conn.execute(sql_text("queue/finish_lock_timeout"))
                     if not runs.lock(conn, self.claim):
                         log_.warning("lease lost before commit; result discarded")
                         return
-                    # The run is locked until commit; rows the results touch may be locked by
-                    # someone else (a client editing job lines): wait a while, then retry
-                    # (LockNotAvailable is transient) rather than hang with the lease ours.
-                    conn.execute(sql_text("queue/finish_lock_timeout"))
                     if outcome.status == "COMPLETED":
                         self.claim.kind.write(conn, self.claim.run_id, outcome)
                     if timing is not None:
@@ -237,14 +274,12 @@ class Runner:
                         seconds["write"] = round(time.monotonic() - began, 4)
                         metadata["seconds"] = seconds
                     runs.finish(conn, self.claim, outcome.status, metadata, outcome.error)
-                    # Renewals queue behind our row lock until commit, then find the run
-                    # finished: stop them before that reads as a lost lease.
-                    self._lease.stop()
                 log_.info("finished", status=outcome.status, error=outcome.error)
                 return
             except TRANSIENT_ERRORS as e:
-                if self._release_deadline is not None and time.monotonic() >= self._release_deadline:
-                    log_.warning("could not commit before shutdown; the lease will expire instead", error=str(e))
+                if self.due_back():
+                    log_.warning("could not commit before shutdown; handing the run back", error=str(e))
+                    self._release("daemon shut down before the results could be written", refund=True)
                     return
                 log_.warning("commit failed; retrying", error=str(e))
                 time.sleep(RETRY_SECONDS)

@@ -146,7 +146,7 @@ class SolverSlot:
         self._log_args = (log_format, log_level)
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
-        self._stop = ctx.Event()
+        self._stop: MpEvent | None = None
         self._progress: dict[str, Any] | None = None
 
     @property
@@ -157,8 +157,22 @@ class SolverSlot:
         return self._process is not None and self._process.is_alive()
 
     def start(self) -> None:
-        """Start a fresh solver process and wait until it is ready (imports done)."""
+        """Start a fresh solver process and wait until it is ready (imports done); any failure
+        (no memory, no file descriptors, a dead forkserver) is a SolverCrashed."""
         self.kill()
+        try:
+            self._start()
+        except SolverCrashed:
+            self.kill()
+            raise
+        except Exception as e:
+            self.kill()
+            raise SolverCrashed(f"could not start a solver process: {type(e).__name__}: {e}") from e
+
+    def _start(self) -> None:
+        # A new stop event for every process: one shared with a process that died inside
+        # Event.wait() keeps a phantom waiter, and the next set() would block forever.
+        self._stop = self._ctx.Event()
         ours, theirs = self._ctx.Pipe()
         process = self._ctx.Process(  # type: ignore[attr-defined]
             target=_serve,
@@ -170,12 +184,10 @@ class SolverSlot:
         theirs.close()
         self._process, self._conn = process, ours
         if not ours.poll(START_TIMEOUT_SECONDS):
-            self.kill()
-            raise SolverCrashed("the solver process did not start")
+            raise SolverCrashed("the solver process did not start in time")
         try:
             ours.recv()  # ("ready", pid)
         except (EOFError, OSError):
-            self.kill()
             raise SolverCrashed("the solver process died while starting") from None
 
     def ensure_alive(self) -> bool:
@@ -187,7 +199,7 @@ class SolverSlot:
 
     def submit(self, solve: Solver, problem: Any, run_context: dict[str, str], threads: int) -> None:
         """Hand a job to the (live) process; raises SolverCrashed if it died just now."""
-        assert self._conn is not None
+        assert self._conn is not None and self._stop is not None
         self._stop.clear()
         self._progress = None
         try:
@@ -209,6 +221,7 @@ class SolverSlot:
                 try:
                     tag, value = self._conn.recv()
                 except (EOFError, OSError):
+                    self._process.join(1)  # reaped, so the exit code is known
                     raise SolverCrashed(f"exit code {self._process.exitcode}") from None
                 if tag == "progress":
                     self._progress = value
@@ -226,7 +239,8 @@ class SolverSlot:
         return self._progress
 
     def request_stop(self) -> None:
-        self._stop.set()
+        if self._stop is not None:
+            self._stop.set()
 
     def kill(self) -> None:
         """Kill the process now, if any; ``start`` (or ``ensure_alive``) makes a new one."""

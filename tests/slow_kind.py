@@ -47,7 +47,8 @@ def solve(inp: AllocatorInput, ctx: SolveContext) -> SolveOutcome:
 
 def load(conn: psycopg.Connection[Any], run_id: str) -> AllocatorInput:
     inp = allocator_load(conn, run_id)
-    time.sleep(float(inp.config.get(LOAD_SLEEP_KEY, 0)))
+    # In the database, like a long query: the daemon can cancel it.
+    conn.execute("SELECT pg_sleep(%s)", (float(inp.config.get(LOAD_SLEEP_KEY, 0)),))
     return inp
 
 

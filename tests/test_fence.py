@@ -185,3 +185,26 @@ def test_a_frozen_daemon_cannot_write_over_another_that_reclaimed_the_run_after_
         assert b.stop() == 0, b.log()
     assert '"finished"' not in a.log()
     assert '"finished"' in b.log()
+
+
+def test_heartbeats_are_hot_updates(conn: psycopg.Connection, hospital: Hospital, kind: RunKind) -> None:
+    """A heartbeat touches no indexed column, so it rewrites the row in place (HOT) instead of
+    adding an entry to every index of the queue table each second."""
+    enqueue(conn, hospital.allocation_run)
+    claim = runs.claim(conn, kind, "beating")
+    assert claim is not None
+
+    def counts() -> tuple[int, int]:
+        conn.execute("SELECT pg_stat_force_next_flush()")
+        row = conn.execute(
+            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'allocator_py_runs'"
+        ).fetchone()
+        assert row is not None
+        return int(row[0]), int(row[1])
+
+    updates, hot = counts()
+    for _ in range(20):
+        assert runs.heartbeat(conn, claim, {"best_objective": 1.0})
+    updates_after, hot_after = counts()
+    assert updates_after - updates == 20
+    assert hot_after - hot >= 18  # a page may fill up now and then

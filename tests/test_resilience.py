@@ -9,6 +9,7 @@ fault that was not the run's.
 from __future__ import annotations
 
 import itertools
+import re
 import signal
 import subprocess
 import sys
@@ -36,7 +37,7 @@ from tests.daemons import (
     wait_for,
 )
 from tests.pg import DAEMON_LOGIN, Server
-from tests.slow_kind import HANG_KEY, LOAD_SLEEP_KEY, SLEEP_KEY
+from tests.slow_kind import CRASH_KEY, HANG_KEY, LOAD_SLEEP_KEY, SLEEP_KEY
 
 ROLE = "receptord_daemon"
 # The daemon role's lifecycle grant on the queues (sql/schema/0004_daemon_role.sql).
@@ -290,3 +291,98 @@ def test_a_signal_arriving_inside_the_inbox_cannot_deadlock_the_loop() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("survived") and done.stdout.strip().endswith("True"), done.stdout
+
+
+def test_a_solver_that_crashed_leaves_its_slot_able_to_stop_the_next_solve(
+    conn: psycopg.Connection, hospital: Hospital, db_url: str, tmp_path: Path
+) -> None:
+    """A process killed inside Event.wait() must not poison the stop request of the next."""
+    d = DaemonProcess(db_url, "--pool-size", "1", "--solve-grace-seconds", "1", slow=True, log_dir=tmp_path)
+    try:
+        crashed = enqueue(conn, hospital.allocation_run, config=Jsonb({CRASH_KEY: True}), max_attempts=1)
+        assert wait_final(conn, crashed) == "FAILED", d.log()
+        hung = enqueue(conn, hospital.allocation_run, config=Jsonb({HANG_KEY: 3600, "max_seconds": 1}))
+        assert wait_final(conn, hung, timeout=30) == "FAILED", d.log()
+        after = enqueue(conn, hospital.allocation_run)
+        assert wait_final(conn, after) == "COMPLETED", d.log()
+    finally:
+        assert d.stop() == 0, d.log()
+
+
+def test_sigterm_during_a_long_load_hands_the_run_back_refunded_at_once(
+    conn: psycopg.Connection, hospital: Hospital, db_url: str, tmp_path: Path
+) -> None:
+    d = DaemonProcess(db_url, "--drain-seconds", "1", slow=True, log_dir=tmp_path)
+    run_id = enqueue(conn, hospital.allocation_run, config=Jsonb({LOAD_SLEEP_KEY: 120}))
+    wait_for(lambda: status(conn, run_id) == "GENERATING", 30, "the run to be claimed")
+    d.signal(signal.SIGTERM)
+    assert d.wait_exit(30) == 0  # the load's query is cancelled at the drain's deadline
+    assert status(conn, run_id) == "PENDING"
+    assert attempts(conn, run_id) == 0
+    assert events(conn, run_id) == ["enqueued", "claimed", "requeued"]
+
+
+def test_cancelling_a_run_while_it_loads_stops_the_load(
+    conn: psycopg.Connection, hospital: Hospital, db_url: str, tmp_path: Path
+) -> None:
+    d = DaemonProcess(db_url, "--pool-size", "1", slow=True, log_dir=tmp_path)
+    try:
+        loading = enqueue(conn, hospital.allocation_run, config=Jsonb({LOAD_SLEEP_KEY: 120}))
+        wait_for(lambda: status(conn, loading) == "GENERATING", 30, "the run to be claimed")
+        conn.execute("SELECT cancel_run(%s)", (loading,))
+        # Its one slot is free again long before the 120 s load would have ended.
+        after = enqueue(conn, hospital.allocation_run)
+        assert wait_final(conn, after, timeout=60) == "COMPLETED", d.log()
+    finally:
+        assert d.stop() == 0, d.log()
+    assert status(conn, loading) == "CANCELLED"
+    assert allocations(conn, loading) == 0
+
+
+def test_a_stale_cancellation_notice_hands_the_run_back_instead_of_stranding_it(
+    conn: psycopg.Connection, hospital: Hospital, db_url: str, tmp_path: Path
+) -> None:
+    d = DaemonProcess(db_url, "--lease-seconds", "600", slow=True, log_dir=tmp_path)
+    try:
+        run_id = enqueue(conn, hospital.allocation_run, config=Jsonb({SLEEP_KEY: 3}))
+        wait_for(lambda: status(conn, run_id) == "GENERATING", 30, "the run to be claimed")
+        # A notice for a run that is not cancelled (a stale or forged payload).
+        notice = f'{{"kind": "allocator", "id": "{run_id}", "status": "CANCELLED"}}'
+        conn.execute("SELECT pg_notify('receptord_run_status', %s)", (notice,))
+        assert wait_final(conn, run_id) == "COMPLETED", d.log()
+    finally:
+        assert d.stop() == 0, d.log()
+    assert events(conn, run_id) == ["enqueued", "claimed", "requeued", "claimed", "completed"]
+    assert attempts(conn, run_id) == 1
+
+
+def test_a_solver_that_cannot_be_replaced_does_not_stop_the_daemon(
+    conn: psycopg.Connection, hospital: Hospital, db_url: str, tmp_path: Path
+) -> None:
+    """No file descriptor left for a new solver process (as under memory pressure): the daemon
+    logs, keeps its run in flight, claims nothing it cannot solve, and replaces the solver as
+    soon as it can."""
+    d = DaemonProcess(db_url, slow=True, log_dir=tmp_path)
+    try:
+        wait_for(lambda: '"listening"' in d.log(), 30, "the daemon to be up")
+        running = enqueue(conn, hospital.allocation_run, config=Jsonb({SLEEP_KEY: 8}))
+        busy = wait_for(lambda: re.search(r'"solver_pid": (\d+)', d.log()), 30, "the solve to start")
+        idle = [p for p in solver_processes(d) if p.pid != int(busy.group(1))]
+        assert len(idle) == 1
+        daemon = psutil.Process(d.proc.pid)
+        soft, hard = daemon.rlimit(psutil.RLIMIT_NOFILE)
+        daemon.rlimit(psutil.RLIMIT_NOFILE, (daemon.num_fds(), hard))
+        idle[0].kill()
+        queued = enqueue(conn, hospital.allocation_run)
+        wait_for(lambda: "could not start a solver process" in d.log(), 30, "the failed replacement")
+        time.sleep(1)
+        assert d.proc.poll() is None, d.log()
+        assert status(conn, queued) == "PENDING"  # no solver process to run it: not claimed
+        daemon.rlimit(psutil.RLIMIT_NOFILE, (soft, hard))
+        assert wait_final(conn, running) == "COMPLETED", d.log()
+        assert wait_final(conn, queued) == "COMPLETED", d.log()
+    finally:
+        assert d.stop() == 0, d.log()
+    # The queued run was not charged. (The running one may have been: with no descriptor left,
+    # multiprocessing's forkserver itself dies, and its children look dead to the daemon.)
+    assert attempts(conn, queued) == 1

@@ -5,9 +5,10 @@
 -- only with the UPDATE privilege on at least one column of the table; the daemon never
 -- updates job lines.
 --
--- The column is planner_run, the least harmful: it only records which planner run generated
--- a line. The daemon may already DELETE any job line and INSERT lines with any planner_run;
--- it still cannot change a line's allocation run, name, order, seats or must-have flag.
+-- The column is planner_run. It is not harmless (re-tagging a hand-made line as generated
+-- would let a later planner run replace it), but it adds nothing the role cannot already do:
+-- it may DELETE any job line and INSERT lines with any planner_run. It still cannot change a
+-- line's allocation run, name, order, seats or must-have flag.
 GRANT UPDATE (planner_run) ON job_lines TO receptord_daemon;
 
 -- Writers of one allocation run's job lines also serialise on a transaction-scoped advisory
