@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test test-password mutation lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,16 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest
+
+# The suite again on a cluster from Debian's postgresql package with password (SCRAM) auth over
+# TCP, started and deleted by the tests (apt-get install postgresql; see tests/debian_pg.py).
+test-password: $(STAMP)
+	RECEPTORD_TEST_SERVER=debian $(BIN)/pytest
+
+# Remove each clause of the claim fence from each fenced statement in turn: the fence tests
+# must fail every time (tests/fence_mutations.py).
+mutation: $(STAMP)
+	$(BIN)/python -m tests.fence_mutations
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

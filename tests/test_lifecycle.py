@@ -15,6 +15,7 @@ from psycopg.types.json import Jsonb
 from daemon.synthetic import Hospital, seed_allocation
 from tests.checked import assert_valid_allocation
 from tests.daemons import DaemonProcess, allocations, enqueue, events, status, wait_final, wait_for
+from tests.pg import DAEMON_PASSWORD
 from tests.slow_kind import SLEEP_KEY
 
 
@@ -256,17 +257,18 @@ def test_polling_alone_finds_runs_when_listen_is_off(
 def test_logs_carry_the_run_and_never_the_password(
     conn: psycopg.Connection, hospital: Hospital, db_url: str, tmp_path: Path
 ) -> None:
-    # The embedded server trusts local sockets, so a password in the URL is accepted and unused:
-    # exactly what must never reach a log line.
-    secret = "s3cret-Pa55word-xyz"
-    d = DaemonProcess(f"{db_url} password={secret}", log_dir=tmp_path)
+    # The daemon's login really uses its password (tests.pg.as_daemon puts it in the URL): it
+    # must never reach a log line, even when the daemon logs its database URL.
+    secret = DAEMON_PASSWORD
+    d = DaemonProcess(db_url, log_dir=tmp_path)
     try:
         run_id = enqueue(conn, hospital.allocation_run)
         assert wait_final(conn, run_id) == "COMPLETED", d.log()
     finally:
         assert d.stop() == 0
     text = d.log()
-    assert secret not in text
+    assert '"database"' in text  # the URL is logged ...
+    assert secret not in text  # ... without its password
     lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
     run_lines = [line for line in lines if line.get("logger") == "receptord.runner"]
     assert run_lines, text
