@@ -11,7 +11,7 @@ from daemon import log, runs
 from daemon.db import make_pool, sql_text
 from daemon.kinds import registry
 from daemon.runner import Runner
-from daemon.settings import Settings
+from daemon.settings import Settings, memory_bytes
 from daemon.workers import SolverSlot, context
 
 log_ = log.get("receptord.foreground")
@@ -33,7 +33,7 @@ def solve_run(settings: Settings, kind_name: str, run_id: str) -> int:
                 print(f"{kind_name} run {run_id} is {row[1]}" + (f" (claimed by {row[2]})" if row[2] else ""))
                 print("only a PENDING run can be solved; to solve it again, insert a new run")
             return 1
-        slot = SolverSlot(context(), settings.log_format, settings.log_level)
+        slot = SolverSlot(context(), settings.log_format, settings.log_level, memory_bytes(settings.slot_memory))
         try:
             runner = Runner(claim, slot, pool, settings)
             runner.start()

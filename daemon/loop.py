@@ -27,7 +27,7 @@ from daemon.kinds import RunKind, registry
 from daemon.listen import Listener
 from daemon.notify import SystemdNotifier
 from daemon.runner import Runner
-from daemon.settings import Settings
+from daemon.settings import Settings, memory_bytes
 from daemon.workers import SolverCrashed, SolverSlot, context
 
 ANNOUNCE_SECONDS = 5.0
@@ -94,8 +94,9 @@ class Daemon:
         )
         ctx = context()
         try:
+            memory = memory_bytes(self.settings.slot_memory)
             self._free_slots.extend(
-                SolverSlot(ctx, self.settings.log_format, self.settings.log_level)
+                SolverSlot(ctx, self.settings.log_format, self.settings.log_level, memory)
                 for _ in range(self.settings.pool_size)
             )
             self._replace_dead_slots()  # start them all now, not on the first run's clock

@@ -181,6 +181,8 @@ class Runner:
                 self._release("the solver process crashed (out of memory or killed)", refund=False)
                 return None
             except SolverRaised as e:
+                if e.type_name == "MemoryError":
+                    return self._out_of_memory()
                 if not e.bad_input:
                     log_.error("solver raised", error=str(e))
                 error = str(e) if e.bad_input else f"solver error: {e}"
@@ -216,6 +218,21 @@ class Runner:
             except SolverCrashed:
                 if not tries_left:
                     raise
+
+    def _out_of_memory(self) -> SolveOutcome:
+        """The run needs more memory than a solver process may have: a property of the run, so
+        FAILED at once (a retry would fail the same way); the process, which may hold on to the
+        memory or be left in a bad state, is replaced."""
+        self.slot.kill()
+        limit = self.slot.memory_limit
+        size = "unlimited" if limit is None else f"{limit / 2**30:.1f} GiB"
+        log_.error("solver ran out of memory", memory_limit=size)
+        return SolveOutcome(
+            "FAILED",
+            {"stage": "solve"},
+            error=f"the run needs more memory than a solver process may use ({size}, RECEPTORD_SLOT_MEMORY); "
+            "split the run, or raise the limit on a host with the memory",
+        )
 
     def _abandon_reason(self) -> str | None:
         if self._cancelled.is_set():

@@ -27,6 +27,9 @@ class Settings:
     poll_seconds: float = 5.0  # catch-up poll when no NOTIFY arrives
     drain_seconds: float = 60.0  # SIGTERM grace for in-flight solves (< TimeoutStopSec)
     solve_grace_seconds: float = 30.0  # a solve past max_seconds + this is stopped, then killed
+    # Address space of each solver process (RLIMIT_AS): "6G", "512M", bytes, or "unlimited".
+    # pool_size x this, plus about 2 GiB for the daemon, is the unit's MemoryMax=.
+    slot_memory: str = "6G"
     listen: bool = True  # False: poll only (e.g. behind PgBouncer in transaction mode)
     log_format: str = "auto"  # auto | json | console
     log_level: str = "info"
@@ -53,6 +56,10 @@ class Settings:
                 f"{_env('heartbeat_seconds')}={self.heartbeat_seconds:g}, or the daemon loses its own runs "
                 "to the reaper after one late heartbeat"
             )
+        try:
+            memory_bytes(self.slot_memory)
+        except ValueError as e:
+            found.append(f"{_env('slot_memory')}: {e}")
         if self.log_format not in LOG_FORMATS:
             found.append(f"{_env('log_format')} must be one of {', '.join(LOG_FORMATS)}, got {self.log_format!r}")
         if self.log_level.lower() not in LOG_LEVELS:
@@ -73,6 +80,24 @@ class Settings:
                 continue
             values[f.name] = _parse(f.name, raw, f.type)
         return Settings(**values)
+
+
+_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+def memory_bytes(text: str) -> int | None:
+    """``"6G"`` -> bytes; ``"unlimited"`` (or 0) -> None. Raises ValueError naming the problem."""
+    spec = text.strip().upper().removesuffix("B").removesuffix("I")  # 6G, 6GB, 6GiB
+    if spec in ("UNLIMITED", "INFINITY", "0"):
+        return None
+    number, unit = (spec[:-1], spec[-1]) if spec[-1:] in _UNITS else (spec, "")
+    try:
+        value = float(number) * _UNITS[unit]
+    except ValueError:
+        raise ValueError(f"{text!r} is not a size like 6G, 512M or unlimited") from None
+    if not value >= 256 * 2**20:
+        raise ValueError(f"{text!r} is too small for a solver process (at least 256M)")
+    return int(value)
 
 
 def _env(name: str) -> str:

@@ -37,6 +37,18 @@ class SolveOutcome:
     payload: Any = None
 
 
+def check_size(ctx: SolveContext, estimate: float, what: str) -> None:
+    """Refuse, before building anything, a model estimated to need more memory than the solver
+    process may use: a clear BadInput naming the size instead of a MemoryError (or an OOM kill)
+    minutes later."""
+    if ctx.memory_limit is not None and estimate > ctx.memory_limit:
+        raise BadInput(
+            f"this run is too large for one solver process: {what} needs about {estimate / 2**30:.1f} GiB, "
+            f"more than its memory limit of {ctx.memory_limit / 2**30:.1f} GiB (RECEPTORD_SLOT_MEMORY); "
+            "split the run, or raise the limit on a host with the memory"
+        )
+
+
 class Stoppable(Protocol):
     def stop_search(self) -> None: ...
 
@@ -49,8 +61,10 @@ class SolveContext:
         report: Callable[[dict[str, Any]], None] | None = None,
         stop_event: threading.Event | None = None,
         threads: int = 2,
+        memory_limit: int | None = None,
     ) -> None:
         self.threads = threads  # CP-SAT search workers unless the run's own config says
+        self.memory_limit = memory_limit  # bytes this process may use (RLIMIT_AS), None: no limit
         self._report = report
         self._stop = stop_event or threading.Event()
         self._solvers: list[Stoppable] = []

@@ -17,10 +17,12 @@ from __future__ import annotations
 import contextlib
 import multiprocessing as mp
 import os
+import resource
 import select
 import signal
 import threading
 import time
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
@@ -64,13 +66,27 @@ class SolverRaised(Exception):
 # --- in the solver process ------------------------------------------------------------------
 
 
-def _serve(conn: Connection, stop: MpEvent, daemon_pid: int, log_format: str, log_level: str) -> None:
+@dataclass(frozen=True)
+class ProcessSetup:
+    """How a solver process sets itself up (plain data, sent to it at start)."""
+
+    memory_limit: int | None  # bytes of address space (RLIMIT_AS); None: unlimited
+    log_format: str
+    log_level: str
+
+
+def _serve(conn: Connection, stop: MpEvent, daemon_pid: int, setup: ProcessSetup) -> None:
     """The solver process: solve jobs from the pipe, one at a time, until it closes."""
+    memory_limit = setup.memory_limit
+    if memory_limit is not None:
+        # Past it, allocations fail (MemoryError, std::bad_alloc) in this process alone, instead
+        # of the kernel's OOM killer choosing a victim on the host, PostgreSQL perhaps.
+        resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
     # The daemon handles signals; a ^C in a terminal must not kill solves mid-write.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     threading.Thread(target=_exit_with, args=(daemon_pid,), name="daemon-watch", daemon=True).start()
-    log.configure(log_format, log_level)
+    log.configure(setup.log_format, setup.log_level)
     import structlog
 
     send_lock = threading.Lock()  # progress comes from CP-SAT's callback thread
@@ -85,9 +101,12 @@ def _serve(conn: Connection, stop: MpEvent, daemon_pid: int, log_format: str, lo
             solve, problem, run_context, threads = conn.recv()
         except EOFError:  # the daemon closed the pipe: shut down
             return
+        except MemoryError:  # the problem itself does not fit
+            send(("raised", SolverRaised("MemoryError", "unpickling the problem", bad_input=False)))
+            continue
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(**run_context)
-        ctx = SolveContext(report=lambda p: send(("progress", p)), threads=threads)
+        ctx = SolveContext(report=lambda p: send(("progress", p)), threads=threads, memory_limit=memory_limit)
         send(_solve_one(solve, problem, ctx, stop))
 
 
@@ -141,9 +160,10 @@ def _alive(pid: int) -> bool:
 class SolverSlot:
     """One solver process and the pipe to it. Used by one run at a time."""
 
-    def __init__(self, ctx: BaseContext, log_format: str, log_level: str) -> None:
+    def __init__(self, ctx: BaseContext, log_format: str, log_level: str, memory_limit: int | None = None) -> None:
         self._ctx = ctx
-        self._log_args = (log_format, log_level)
+        self._setup = ProcessSetup(memory_limit, log_format, log_level)
+        self.memory_limit = memory_limit
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
         self._stop: MpEvent | None = None
@@ -176,7 +196,7 @@ class SolverSlot:
         ours, theirs = self._ctx.Pipe()
         process = self._ctx.Process(  # type: ignore[attr-defined]
             target=_serve,
-            args=(theirs, self._stop, os.getpid(), *self._log_args),
+            args=(theirs, self._stop, os.getpid(), self._setup),
             name="receptord-solver",
             daemon=True,
         )

@@ -32,7 +32,7 @@ from daemon.allocator.flow import FlowSolution, solve_flow
 from daemon.allocator.hints import line_cap_hint, stable_hint
 from daemon.allocator.model import CpSatResult, estimated_build_seconds, solve_cp_sat
 from daemon.allocator.problem import Problem
-from daemon.solving import SolveContext, SolveOutcome
+from daemon.solving import SolveContext, SolveOutcome, check_size
 
 # CP-SAT is skipped (given a feasible starting solution) when building its model is expected
 # to take more than this share of the time left: there would be no time to search.
@@ -89,6 +89,10 @@ def _hint(problem: Problem, relaxed: FlowSolution) -> FlowSolution:
 def solve(inp: AllocatorInput, ctx: SolveContext) -> SolveOutcome:
     """Solve one allocator run. Raises BadInput for data errors; INFEASIBLE when impossible."""
     started = time.perf_counter()
+    # Dense worker x line matrices: about 60 bytes a pair on the assignment path and 150 on the
+    # min-cost flow path, measured (peak RSS) at 2,000 x 2,000 here; 200 leaves room.
+    workers, lines = len(inp.worker_ids), len(inp.line_ids)
+    check_size(ctx, workers * lines * 200, f"{workers:,} workers x {lines:,} job lines")
     problem = build_problem(inp)
     build_seconds = time.perf_counter() - started
     ctx.report(phase="built", build_seconds=build_seconds)

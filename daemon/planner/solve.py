@@ -28,7 +28,7 @@ from daemon.planner.model import build_model
 from daemon.planner.problem import Problem, build_problem
 from daemon.planner.result import build_lines
 from daemon.planner.search import PhaseResult, gap, hint_lines, run_phase
-from daemon.solving import SolveContext, SolveOutcome
+from daemon.solving import SolveContext, SolveOutcome, check_size
 
 DEMAND_SHARE = 0.7  # of the time left, at most, for the demand phase
 FULL_SHARE = 0.5  # of that, with partial filling, for the try with every line built
@@ -118,6 +118,11 @@ def _most_lines(problem: Problem, ctx: SolveContext, deadline: float) -> str:
 
 def solve(inp: PlannerInput, ctx: SolveContext) -> SolveOutcome:
     started = time.perf_counter()
+    # CP-SAT holds about 17 KB per (line, position, term) triple at peak (VIC_PGY1, 140 lines,
+    # 35 positions, measured here); 20 KB leaves room.
+    triples = inp.n_job_lines * len(inp.positions) * len(inp.term_structure)
+    what = f"{inp.n_job_lines:,} lines x {len(inp.positions):,} positions x {len(inp.term_structure)} terms"
+    check_size(ctx, triples * 20_000, what)
     # Leave, checking and reporting after the search take well under a second.
     deadline = started + inp.max_seconds - min(FINISH_SECONDS, inp.max_seconds / 10)
     problem = build_problem(inp)
