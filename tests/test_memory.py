@@ -16,7 +16,7 @@ from daemon.planner.hospitals import vic_hospital
 from daemon.planner.solve import solve as plan
 from daemon.settings import memory_bytes
 from daemon.solving import BadInput, SolveContext
-from daemon.synthetic import seed_allocation
+from daemon.synthetic import seed_allocation, seed_positions
 from tests.allocator.alloc_factory import make_input
 from tests.daemons import DaemonProcess, attempts, enqueue, events, wait_final, wait_for
 from tests.slow_kind import MEMORY_KEY
@@ -78,3 +78,29 @@ def test_a_run_that_outgrows_its_solver_fails_at_once_and_the_solver_is_replaced
     assert attempts(conn, hog) == 1 and events(conn, hog) == ["enqueued", "claimed", "failed"]
     pids = [line.split('"solver_pid": ')[1].split(",")[0] for line in d.log().splitlines() if '"solving"' in line]
     assert pids[0] != pids[1]  # the process that ran out was replaced
+
+
+def test_the_runaway_planner_run_fails_at_once_and_the_daemon_serves_on(
+    conn: psycopg.Connection, db_url: str, tmp_path: Path
+) -> None:
+    """The probe's runaway: 100,000 lines, a million seats per position, 10 s: once it grew
+    to 4.2 GiB over 87 s. Now refused before building, at its first attempt."""
+    service = seed_positions(conn, vic_hospital(), name="runaway", seed=8)
+    conn.execute("UPDATE positions SET capacity = 1000000 WHERE allocation_run = %s", (service,))
+    d = DaemonProcess(db_url, "--pool-size", "1", log_dir=tmp_path)
+    try:
+        runaway = conn.execute(
+            "INSERT INTO allocation_planner_runs (allocation_run, n_job_lines, max_seconds) "
+            "VALUES (%s, 100000, 10) RETURNING id",
+            (service,),
+        ).fetchone()
+        assert runaway is not None
+        assert wait_final(conn, str(runaway[0])) == "FAILED", d.log()
+        after = enqueue(conn, seed_allocation(conn, workers=4, lines=2, capacity=2, seed=3).allocation_run)
+        assert wait_final(conn, after) == "COMPLETED", d.log()
+    finally:
+        assert d.stop() == 0, d.log()
+    row = conn.execute(
+        "SELECT last_error, attempts FROM allocation_planner_runs WHERE id = %s", (str(runaway[0]),)
+    ).fetchone()
+    assert row is not None and "too large for one solver process" in row[0] and row[1] == 1
