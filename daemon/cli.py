@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from daemon import __version__, log
+from daemon.db import password_forms
 from daemon.settings import Settings
+from daemon.text import printable
 
 
 def _daemon_flags(p: argparse.ArgumentParser) -> None:
@@ -83,7 +85,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         from daemon import demo
 
         return demo.main(args.dir, workers=args.workers, lines=args.lines)
-    log.configure(settings.log_format, settings.log_level)
+    # Every line logged from here on, and every error printed below, is scrubbed of the
+    # database password: libpq quotes the connection string in some of its errors.
+    log.configure(settings.log_format, settings.log_level, database_url=settings.database_url)
+    if getattr(args, "database_url", None) and password_forms(args.database_url):
+        log.get("receptord.cli").warning(
+            "--database-url carries a password, which any user can read in the process list (ps); "
+            "set DATABASE_URL (a systemd EnvironmentFile) or use a PGPASSFILE instead"
+        )
+    try:
+        return _command(args, settings)
+    except (Exception, KeyboardInterrupt) as e:
+        # Through the log, which scrubs the password from the message and the traceback.
+        log.get("receptord.cli").error(
+            f"receptord {args.command} failed", error=f"{type(e).__name__}: {e}", exc_info=True
+        )
+        return 130 if isinstance(e, KeyboardInterrupt) else 1
+
+
+def _command(args: argparse.Namespace, settings: Settings) -> int:
     if args.command in ("allocate", "plan") and args.parse_xlsx:
         from daemon import offline
 
@@ -94,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command in ("run", "allocate", "plan") and settings.problems():
         for problem in settings.problems():
-            print(f"receptord: {problem}", file=sys.stderr)
+            print(f"receptord: {printable(problem)}", file=sys.stderr)
         return 2
     if args.command == "migrate":
         from daemon import migrate

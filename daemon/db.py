@@ -6,7 +6,11 @@ queue tables with ``{table}``/``{created}`` placeholders, composed here with saf
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import json
+import re
+import urllib.parse
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -68,6 +72,52 @@ def redact(url: str) -> str:
     if "password" in params:
         params["password"] = "***"
     return make_conninfo("", **params)
+
+
+_KEYWORD_PASSWORD = re.compile(r"""\bpassword\s*=\s*('(?:[^'\\]|\\.)*'|[^\s'&]+)""")
+
+
+def password_forms(url: str) -> list[str]:
+    """Every form the password of ``url`` may take in a message, longest first: as written,
+    percent-decoded and re-encoded, quoted as libpq and Python quote it.
+
+    Found without trusting the string to parse: a password with a stray ``%`` makes libpq
+    reject the URI, and its error message then quotes the password.
+    """
+    found: set[str] = set()
+    with contextlib.suppress(psycopg.Error):
+        found.add(str(conninfo_to_dict(url).get("password") or ""))
+    if "://" in url:
+        userinfo = url.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0].rpartition("@")[0]
+        if ":" in userinfo:
+            found.add(userinfo.split(":", 1)[1])
+    for match in _KEYWORD_PASSWORD.finditer(url):
+        value = match[1]
+        found.add(value)
+        if value.startswith("'"):
+            found.add(re.sub(r"\\(.)", r"\1", value[1:-1]))
+    forms: set[str] = set()
+    for password in filter(None, found):
+        for plain in (password, urllib.parse.unquote(password)):
+            forms.update(
+                {
+                    plain,
+                    urllib.parse.quote(plain, safe=""),
+                    re.sub(r"%[0-9A-F]{2}", lambda m: m[0].lower(), urllib.parse.quote(plain, safe="")),
+                    repr(plain)[1:-1],
+                    json.dumps(plain)[1:-1],
+                    plain.replace("\\", "\\\\").replace("'", "\\'"),
+                }
+            )
+    return sorted(filter(None, forms), key=len, reverse=True)
+
+
+def scrub(text: str, url: str | Sequence[str]) -> str:
+    """``text`` with the password of ``url`` (or the forms ``password_forms`` found) replaced
+    by ``***`` wherever it appears: for any error text before it is logged or printed."""
+    for form in password_forms(url) if isinstance(url, str) else url:
+        text = text.replace(form, "***")
+    return text
 
 
 def connect(url: str, *, autocommit: bool = False, application_name: str = "receptord") -> psycopg.Connection[Any]:

@@ -12,6 +12,7 @@ from daemon.db import make_pool, sql_text
 from daemon.kinds import registry
 from daemon.runner import Runner
 from daemon.settings import Settings, memory_bytes
+from daemon.text import bounded, printable
 from daemon.workers import SolverSlot, context
 
 log_ = log.get("receptord.foreground")
@@ -28,9 +29,10 @@ def solve_run(settings: Settings, kind_name: str, run_id: str) -> int:
             with pool.connection() as conn:
                 row = conn.execute(sql_text("queue/run_status"), {"id": run_id}).fetchone()
             if row is None or row[0] != kind_name:
-                print(f"no {kind_name} run {run_id}")
+                print(f"no {kind_name} run {printable(run_id)}")
             else:
-                print(f"{kind_name} run {run_id} is {row[1]}" + (f" (claimed by {row[2]})" if row[2] else ""))
+                claimed = f" (claimed by {printable(row[2])})" if row[2] else ""
+                print(f"{kind_name} run {printable(run_id)} is {row[1]}{claimed}")
                 print("only a PENDING run can be solved; to solve it again, insert a new run")
             return 1
         slot = SolverSlot(context(), settings.log_format, settings.log_level, memory_bytes(settings.slot_memory))
@@ -46,8 +48,8 @@ def solve_run(settings: Settings, kind_name: str, run_id: str) -> int:
         pool.close()
     assert row is not None
     _, status, _, error, metadata = row
-    print(f"{kind_name} run {run_id}: {status}" + (f": {error}" if error else ""))
+    print(f"{kind_name} run {printable(run_id)}: {status}" + (f": {printable(error)}" if error else ""))
     if metadata:
         summary = {k: metadata[k] for k in ("status", "method", "objective", "gap", "mean_rank") if k in metadata}
-        print("  " + ", ".join(f"{k}={v}" for k, v in summary.items()))
+        print("  " + ", ".join(f"{k}={bounded(printable(str(v)), 200)}" for k, v in summary.items()))
     return 0 if status == "COMPLETED" else 1

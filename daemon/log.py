@@ -3,29 +3,123 @@
 Run context (run id, kind, attempt) is bound with contextvars so every line of a run's work
 carries it; solver processes configure logging again in their initializer, since contextvars
 do not cross processes.
+
+Every line, structlog's and stdlib's (psycopg, psycopg_pool, alembic, warnings) alike, goes
+through one formatter, and that is where nothing secret or hostile gets past: the database
+password (``hide``) is scrubbed from every value and from the rendered line, each value is
+bounded, and in a terminal control characters are escaped.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from typing import Any
 
 import structlog
 
+from daemon.text import bounded, printable
 
-def configure(fmt: str = "auto", level: str = "info") -> None:
-    json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
+# A logged string value (a run's error, a server message...) is at most this long, a list or
+# mapping at most this many items, and a whole line at most LINE_LIMIT characters.
+VALUE_LIMIT = 4000
+ITEMS_LIMIT = 100
+LINE_LIMIT = 32000
+
+# Every form of the database password, longest first (daemon.db.password_forms).
+_hidden: list[str] = []
+
+
+def hide(url: str) -> None:
+    """From now on, scrub the password of the database URL ``url`` from every log line."""
+    if not url:
+        return
+    from daemon.db import password_forms
+
+    _hidden[:] = sorted({*_hidden, *password_forms(url)}, key=len, reverse=True)
+
+
+def scrub(text: str) -> str:
+    """``text`` without the hidden password (see ``hide``)."""
+    for form in _hidden:
+        text = text.replace(form, "***")
+    return text
+
+
+def _clean(value: Any, terminal: bool) -> Any:
+    """A logged value with the password scrubbed and its size bounded; in a terminal, with
+    its control characters escaped. Objects become their repr, as the renderers show them."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, dict):
+        items = list(value.items())
+        cleaned = {str(k): _clean(v, terminal) for k, v in items[:ITEMS_LIMIT]}
+        if len(items) > ITEMS_LIMIT:
+            cleaned["…"] = f"{len(items) - ITEMS_LIMIT:,} more items"
+        return cleaned
+    if isinstance(value, list | tuple | set | frozenset):
+        values = list(value)
+        cleaned_values = [_clean(v, terminal) for v in values[:ITEMS_LIMIT]]
+        if len(values) > ITEMS_LIMIT:
+            cleaned_values.append(f"… {len(values) - ITEMS_LIMIT:,} more items")
+        return cleaned_values
+    text = bounded(scrub(value if isinstance(value, str) else repr(value)), VALUE_LIMIT)
+    return printable(text) if terminal else text
+
+
+def _sanitiser(terminal: bool) -> Any:
+    def sanitise(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+        # exc_info is rendered by the console renderer; render_line scrubs what it prints.
+        return {k: v if k == "exc_info" else _clean(v, terminal) for k, v in event.items()}
+
+    return sanitise
+
+
+def _line_renderer(renderer: Any, json_lines: bool) -> Any:
+    """``renderer``, then the password scrubbed from the whole line (the console renderer
+    formats tracebacks itself), and a line past LINE_LIMIT cut down to its short fields."""
+
+    def render_line(logger: Any, name: str, event: dict[str, Any]) -> str:
+        line = scrub(renderer(logger, name, dict(event)))
+        if len(line) <= LINE_LIMIT:
+            return line
+        if not json_lines:
+            return bounded(line, LINE_LIMIT)
+        short = {k: bounded(v, 500) if isinstance(v, str) else v for k, v in event.items() if _is_scalar(v)}
+        if isinstance(event.get("exception"), list) and event["exception"]:
+            last = event["exception"][-1]
+            if isinstance(last, dict):
+                short["exception"] = bounded(f"{last.get('exc_type')}: {last.get('exc_value')}", 500)
+        short["line_truncated_from"] = len(line)
+        return scrub(json.dumps(short, default=repr))
+
+    return render_line
+
+
+def _is_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, str | bool | int | float)
+
+
+def configure(fmt: str = "auto", level: str = "info", *, database_url: str = "") -> None:
+    """Log to stderr; ``database_url``'s password never appears in a line (see ``hide``)."""
+    hide(database_url)
+    json_lines = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
+    # Plain tracebacks in a terminal too: rich's and better-exceptions' show frame locals.
     renderer: Any = (
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        structlog.processors.JSONRenderer()
+        if json_lines
+        else structlog.dev.ConsoleRenderer(
+            colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback
+        )
     )
-    tail: list[Any] = [_dict_tracebacks()] if json else []
+    tail: list[Any] = [_dict_tracebacks()] if json_lines else []
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
@@ -40,7 +134,8 @@ def configure(fmt: str = "auto", level: str = "info") -> None:
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 *tail,
-                renderer,
+                _sanitiser(terminal=not json_lines),
+                _line_renderer(renderer, json_lines),
             ],
         )
     )

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from daemon import log, runs
 from daemon.db import TRANSIENT_ERRORS, make_pool, redact, sql_text
@@ -31,6 +31,8 @@ from daemon.settings import Settings, memory_bytes
 from daemon.workers import SolverCrashed, SolverSlot, context
 
 ANNOUNCE_SECONDS = 5.0
+# How long the database may be unreachable at start-up before the process gives up (exit 1).
+START_DB_TIMEOUT_SECONDS = 60.0
 # Longest pause between database retries in an outage: back within about a second of its end.
 DB_RETRY_MAX_SECONDS = 1.0
 # Longest the loop waits for a pooled connection (all are lost in an outage): with the pings
@@ -100,8 +102,8 @@ class Daemon:
                 for _ in range(self.settings.pool_size)
             )
             self._replace_dead_slots()  # start them all now, not on the first run's clock
-            # Unreachable for a minute at start-up: exit non-zero and let systemd restart us.
-            self._pool.open(wait=True, timeout=60)
+            if not self._open_pool():
+                return 0  # stopped while starting: nothing was claimed
             if self._listener is not None:
                 self._listener.start()
             self._systemd.ready()
@@ -112,6 +114,22 @@ class Daemon:
             self._close()
         log_.info("stopped", daemon=self.name)
         return 0
+
+    def _open_pool(self) -> bool:
+        """Wait for the database, hearing SIGTERM meanwhile; False if stopped first.
+
+        Unreachable for a minute at start-up: raise PoolTimeout, so the process exits non-zero
+        and systemd restarts it."""
+        self._pool.open(wait=False)
+        deadline = time.monotonic() + START_DB_TIMEOUT_SECONDS
+        while not self._stop_requested:
+            try:  # not pool.wait(): on a timeout it closes the pool
+                with self._pool.connection(timeout=min(1.0, max(0.1, deadline - time.monotonic()))):
+                    return True
+            except PoolTimeout:
+                if time.monotonic() >= deadline:
+                    raise
+        return False
 
     def _tick(self) -> None:
         self._systemd.watchdog()

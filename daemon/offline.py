@@ -17,6 +17,7 @@ from daemon.planner.load import load as load_planner
 from daemon.planner.result import GeneratedLine, Rotation
 from daemon.planner.solve import solve as solve_planner
 from daemon.solving import BadInput, SolveContext, SolveOutcome
+from daemon.text import bounded, printable
 
 
 def allocate_workbook(source: Path, output: Path | None, threads: int) -> int:
@@ -50,7 +51,7 @@ def _solve_workbook(
         inp = read(source)
         outcome = solve(inp, SolveContext(threads=threads))
     except BadInput as e:
-        print(f"{source}: {e}")
+        print(f"{printable(str(source))}: {_shown(str(e))}")
         return 2
     _print_outcome(outcome)
     if output is not None:
@@ -66,7 +67,7 @@ def export_allocator_run(url: str, run_id: str, output: Path) -> int:
         try:
             inp = load_allocator(conn, run_id)
         except BadInput as e:
-            print(f"cannot export allocator run {run_id}: {e}")
+            print(f"cannot export allocator run {printable(run_id)}: {_shown(str(e))}")
             return 2
         names = {
             str(i): n for i, n in conn.execute(sql_text("allocator/names"), {"allocation_run": inp.allocation_run_id})
@@ -83,7 +84,7 @@ def export_allocator_run(url: str, run_id: str, output: Path) -> int:
             allocator_xlsx.write_result(output, inp, outcome, names=names)
         else:
             allocator_xlsx.write_input(output, inp, names=names)
-    print(f"allocator run {run_id} ({status}{': ' + error if error else ''}) written to {output}")
+    print(f"allocator run {printable(run_id)} ({status}{': ' + _shown(error) if error else ''}) written to {output}")
     return 0
 
 
@@ -94,7 +95,7 @@ def export_planner_run(url: str, run_id: str, output: Path) -> int:
         try:
             inp = load_planner(conn, run_id)
         except BadInput as e:
-            print(f"cannot export planner run {run_id}: {e}")
+            print(f"cannot export planner run {printable(run_id)}: {_shown(str(e))}")
             return 2
         row = conn.execute(sql_text("queue/run_status"), {"id": run_id}).fetchone()
         assert row is not None
@@ -110,17 +111,23 @@ def export_planner_run(url: str, run_id: str, output: Path) -> int:
             planner_xlsx.write_result(output, inp, SolveOutcome("COMPLETED", metadata or {}, None, payload))
         else:
             planner_xlsx.write_input(output, inp)
-    print(f"planner run {run_id} ({status}{': ' + error if error else ''}) written to {output}")
+    print(f"planner run {printable(run_id)} ({status}{': ' + _shown(error) if error else ''}) written to {output}")
     return 0
 
 
 def _print_outcome(outcome: SolveOutcome) -> None:
     meta = outcome.metadata
-    print(f"{outcome.status}" + (f": {outcome.error}" if outcome.error else ""))
+    print(f"{outcome.status}" + (f": {_shown(outcome.error)}" if outcome.error else ""))
     keys = (
         "status", "method", "objective", "best_bound", "gap", "mean_rank", "worst_rank", "rank_histogram",
         "lines_requested", "lines_built", "unfilled_required_seats", "dropped_positions",
     )  # fmt: skip
     for key in keys:
         if key in meta:
-            print(f"  {key}: {meta[key]}")
+            print(f"  {key}: {_shown(str(meta[key]))}")
+
+
+def _shown(message: str) -> str:
+    """A message quoting the workbook's or the run's text, as printed to the terminal: control
+    characters escaped, and bounded like a run's last_error."""
+    return bounded(printable(message))

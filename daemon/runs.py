@@ -19,6 +19,7 @@ import psycopg
 from daemon import __version__
 from daemon.db import queue_statement, sql_text
 from daemon.kinds import RunKind
+from daemon.text import LAST_ERROR_LIMIT, bounded, printable
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,15 @@ def lock(conn: psycopg.Connection[Any], c: Claim) -> bool:
     return row is not None
 
 
+def last_error(message: str, limit: int = LAST_ERROR_LIMIT) -> str:
+    """A run's ``last_error`` as written: one bounded line without control characters.
+
+    Messages quote what the run's author wrote (config keys, constraint and position names,
+    server messages): every error and reason the daemon writes passes here, so none can be
+    megabytes long or carry terminal escapes to the DBA who reads it."""
+    return bounded(printable(message), limit)
+
+
 def finish(
     conn: psycopg.Connection[Any],
     c: Claim,
@@ -77,7 +87,11 @@ def finish(
     """Set the final status, inside the transaction ``lock`` opened."""
     row = conn.execute(
         queue_statement("finish", c.kind.table, c.kind.created_column),
-        c.params(status=status, metadata=None if metadata is None else json.dumps(metadata), error=error),
+        c.params(
+            status=status,
+            metadata=None if metadata is None else json.dumps(metadata),
+            error=None if error is None else last_error(error),
+        ),
     ).fetchone()
     return row is not None
 
@@ -88,7 +102,8 @@ def release(conn: psycopg.Connection[Any], c: Claim, reason: str, *, refund: boo
     with conn.transaction():
         row = conn.execute(
             queue_statement("release", c.kind.table, c.kind.created_column),
-            c.params(reason=reason, refund=1 if refund else 0),
+            # Room for the "; gave up after N attempts" the statement may append.
+            c.params(reason=last_error(reason, LAST_ERROR_LIMIT - 40), refund=1 if refund else 0),
         ).fetchone()
     return None if row is None else str(row[0])
 

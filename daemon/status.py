@@ -7,6 +7,7 @@ from typing import Any
 import psycopg
 
 from daemon.db import connect, sql_text
+from daemon.text import printable
 
 
 def sections() -> list[tuple[str, str]]:
@@ -16,8 +17,10 @@ def sections() -> list[tuple[str, str]]:
 
 
 def _table(cur: psycopg.Cursor[Any]) -> str:
-    headers = [d.name for d in cur.description or []]
-    rows = [["" if v is None else str(v) for v in r] for r in cur.fetchall()]
+    # Names and errors in these views come from run rows anyone with INSERT wrote: their
+    # control characters are shown escaped, never sent to the DBA's terminal.
+    headers = [printable(d.name) for d in cur.description or []]
+    rows = [["" if v is None else printable(str(v)) for v in r] for r in cur.fetchall()]
     if not rows:
         return "  (none)"
     widths = [min(60, max(len(h), *(len(r[i]) for r in rows))) for i, h in enumerate(headers)]
@@ -33,5 +36,5 @@ def main(url: str) -> int:
         for title, query in sections():
             with conn.cursor() as cur:
                 cur.execute(query)
-                print(f"{title}\n{_table(cur)}\n")
+                print(f"{printable(title)}\n{_table(cur)}\n")
     return 0

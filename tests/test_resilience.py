@@ -386,3 +386,19 @@ def test_a_solver_that_cannot_be_replaced_does_not_stop_the_daemon(
     # The queued run was not charged. (The running one may have been: with no descriptor left,
     # multiprocessing's forkserver itself dies, and its children look dead to the daemon.)
     assert attempts(conn, queued) == 1
+
+
+def test_sigterm_while_waiting_for_the_database_at_start_exits_at_once(tmp_path: Path) -> None:
+    """Started before its database is reachable, the daemon still hears SIGTERM."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "daemon.cli", "run", "--database-url", "postgresql://nobody@127.0.0.1:1/none"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(3)  # well inside the 60 s it would wait for the database
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+    finally:
+        proc.kill()

@@ -185,6 +185,30 @@ def test_every_client_column_has_a_default(db_url: str) -> None:
         "INSERT INTO positions (allocation_run, name, parent_specialty, experience_categories) "
         "VALUES ('{a}', 'x', 'y', '{{E}}')",
         "UPDATE allocator_py_runs SET status = 'DONE'",
+        # 0008: a bounded max_seconds (NaN passes max_seconds > 0: PostgreSQL orders it above all)
+        *(
+            f"INSERT INTO allocation_planner_runs (allocation_run, n_job_lines, max_seconds) VALUES ('{{a}}', 1, {v})"
+            for v in ("'NaN'", "'Infinity'", "'-Infinity'", "86401")
+        ),
+        # 0008: no NULL entries, one dimension, in the arrays the planner reads
+        *(
+            f"INSERT INTO allocation_planner_runs (allocation_run, n_job_lines, {column}) VALUES ('{{a}}', 1, {v})"
+            for column, values in (
+                ("term_structure", ("'{{26,NULL,26}}'", "'{{{{26,26}}}}'", "'{{{{26}},{{NULL}}}}'")),
+                ("constraints", ("'{{NULL}}'", "'{{UNRESTRICTED,NULL}}'", "'{{{{UNRESTRICTED}}}}'")),
+            )
+            for v in values
+        ),
+        *(
+            f"INSERT INTO positions (allocation_run, name, parent_specialty, {column}) VALUES ('{{a}}', 'x', 'y', {v})"
+            for column, values in (
+                ("capacity_by_term", ("'{{1,NULL,1}}'", "'{{{{1,1}},{{1,1}}}}'")),
+                ("cohorts", ("'{{NULL}}'", "'{{{{PGY1}}}}'")),
+                ("experience_categories", ("'{{A,NULL}}'", "'{{{{A}}}}'")),
+                ("tags", ("'{{x,NULL}}'", "'{{{{x}}}}'")),
+            )
+            for v in values
+        ),
     ],
 )
 def test_checks_reject_bad_rows(db_url: str, statement: str) -> None:
@@ -200,6 +224,25 @@ def test_checks_reject_bad_rows(db_url: str, statement: str) -> None:
         conn.execute("INSERT INTO allocator_py_runs (allocation_run_id) VALUES (%s)", (a,))
         with pytest.raises((psycopg.errors.CheckViolation, psycopg.errors.InvalidTextRepresentation)):
             conn.execute(statement.format(a=a, m=m, j=j))
+
+
+def test_checks_accept_the_edges_of_good_rows(db_url: str) -> None:
+    """0008's checks refuse no value the planner takes: a day's max_seconds, empty arrays, NULL
+    capacity_by_term and cohorts."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        a = conn.execute("INSERT INTO allocationruns (name) VALUES ('r') RETURNING id").fetchone()
+        assert a is not None
+        conn.execute(
+            "INSERT INTO allocation_planner_runs (allocation_run, n_job_lines, max_seconds, term_structure, "
+            "constraints) VALUES (%s, 1, 86400, '{}', '{}')",
+            (a[0],),
+        )
+        conn.execute(
+            "INSERT INTO positions (allocation_run, name, parent_specialty, capacity_by_term, cohorts, "
+            "experience_categories, tags) VALUES (%s, 'x', 'y', NULL, NULL, '{}', '{}'), "
+            "(%s, 'z', 'y', '{1,0,2}', '{}', '{A,D}', '{t}')",
+            (a[0], a[0]),
+        )
 
 
 def test_claim_uses_the_pending_index(db_url: str) -> None:

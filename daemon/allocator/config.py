@@ -9,9 +9,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import Any, Literal
 
 from daemon.solving import MAX_NUM_WORKERS, BadInput
+from daemon.text import listing
 
 RankNotation = Literal["competition", "dense", "fractional"]
 Stability = Literal["none", "weak"]
@@ -39,9 +41,13 @@ def _number(key: str, value: Any) -> float:
     # bool is an int subclass in Python; `true` for a weight is a typo, not a 1.
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise BadInput(f"config key {key!r} must be a number, got {value!r}")
-    if not math.isfinite(value):
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond double precision: JSON's 1e400 reads back as one
+        raise BadInput(f"config key {key!r} must be a finite number, got {Decimal(value).normalize():g}") from None
+    if not math.isfinite(number):
         raise BadInput(f"config key {key!r} must be a finite number, got {value!r}")
-    return float(value)
+    return number
 
 
 def _integer(key: str, value: Any) -> int:
@@ -63,7 +69,7 @@ def parse_config(raw: dict[str, Any] | None) -> AllocatorConfig:
     unknown = sorted(set(raw) - known)
     if unknown:
         raise BadInput(
-            f"unknown config key(s): {', '.join(map(repr, unknown))}; valid keys are {', '.join(sorted(known))}"
+            f"unknown config key(s): {listing(unknown, show=repr)}; valid keys are {', '.join(sorted(known))}"
         )
     values: dict[str, Any] = {}
     if "preferencer_weight" in raw:

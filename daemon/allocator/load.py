@@ -2,11 +2,14 @@
 
 Set-based SQL from ``sql/allocator/``; the large preference tables come as binary columns
 (see ``db.fetch_columns``). Data problems that SQL sees best (unknown ids, rows of another allocation
-run) are reported here; everything else is validated by the model, for both loaders alike.
+run, numbers a float8 cannot hold) are reported here; everything else is validated by the model,
+for both loaders alike.
 """
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,6 +27,9 @@ from daemon.allocator.data import (
 from daemon.db import fetch_columns, sql_text, uuid_positions
 from daemon.solving import BadInput
 
+# The most digits int() converts (Python's default limit, 4,300; 0 means no limit).
+_INT_DIGITS = sys.get_int_max_str_digits() or sys.maxsize
+
 
 def ranks(
     conn: psycopg.Connection[Any], name: str, params: dict[str, Any], who: Sequence[str], what: Sequence[str]
@@ -38,6 +44,13 @@ def ranks(
     return RankTable(uuid_positions(who_uuid, who), uuid_positions(what_uuid, what), rank.astype(np.float64))
 
 
+def _json_int(digits: str) -> int | float:
+    """A JSON integer of the config. jsonb keeps any number exactly (1e5000 is a 5,001-digit
+    integer to it); past the digits Python converts to an int, it is an infinite float, which
+    the config check then rejects naming its key."""
+    return int(digits) if len(digits.lstrip("-")) <= _INT_DIGITS else float(digits)
+
+
 def load(conn: psycopg.Connection[Any], run_id: str) -> AllocatorInput:
     with conn.transaction():  # one snapshot-consistent read (and the temp table's lifetime)
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
@@ -48,7 +61,8 @@ def _load(conn: psycopg.Connection[Any], run_id: str) -> AllocatorInput:
     row = conn.execute(sql_text("allocator/run"), {"run": run_id}).fetchone()
     if row is None:
         raise BadInput(f"allocator run {run_id} does not exist")
-    allocation_run, inc_lines, inc_workers, exclusive, config, created_at, exists = row
+    allocation_run, inc_lines, inc_workers, exclusive, config_text, created_at, exists = row
+    config = json.loads(config_text, parse_int=_json_int)
     allocation_run = str(allocation_run)
     if not exists:
         raise BadInput(f"allocation run {allocation_run} does not exist (allocator_py_runs.allocation_run_id)")
@@ -91,6 +105,25 @@ def _load(conn: psycopg.Connection[Any], run_id: str) -> AllocatorInput:
     preferencers = tuple(
         Preferencer(str(i), n, mj, mw) for i, n, mj, mw in conn.execute(sql_text("allocator/preferencers"), base)
     )
+    preferencer_ids = [p.id for p in preferencers]
+    try:
+        # A savepoint: a rank or weight that float8 cannot hold aborts only this, and the rows
+        # at fault are then named from the same snapshot.
+        with conn.transaction():
+            worker_prefs = ranks(conn, "allocator/worker_prefs", ids, worker_ids, line_ids)
+            preferencer_prefs = ranks(
+                conn,
+                "allocator/preferencer_prefs",
+                {**ids, "preferencers": preferencer_ids},
+                preferencer_ids,
+                worker_ids,
+            )
+            weightings = tuple(
+                Weighting(str(p), str(w), None if j is None else str(j), float(wt))
+                for p, w, j, wt in conn.execute(sql_text("allocator/weightings"), ids)
+            )
+    except psycopg.errors.NumericValueOutOfRange as e:
+        raise _beyond_float8(conn, {**ids, "preferencers": preferencer_ids}, e) from None
     return AllocatorInput(
         run_id=run_id,
         allocation_run_id=allocation_run,
@@ -101,22 +134,13 @@ def _load(conn: psycopg.Connection[Any], run_id: str) -> AllocatorInput:
         worker_tags={
             str(w): frozenset(str(t) for t in tags) for w, tags in conn.execute(sql_text("allocator/worker_tags"), ids)
         },
-        worker_prefs=ranks(conn, "allocator/worker_prefs", ids, worker_ids, line_ids),
+        worker_prefs=worker_prefs,
         preferencers=preferencers,
         line_preferencers=tuple(
             (str(j), str(p)) for j, p in conn.execute(sql_text("allocator/line_preferencers"), ids)
         ),
-        preferencer_prefs=ranks(
-            conn,
-            "allocator/preferencer_prefs",
-            {**ids, "preferencers": [p.id for p in preferencers]},
-            [p.id for p in preferencers],
-            worker_ids,
-        ),
-        weightings=tuple(
-            Weighting(str(p), str(w), None if j is None else str(j), float(wt))
-            for p, w, j, wt in conn.execute(sql_text("allocator/weightings"), ids)
-        ),
+        preferencer_prefs=preferencer_prefs,
+        weightings=weightings,
         eligibility=tuple(
             Eligibility(
                 str(j),
@@ -128,4 +152,20 @@ def _load(conn: psycopg.Connection[Any], run_id: str) -> AllocatorInput:
             for j, iw, ew, it, et in conn.execute(sql_text("allocator/eligibility"), ids)
         ),
         taken_capacity=taken,
+    )
+
+
+def _beyond_float8(
+    conn: psycopg.Connection[Any], params: dict[str, Any], error: psycopg.errors.NumericValueOutOfRange
+) -> BadInput:
+    """The ranks and weights that made the float8 cast fail (numeric takes 1e400), named."""
+    rows = conn.execute(sql_text("allocator/beyond_float8"), params).fetchall()
+    if not rows:  # not a value this query recognises: say what PostgreSQL said
+        return BadInput(f"a rank or weight of the run does not fit a double-precision float: {error}")
+    named = [f"{column} = {value.normalize():g} ({row})" for column, value, row, _ in rows]
+    more = rows[0][3] - len(rows)
+    return BadInput(
+        "numbers a double-precision float cannot hold (magnitudes from 2.2e-308 to 1.8e308): "
+        + ", ".join(named)
+        + (f" and {more} more" if more else "")
     )

@@ -3,6 +3,7 @@ resolved, the positions the model may use and their seats per term."""
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
@@ -74,12 +75,18 @@ def _named(rows: list[str]) -> str:
     return ", ".join(rows[:MAX_LISTED]) + (f" and {more} more" if more > 0 else "")
 
 
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _run_errors(inp: PlannerInput) -> list[str]:
     errors = []
     if inp.n_job_lines < 1:
         errors.append(f"n_job_lines must be at least 1, got {inp.n_job_lines}")
     terms = inp.term_structure
-    if not terms or any(w < 1 for w in terms):
+    if not all(_whole(w) for w in terms):
+        errors.append(f"term_structure must be whole numbers of weeks, got {terms}")
+    elif not terms or any(w < 1 for w in terms):
         errors.append(f"term_structure needs one or more terms of at least one week, got {terms}")
     elif sum(terms) != YEAR_WEEKS:
         errors.append(
@@ -88,8 +95,12 @@ def _run_errors(inp: PlannerInput) -> list[str]:
         )
     if inp.leave_weeks < 0:
         errors.append(f"leave_weeks must not be negative, got {inp.leave_weeks}")
-    if inp.max_seconds <= 0:
+    if not math.isfinite(inp.max_seconds):
+        errors.append(f"max_seconds must be a finite number, got {inp.max_seconds}")
+    elif inp.max_seconds <= 0:
         errors.append(f"max_seconds must be positive, got {inp.max_seconds}")
+    if not all(isinstance(c, str) for c in inp.constraints):
+        errors.append(f"constraints must be names, got {inp.constraints}")
     if inp.num_workers is not None and not 1 <= inp.num_workers <= MAX_NUM_WORKERS:
         errors.append(f"num_workers must be within [1, {MAX_NUM_WORKERS}], got {inp.num_workers}")
     bad_affinity = [f"{a}/{b} ({w})" for a, b, w in inp.specialty_affinity if not -100 <= w <= 100]
@@ -105,11 +116,25 @@ def _position_errors(inp: PlannerInput) -> list[str]:
     dupes = sorted(i for i, n in Counter(p.id for p in inp.positions).items() if n > 1)
     if dupes:
         errors.append(f"duplicate position ids: {_named(dupes)}")
+    not_whole = [
+        f"{p.name} {p.capacity_by_term}" for p in inp.positions if not all(map(_whole, p.capacity_by_term or ()))
+    ]
+    if not_whole:
+        errors.append(f"capacity_by_term must be whole numbers: {_named(not_whole)}")
+    not_names = [
+        f"{p.name} {column} {value}"
+        for p in inp.positions
+        for column, value in (("cohorts", p.cohorts), ("tags", p.tags))
+        if not all(isinstance(v, str) for v in value or ())
+    ]
+    if not_names:
+        errors.append(f"cohorts and tags must be names: {_named(not_names)}")
+    positions = [p for p in inp.positions if all(map(_whole, p.capacity_by_term or ()))]
     n = len(inp.term_structure)
-    wrong_length = [p.name for p in inp.positions if p.capacity_by_term is not None and len(p.capacity_by_term) != n]
+    wrong_length = [p.name for p in positions if p.capacity_by_term is not None and len(p.capacity_by_term) != n]
     if wrong_length:
         errors.append(f"capacity_by_term must have one entry per term ({n}): {_named(wrong_length)}")
-    negative = [p.name for p in inp.positions if p.capacity < 0 or any(c < 0 for c in p.capacity_by_term or ())]
+    negative = [p.name for p in positions if p.capacity < 0 or any(c < 0 for c in p.capacity_by_term or ())]
     if negative:
         errors.append(f"negative capacity: {_named(negative)}")
     odd = [f"{p.name} ({c})" for p in inp.positions for c in p.experience_categories if c not in CATEGORIES]

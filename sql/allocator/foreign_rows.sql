@@ -1,5 +1,6 @@
--- Rows that tie this allocation run to another one: preferences or weightings naming lines
--- or workers outside the run (SPEC §8). Reported, never silently ignored.
+-- Rows that tie this allocation run to another one: preferences, weightings or eligibility
+-- naming lines or workers outside the run (SPEC §8). Reported, never silently ignored. (An
+-- eligibility id that names no worker mapping at all, one deleted since, is left alone.)
 SELECT 'preference of worker mapping ' || p.worker_mapping || ' for job line ' || p.job_line
        || ' of allocation run ' || j.allocation_run
   FROM preference_worker_job_lines p
@@ -28,4 +29,16 @@ SELECT 'job line ' || j.id || ' (' || j.name || ') has preferencer ' || s.id
   JOIN job_lines j ON j.id = lp.job_line
   JOIN allocation_run_preferencers s ON s.id = lp.preferencer
  WHERE j.allocation_run = %(allocation_run)s AND s.allocation_run <> %(allocation_run)s
+UNION ALL
+SELECT 'job line ' || j.id || ' (' || j.name || ') names worker mappings of another allocation run in '
+       || c.col || ': ' || array_to_string(f.ids[1:3], ', ')
+       || CASE WHEN cardinality(f.ids) > 3 THEN ' and ' || (cardinality(f.ids) - 3) || ' more' ELSE '' END
+  FROM job_lines j
+  JOIN job_line_eligibility e ON e.job_line = j.id
+ CROSS JOIN LATERAL (VALUES ('included_worker_mapping_ids', e.included_worker_mapping_ids),
+                            ('excluded_worker_mapping_ids', e.excluded_worker_mapping_ids)) AS c (col, ids)
+ CROSS JOIN LATERAL (SELECT array_agg(m.id ORDER BY m.id) AS ids
+                       FROM allocation_run_worker_mappings m
+                      WHERE m.id = ANY (c.ids) AND m.allocation_run <> %(allocation_run)s) AS f
+ WHERE j.allocation_run = %(allocation_run)s AND f.ids IS NOT NULL
 LIMIT 20

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from daemon.allocator.config import AllocatorConfig, parse_config
+from daemon.allocator.config import AllocatorConfig, parse_config, time_limit
 from daemon.solving import BadInput
 
 
@@ -69,3 +69,27 @@ def test_unknown_key_is_named() -> None:
 def test_wrong_type_or_range_names_the_key(key: str, value: Any) -> None:
     with pytest.raises(BadInput, match=key):
         parse_config({key: value})
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "shown"),
+    [
+        # jsonb keeps 1e400 exactly; Python reads it back as a 401-digit int, not a float.
+        ("preferencer_weight", 10**400, "1e+400"),
+        ("preference_power", -(10**400), "-1e+400"),
+        ("max_seconds", 10**400, "1e+400"),
+        ("max_seconds", float("inf"), "inf"),
+        ("preference_power", float("inf"), "inf"),
+        ("preferencer_weight", float("nan"), "nan"),
+    ],
+    ids=lambda v: "10**400" if isinstance(v, int) and abs(v) > 10**300 else None,
+)
+def test_numbers_beyond_double_precision_name_the_key(key: str, value: Any, shown: str) -> None:
+    with pytest.raises(BadInput) as err:
+        parse_config({key: value})
+    assert str(err.value) == f"config key {key!r} must be a finite number, got {shown}"
+
+
+def test_time_limit_of_an_unbounded_max_seconds_is_the_default() -> None:
+    # The daemon's deadline: the default, and the solver then rejects the key.
+    assert time_limit({"max_seconds": 10**400}) == time_limit({"max_seconds": float("inf")}) == 60.0

@@ -88,3 +88,19 @@ def test_all_faults_are_reported_at_once() -> None:
     inp = replace(run([pos("bad", capacity=-1)], n=0))
     with pytest.raises(BadInput, match=r"n_job_lines.*negative capacity: bad"):
         solve(inp, SolveContext())
+
+
+def test_values_of_the_wrong_type_are_bad_input() -> None:
+    # What a loader without the database's checks may pass: each a BadInput naming the field.
+    _fails(r"term_structure must be whole numbers of weeks, got \(26, None, 26\)", term_structure=(26, None, 26))
+    _fails(r"term_structure must be whole numbers of weeks", term_structure=([26, 26],))
+    _fails("max_seconds must be a finite number, got inf", max_seconds=float("inf"))
+    _fails("max_seconds must be a finite number, got nan", max_seconds=float("nan"))
+    _fails(r"constraints must be names, got \(None,\)", constraints=(None,))
+    _fails(
+        r"capacity_by_term must be whole numbers: b \(1, None, 1, 1\)",
+        [pos("a"), pos("b", capacity_by_term=(1, None, 1, 1))],
+    )
+    _fails(r"cohorts and tags must be names: b cohorts \(None,\)", [pos("a"), pos("b", cohorts=(None,))])
+    _fails(r"cohorts and tags must be names: b tags \('x', None\)", [pos("a"), pos("b", tags=("x", None))])
+    _fails(r"categories must be A, B, C or D: b \(None\)", [pos("a"), pos("b", experience_categories=(None,))])

@@ -17,6 +17,7 @@ from daemon.planner.rules.service_terms import max_one_service, max_service_term
 from daemon.planner.rules.six_month_terms import allow_six_month_terms
 from daemon.planner.rules.vic import vic_pgy1, vic_pgy2
 from daemon.solving import BadInput
+from daemon.text import listing
 
 # Accreditation templates: an explicit NAME=k replaces their settings of the same slot.
 TEMPLATES: dict[str, Callable[[], list[Rule]]] = {
@@ -81,7 +82,7 @@ def resolve(constraints: Sequence[str], state: str, cohort: str) -> RuleSet:
     names = list(dict.fromkeys([*([template] if template else []), *(c.strip().upper() for c in constraints)]))
     unknown = [n for n in names if n not in TEMPLATES and n not in OPTIONS and _parametrised(n) is None]
     if unknown:
-        raise BadInput(f"unknown constraint name(s): {', '.join(unknown)}; valid names: {', '.join(valid_names())}")
+        raise BadInput(f"unknown constraint name(s): {listing(unknown)}; valid names: {', '.join(valid_names())}")
     from_templates = [r for n in names if n in TEMPLATES for r in TEMPLATES[n]()]
     explicit = [r for n in names if n in OPTIONS for r in OPTIONS[n]()]
     overrides = [r for n in names for r in (_parametrised(n) or [])]
