@@ -237,7 +237,12 @@ def test_the_daemon_role_may_lock_job_lines_but_not_change_them(db_url: str) -> 
     can be edited."""
     with psycopg.connect(db_url, autocommit=True) as conn:
         run = conn.execute("INSERT INTO allocationruns (name) VALUES ('r') RETURNING id").fetchone()[0]  # type: ignore[index]
-        conn.execute("INSERT INTO job_lines (allocation_run, name) VALUES (%s, 'manual')", (run,))
+        planner = conn.execute(
+            "INSERT INTO allocation_planner_runs (allocation_run, n_job_lines) VALUES (%s, 1) RETURNING id", (run,)
+        ).fetchone()[0]  # type: ignore[index]
+        conn.execute(
+            "INSERT INTO job_lines (allocation_run, name, planner_run) VALUES (%s, 'generated', %s)", (run, planner)
+        )
     with psycopg.connect(as_daemon(db_url), autocommit=True) as daemon:
         with daemon.transaction():
             assert len(daemon.execute("SELECT id FROM job_lines FOR UPDATE").fetchall()) == 1
