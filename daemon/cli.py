@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -36,12 +37,20 @@ def _daemon_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--daemon-name", help="claimed_by name (default host:pid)")
 
 
+def run_id(text: str) -> str:
+    """A run id on the command line: a uuid, refused with its repr (no raw control characters)."""
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a run id (a uuid)") from None
+
+
 def _one_run_parser(sub: Any, command: str, kind: str) -> None:
     """`allocate` / `plan`: one run now, offline from a workbook or a queued run by id."""
     p = sub.add_parser(command, help=f"solve one {kind} run now: from a workbook, or a queued run by id")
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--parse-xlsx", type=Path, metavar="IN.xlsx", help="solve a workbook, no database")
-    source.add_argument(f"--{kind}-run-id", metavar="ID", help="claim and solve this PENDING run now")
+    source.add_argument(f"--{kind}-run-id", metavar="ID", type=run_id, help="claim and solve this PENDING run now")
     p.add_argument("--output", type=Path, metavar="OUT.xlsx", help="write the result workbook (with --parse-xlsx)")
     p.add_argument("--database-url")
     p.add_argument("--solver-threads", type=int)
@@ -62,8 +71,8 @@ def parser() -> argparse.ArgumentParser:
     _one_run_parser(sub, "plan", "planner")
     e = sub.add_parser("export", help="write a run's input (and result) to the workbook --parse-xlsx reads")
     which = e.add_mutually_exclusive_group(required=True)
-    which.add_argument("--allocator-run-id", metavar="ID")
-    which.add_argument("--planner-run-id", metavar="ID")
+    which.add_argument("--allocator-run-id", metavar="ID", type=run_id)
+    which.add_argument("--planner-run-id", metavar="ID", type=run_id)
     e.add_argument("--output", type=Path, metavar="OUT.xlsx", required=True)
     e.add_argument("--database-url")
     d = sub.add_parser("demo", help="embedded PostgreSQL + synthetic hospital + the whole loop")

@@ -91,7 +91,8 @@ def password_forms(url: str) -> list[str]:
         userinfo = url.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0].rpartition("@")[0]
         if ":" in userinfo:
             found.add(userinfo.split(":", 1)[1])
-    for match in _KEYWORD_PASSWORD.finditer(url):
+    # The keyword itself may be percent-encoded in a URI query (libpq decodes it: pass%77ord).
+    for match in [*_KEYWORD_PASSWORD.finditer(url), *_KEYWORD_PASSWORD.finditer(urllib.parse.unquote(url))]:
         value = match[1]
         found.add(value)
         if value.startswith("'"):

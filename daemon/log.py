@@ -82,6 +82,8 @@ def _line_renderer(renderer: Any, json_lines: bool) -> Any:
 
     def render_line(logger: Any, name: str, event: dict[str, Any]) -> str:
         line = scrub(renderer(logger, name, dict(event)))
+        if not json_lines:  # tracebacks quote server messages and user input: escape per line
+            line = "\n".join(printable(part) for part in line.split("\n"))
         if len(line) <= LINE_LIMIT:
             return line
         if not json_lines:
@@ -111,13 +113,13 @@ def configure(fmt: str = "auto", level: str = "info", *, database_url: str = "")
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
-    # Plain tracebacks in a terminal too: rich's and better-exceptions' show frame locals.
+    # Plain tracebacks in a terminal too: rich's and better-exceptions' show frame locals. No
+    # colours: every control character of a console line is escaped (tracebacks quote server
+    # messages and user input), and colour codes would be escaped with them.
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if json_lines
-        else structlog.dev.ConsoleRenderer(
-            colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback
-        )
+        else structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)
     )
     tail: list[Any] = [_dict_tracebacks()] if json_lines else []
     structlog.configure(

@@ -15,6 +15,7 @@ lease or another run. Every way a run can end is decided here, once:
 from __future__ import annotations
 
 import contextlib
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -177,6 +178,10 @@ class Runner:
                 if self.due_back():  # killed by the daemon's own shutdown, not by the run
                     self._release("daemon shut down before the solve finished", refund=True)
                     return None
+                if e.exitcode == -signal.SIGABRT and self.slot.memory_limit is not None:
+                    # OR-Tools allocates in C++ threads: past RLIMIT_AS, std::bad_alloc ends in
+                    # std::terminate (SIGABRT), not a MemoryError. It would abort again.
+                    return self._out_of_memory()
                 log_.error("solver process crashed", detail=str(e))
                 self._release("the solver process crashed (out of memory or killed)", refund=False)
                 return None

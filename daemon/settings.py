@@ -97,6 +97,9 @@ def memory_bytes(text: str) -> int | None:
         raise ValueError(f"{text!r} is not a size like 6G, 512M or unlimited") from None
     if not value >= 256 * 2**20:
         raise ValueError(f"{text!r} is too small for a solver process (at least 256M)")
+    host = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    if value > host:
+        raise ValueError(f"{text!r} is more than this host's {host / 2**30:.1f} GiB of memory")
     return int(value)
 
 

@@ -50,6 +50,10 @@ def context() -> BaseContext:
 class SolverCrashed(Exception):
     """The solver process died during a solve (segfault, OOM kill, os._exit)."""
 
+    def __init__(self, message: str, exitcode: int | None = None) -> None:
+        super().__init__(message)
+        self.exitcode = exitcode  # negative: killed by that signal
+
 
 class SolverRaised(Exception):
     """The solve raised; only its type name and message cross back (the exception itself
@@ -242,7 +246,7 @@ class SolverSlot:
                     tag, value = self._conn.recv()
                 except (EOFError, OSError):
                     self._process.join(1)  # reaped, so the exit code is known
-                    raise SolverCrashed(f"exit code {self._process.exitcode}") from None
+                    raise SolverCrashed(f"exit code {self._process.exitcode}", self._process.exitcode) from None
                 if tag == "progress":
                     self._progress = value
                     continue
@@ -251,7 +255,7 @@ class SolverSlot:
                 return value  # type: ignore[no-any-return]
             if ready:  # only the sentinel: the process ended without a word
                 self._process.join(1)
-                raise SolverCrashed(f"exit code {self._process.exitcode}")
+                raise SolverCrashed(f"exit code {self._process.exitcode}", self._process.exitcode)
             return None
 
     def latest_progress(self) -> dict[str, Any] | None:

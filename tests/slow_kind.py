@@ -28,12 +28,15 @@ CRASH_KEY = "test_crash"
 HANG_KEY = "test_hang_seconds"  # sleep ignoring stop requests, like a solver stuck in C code
 LOAD_SLEEP_KEY = "test_load_sleep_seconds"  # a slow load, in the daemon (like 2.25 M rows)
 MEMORY_KEY = "test_allocate_bytes"  # allocate this much in the solver, as a runaway model would
+ABORT_KEY = "test_abort"  # abort the solver process, as std::bad_alloc in a C++ thread does
 
 
 def solve(inp: AllocatorInput, ctx: SolveContext) -> SolveOutcome:
     config = dict(inp.config)
     sleep = float(config.pop(SLEEP_KEY, 0))
     config.pop(LOAD_SLEEP_KEY, None)
+    if config.pop(ABORT_KEY, False):
+        os.abort()
     hog = bytearray(int(config.pop(MEMORY_KEY, 0)))
     del hog
     time.sleep(float(config.pop(HANG_KEY, 0)))

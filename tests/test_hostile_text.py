@@ -24,6 +24,7 @@ from psycopg.types.json import Jsonb
 from daemon.planner.hospitals import vic_hospital
 from daemon.synthetic import seed_allocation, seed_positions
 from tests.daemons import DaemonProcess, enqueue, wait_final
+from tests.pg import with_database
 
 Conn = psycopg.Connection[Any]
 ROOT = Path(__file__).resolve().parent.parent
@@ -195,3 +196,26 @@ def test_config_and_constraint_listings_name_a_few() -> None:
     message = str(rules_error.value)
     assert "NOPE_0, NOPE_1, NOPE_2, NOPE_3, NOPE_4 and 49,995 more; valid names: " in message, message[:500]
     assert len(message) < 1000
+
+
+@pytest.mark.parametrize("command", ["status", "allocate"])
+def test_console_output_of_failing_commands_has_no_raw_control_characters(command: str, db_url: str) -> None:
+    """Tracebacks and argument errors quote server messages and user input: a database name
+    the server echoes in its FATAL message, a run id."""
+    args = (
+        ["status", "--database-url", with_database(db_url, "nope\x1b[31m")]
+        if command == "status"
+        else ["allocate", "--allocator-run-id", "\x1b]0;PWNED\x07\x1b[2J"]
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "daemon.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "RECEPTORD_LOG_FORMAT": "console"},
+    )
+    assert done.returncode != 0
+    assert "nope" in done.stderr or "PWNED" in done.stderr, done.stderr  # the hostile text is shown ...
+    assert "\x1b" not in done.stdout + done.stderr, done.stderr  # ... escaped

@@ -19,7 +19,7 @@ from daemon.solving import BadInput, SolveContext
 from daemon.synthetic import seed_allocation, seed_positions
 from tests.allocator.alloc_factory import make_input
 from tests.daemons import DaemonProcess, attempts, enqueue, events, wait_final, wait_for
-from tests.slow_kind import MEMORY_KEY
+from tests.slow_kind import ABORT_KEY, MEMORY_KEY
 
 GIB = 2**30
 
@@ -39,7 +39,7 @@ def test_memory_sizes(text: str, size: int | None) -> None:
     assert memory_bytes(text) == size
 
 
-@pytest.mark.parametrize("text", ["lots", "6X", "1M", "-1G"])
+@pytest.mark.parametrize("text", ["lots", "6X", "1M", "-1G", "inf", "1e30G"])
 def test_bad_memory_sizes_are_named(text: str) -> None:
     with pytest.raises(ValueError, match=repr(text)):
         memory_bytes(text)
@@ -55,7 +55,7 @@ def test_an_allocator_run_too_large_for_the_limit_is_refused_before_building() -
 def test_a_planner_run_too_large_for_the_limit_is_refused_before_building() -> None:
     inp = PlannerInput(run_id="r", allocation_run_id="a", n_job_lines=100_000, positions=vic_hospital())
     with pytest.raises(
-        BadInput, match=r"100,000 lines x 35 positions x 5 terms needs about .* GiB.*RECEPTORD_SLOT_MEMORY"
+        BadInput, match=r"100,000 lines x 35 positions x 5 terms with 2 search workers needs about .* GiB.*SLOT_MEMORY"
     ):
         plan(inp, SolveContext(memory_limit=6 * GIB))
 
@@ -104,3 +104,22 @@ def test_the_runaway_planner_run_fails_at_once_and_the_daemon_serves_on(
         "SELECT last_error, attempts FROM allocation_planner_runs WHERE id = %s", (str(runaway[0]),)
     ).fetchone()
     assert row is not None and "too large for one solver process" in row[0] and row[1] == 1
+
+
+def test_a_solver_aborted_under_its_memory_limit_fails_at_once(
+    conn: psycopg.Connection, db_url: str, tmp_path: Path
+) -> None:
+    """OR-Tools allocates in C++ threads: past the limit, std::bad_alloc ends in SIGABRT, not a
+    MemoryError. That too is the run's size, not a crash to retry three times."""
+    hospital = seed_allocation(conn, workers=4, lines=2, capacity=2, seed=6)
+    d = DaemonProcess(db_url, "--pool-size", "1", slow=True, log_dir=tmp_path, env={"RECEPTORD_SLOT_MEMORY": "2G"})
+    try:
+        aborted = enqueue(conn, hospital.allocation_run, config=Jsonb({ABORT_KEY: True}))
+        assert wait_final(conn, aborted) == "FAILED", d.log()
+        after = enqueue(conn, hospital.allocation_run)
+        assert wait_final(conn, after) == "COMPLETED", d.log()
+    finally:
+        assert d.stop() == 0, d.log()
+    error = conn.execute("SELECT last_error FROM allocator_py_runs WHERE id = %s", (aborted,)).fetchone()
+    assert error is not None and "needs more memory than a solver process may use (2.0 GiB" in error[0]
+    assert attempts(conn, aborted) == 1

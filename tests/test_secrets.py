@@ -147,3 +147,12 @@ except ValueError:
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.count("***") >= 5, proc.stderr  # the password was there, each time
     assert_no_password(proc.stdout + proc.stderr)
+
+
+def test_a_password_under_a_percent_encoded_keyword_is_scrubbed() -> None:
+    """libpq decodes query keys too: pass%77ord= is password=, and its error quotes the value."""
+    from daemon.db import scrub
+
+    url = "postgresql://u@h/db?pass%77ord=hunt%zzer2"
+    message = 'invalid percent-encoded token: "hunt%zzer2"'
+    assert "hunt%zzer2" not in scrub(message, url)

@@ -118,11 +118,16 @@ def _most_lines(problem: Problem, ctx: SolveContext, deadline: float) -> str:
 
 def solve(inp: PlannerInput, ctx: SolveContext) -> SolveOutcome:
     started = time.perf_counter()
-    # CP-SAT holds about 17 KB per (line, position, term) triple at peak (VIC_PGY1, 140 lines,
-    # 35 positions, measured here); 20 KB leaves room.
+    # CP-SAT held about 17 KB per (line, position, term) triple at peak with 2 search workers
+    # (VIC_PGY1, 140 lines, 35 positions, measured here), more per triple with more lines, and
+    # each search worker keeps its own copy of much of it: 15 KB per triple per worker.
     triples = inp.n_job_lines * len(inp.positions) * len(inp.term_structure)
-    what = f"{inp.n_job_lines:,} lines x {len(inp.positions):,} positions x {len(inp.term_structure)} terms"
-    check_size(ctx, triples * 20_000, what)
+    workers = max(2, inp.num_workers or ctx.threads)
+    what = (
+        f"{inp.n_job_lines:,} lines x {len(inp.positions):,} positions x {len(inp.term_structure)} terms "
+        f"with {workers} search workers"
+    )
+    check_size(ctx, triples * workers * 15_000, what)
     # Leave, checking and reporting after the search take well under a second.
     deadline = started + inp.max_seconds - min(FINISH_SECONDS, inp.max_seconds / 10)
     problem = build_problem(inp)
