@@ -31,6 +31,11 @@ class RunKind:
     # The run's own time limit (max_seconds) from its loaded problem: the daemon stops, then
     # kills, a solve that outlives it by more than a grace, so no run hangs forever.
     seconds_allowed: Callable[[Any], float]
+    # The kind's claim statements in sql/queue/ (templates on {table}/{created}): the allocator
+    # adds its rounds' condition (an exclusive run waits while another of its allocation run
+    # is solved); the planner uses the shared ones.
+    claim_sql: str = "claim"
+    claim_id_sql: str = "claim_id"
 
 
 def registry() -> dict[str, RunKind]:
@@ -52,6 +57,8 @@ def registry() -> dict[str, RunKind]:
             allocator_solve.solve,
             allocator_write.write,
             lambda problem: allocator_config.time_limit(problem.config),
+            claim_sql="claim_allocator",
+            claim_id_sql="claim_id_allocator",
         ),
         RunKind(
             "planner",

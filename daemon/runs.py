@@ -35,20 +35,33 @@ class Claim:
         return {"id": self.run_id, "daemon": self.daemon, "attempts": self.attempts, **extra}
 
 
+# The unique index that lets one exclusive allocator run (round) of an allocation run be
+# GENERATING at a time (migration 0010): a claim that loses a race to it claimed nothing.
+ONE_ROUND_INDEX = "allocator_py_runs_one_exclusive_idx"
+
+
 def claim(conn: psycopg.Connection[Any], kind: RunKind, daemon: str) -> Claim | None:
     """Claim the next pending run of ``kind`` (committed on return), or None."""
-    with conn.transaction():
-        row = conn.execute(queue_statement("claim", kind.table, kind.created_column), {"daemon": daemon}).fetchone()
-    return None if row is None else Claim(kind, str(row[0]), int(row[1]), daemon)
+    return _claim(conn, kind, queue_statement(kind.claim_sql, kind.table, kind.created_column), {"daemon": daemon})
 
 
 def claim_id(conn: psycopg.Connection[Any], kind: RunKind, run_id: str, daemon: str) -> Claim | None:
     """Claim one named run if it is pending (committed on return), or None."""
-    with conn.transaction():
-        row = conn.execute(
-            queue_statement("claim_id", kind.table, kind.created_column), {"daemon": daemon, "id": run_id}
-        ).fetchone()
-    return None if row is None else Claim(kind, str(row[0]), int(row[1]), daemon)
+    statement = queue_statement(kind.claim_id_sql, kind.table, kind.created_column)
+    return _claim(conn, kind, statement, {"daemon": daemon, "id": run_id})
+
+
+def _claim(conn: psycopg.Connection[Any], kind: RunKind, statement: Any, params: dict[str, Any]) -> Claim | None:
+    try:
+        with conn.transaction():
+            row = conn.execute(statement, params).fetchone()
+    except psycopg.errors.UniqueViolation as e:
+        # Another daemon claimed a round of the same allocation run at the same instant: this
+        # one waits for it, like a round the claim skipped. Nothing is claimed (rolled back).
+        if e.diag.constraint_name != ONE_ROUND_INDEX:
+            raise
+        return None
+    return None if row is None else Claim(kind, str(row[0]), int(row[1]), daemon=str(params["daemon"]))
 
 
 def heartbeat(conn: psycopg.Connection[Any], c: Claim, progress: dict[str, Any] | None) -> bool:

@@ -32,7 +32,10 @@ def _supervisor_caps(
 
     In an exclusive round, seats taken earlier on a supervisor's lines count against its
     ``max_workers``, and lines that already have workers count against ``max_job_lines``
-    (placing more workers on them uses no new line).
+    (placing more workers on them uses no new line) — on every line of the allocation run:
+    those of this run (``taken``) and the others (``preferencer_taken_workers`` /
+    ``preferencer_used_lines``). A cap earlier rounds used up leaves 0, which binds as soon as
+    the supervisor has a line with a seat here.
     """
     lines_of: dict[str, set[int]] = {}
     for line_id, pref_id in inp.line_preferencers:
@@ -43,13 +46,15 @@ def _supervisor_caps(
         lines = np.array(sorted(lines_of.get(sup.id, ())), dtype=np.int64)
         fresh = taken[lines] == 0
         max_lines: int | None = None
+        used_outside = max(0, inp.preferencer_used_lines.get(sup.id, 0))
+        taken_outside = max(0, inp.preferencer_taken_workers.get(sup.id, 0))
         if sup.max_job_lines is not None:
-            left = max(0, sup.max_job_lines - int((~fresh).sum()))
+            left = max(0, sup.max_job_lines - int((~fresh).sum()) - used_outside)
             if left < int((fresh & (capacity[lines] > 0)).sum()):
                 max_lines = left
         max_workers: int | None = None
         if sup.max_workers is not None:
-            left = max(0, sup.max_workers - int(taken[lines].sum()))
+            left = max(0, sup.max_workers - int(taken[lines].sum()) - taken_outside)
             if left < int(capacity[lines].sum()):
                 max_workers = left
         if max_lines is not None or max_workers is not None:

@@ -84,3 +84,9 @@ class AllocatorInput:
     eligibility: tuple[Eligibility, ...] = ()
     # Exclusive rounds: seats already taken on each line by earlier COMPLETED runs.
     taken_capacity: dict[str, int] = field(default_factory=dict)
+    # Exclusive rounds, on each supervisor's lines OUTSIDE this run (lines of the allocation
+    # run not included here): workers earlier COMPLETED rounds placed there, and how many of
+    # those lines received workers. Supervisor caps count them with ``taken_capacity`` on the
+    # lines inside the run (SPEC §3: "on every line of the allocation run, in this run or not").
+    preferencer_taken_workers: dict[str, int] = field(default_factory=dict)
+    preferencer_used_lines: dict[str, int] = field(default_factory=dict)

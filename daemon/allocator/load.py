@@ -106,6 +106,12 @@ def _load(conn: psycopg.Connection[Any], run_id: str) -> AllocatorInput:
         Preferencer(str(i), n, mj, mw) for i, n, mj, mw in conn.execute(sql_text("allocator/preferencers"), base)
     )
     preferencer_ids = [p.id for p in preferencers]
+    # Earlier rounds on the supervisors' lines outside this run (inside it: ``taken``).
+    sup_workers: dict[str, int] = {}
+    sup_lines: dict[str, int] = {}
+    for pid, n_workers, n_lines in conn.execute(sql_text("allocator/preferencer_rounds"), ids):
+        sup_workers[str(pid)] = int(n_workers)
+        sup_lines[str(pid)] = int(n_lines)
     try:
         # A savepoint: a rank or weight that float8 cannot hold aborts only this, and the rows
         # at fault are then named from the same snapshot.
@@ -152,6 +158,8 @@ def _load(conn: psycopg.Connection[Any], run_id: str) -> AllocatorInput:
             for j, iw, ew, it, et in conn.execute(sql_text("allocator/eligibility"), ids)
         ),
         taken_capacity=taken,
+        preferencer_taken_workers=sup_workers,
+        preferencer_used_lines=sup_lines,
     )
 
 

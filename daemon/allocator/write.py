@@ -1,4 +1,5 @@
-"""Write an allocator result: the allocations, by COPY, inside the run's finishing transaction."""
+"""Write an allocator result: the allocations, by COPY, inside the run's finishing transaction;
+then, for an exclusive run (a round), the rounds invariant across the rounds that count."""
 
 from __future__ import annotations
 
@@ -7,10 +8,19 @@ from typing import Any
 import psycopg
 
 from daemon.db import sql_text
-from daemon.solving import SolveOutcome
+from daemon.solving import BadInput, SolveOutcome
+
+BREACHES_NAMED = 20
 
 
 def write(conn: psycopg.Connection[Any], run_id: str, outcome: SolveOutcome) -> None:
     with conn.cursor() as cur, cur.copy(sql_text("allocator/write")) as copy:
         for a in outcome.payload:
             copy.write_row((run_id, a.worker, a.job_line, a.worker_rank, a.dissatisfaction))
+    # Whatever the model was given, the database has the last word: a round that would allocate
+    # a worker twice or overfill a line or a supervisor across the rounds fails the run, and
+    # the finishing transaction rolls back (runner._finish), so nothing of it is written.
+    breaches = [str(r[0]) for r in conn.execute(sql_text("allocator/rounds_invariant"), {"run": run_id})]
+    if breaches:
+        more = "; and more" if len(breaches) > BREACHES_NAMED else ""
+        raise BadInput("the rounds of this allocation run would break: " + "; ".join(breaches[:BREACHES_NAMED]) + more)

@@ -26,7 +26,10 @@ column's default. ``*`` marks required columns.
   ``must_have_workers`` (false), ``allocation_run``; ``planner_run`` is ignored.
 - ``preference_worker_job_lines``: ``worker_mapping*``, ``job_line*``, ``rank*``.
 - ``allocation_run_preferencers``: ``id*``, ``name`` (the id), ``max_job_lines``,
-  ``max_workers`` (empty = no cap), ``allocation_run``.
+  ``max_workers`` (empty = no cap), ``allocation_run``; ``earlier_workers`` and
+  ``earlier_lines`` (0; exclusive runs only): workers earlier rounds placed on the
+  supervisor's lines that are not in the workbook, and how many of those lines they used (an
+  export writes only the run's lines, so it carries the rest of the allocation run here).
 - ``job_line_preferencers``: ``job_line*``, ``preferencer*``.
 - ``preference_preferencer_workers``: ``preferencer*``, ``worker_mapping*``, ``rank*``.
 - ``preferencer_weightings``: ``preferencer*``, ``worker_mapping*``, ``job_line`` (empty = a
@@ -39,7 +42,9 @@ column's default. ``*`` marks required columns.
 - ``worker_qualifications``: ``worker_mapping*``, ``tag*``. (The database keys tags by person;
   the workbook by worker mapping, as ``get_worker_qualifications`` returns them.)
 - ``taken_capacity``: ``job_line*``, ``taken*``: seats on the line taken by earlier rounds;
-  only in an exclusive run (SPEC §3).
+  only in an exclusive run (SPEC §3). On a line the run does not include they count against
+  the caps of the line's supervisors (SPEC §3: caps count earlier rounds on every line of the
+  allocation run), with the ``earlier_*`` columns above.
 
 Only the first three sheets are required. ``allocation_run`` columns, where given, must name
 the run's ``allocation_run_id`` (a row of another allocation run is an error, as in the SQL
@@ -162,7 +167,11 @@ _SPECS: dict[str, SheetSpec] = {
     ),
     # Preference keys are checked vectorised, on indices, in _rank_table.
     WORKER_PREFS: SheetSpec(("worker_mapping", "job_line", "rank"), ("worker_mapping", "job_line", "rank")),
-    PREFERENCERS: SheetSpec(("id", "name", "max_job_lines", "max_workers", "allocation_run"), ("id",), key=("id",)),
+    PREFERENCERS: SheetSpec(
+        ("id", "name", "max_job_lines", "max_workers", "allocation_run", "earlier_workers", "earlier_lines"),
+        ("id",),
+        key=("id",),
+    ),
     LINE_PREFERENCERS: SheetSpec(
         ("job_line", "preferencer"), ("job_line", "preferencer"), key=("job_line", "preferencer")
     ),
@@ -497,12 +506,28 @@ def read_workbook(path: Path) -> AllocatorInput:
         )
     )
     pref_at = {p.id: i for i, p in enumerate(preferencers)}
+    earlier_workers = prefs_t.ints("earlier_workers", 0)
+    earlier_lines = prefs_t.ints("earlier_lines", 0)
     everyone = np.arange(len(preferencers), dtype=np.int64)  # preferencers are never filtered
 
     lp = get(LINE_PREFERENCERS)
     lp_lines, lp_prefs = lp.ids("job_line"), lp.ids("preferencer")
     _index(lp, "job_line", lp_lines, line_at, "job line")
     _index(lp, "preferencer", lp_prefs, pref_at, "preferencer")
+
+    taken_all = _taken(get(TAKEN), line_at, exclusive)
+    taken = {line: n for line, n in taken_all.items() if line in run_lines}
+    sup_workers = {p.id: int(n or 0) for p, n in zip(preferencers, earlier_workers, strict=True)}
+    sup_lines = {p.id: int(n or 0) for p, n in zip(preferencers, earlier_lines, strict=True)}
+    if (any(sup_workers.values()) or any(sup_lines.values())) and not exclusive:
+        raise BadInput(
+            f"sheet {PREFERENCERS!r}: earlier_workers/earlier_lines are set but the run is not exclusive;"
+            f" set is_exclusive to TRUE in {RUNS!r} or clear them"
+        )
+    for lp_line, lp_pref in zip(lp_lines, lp_prefs, strict=True):
+        if lp_line not in run_lines and taken_all.get(lp_line):  # a line of an earlier round only
+            sup_workers[lp_pref] += taken_all[lp_line]
+            sup_lines[lp_pref] += 1
 
     wt = get(WEIGHTINGS)
     wt_prefs, wt_workers, wt_lines = wt.ids("preferencer"), wt.ids("worker_mapping"), wt.texts("job_line")
@@ -550,7 +575,9 @@ def read_workbook(path: Path) -> AllocatorInput:
             if worker in run_workers and (line is None or line in run_lines)
         ),
         eligibility=_eligibility(get(ELIGIBILITY), line_at, run_lines),
-        taken_capacity=_taken(get(TAKEN), line_at, run_lines, exclusive),
+        taken_capacity=taken,
+        preferencer_taken_workers={p: n for p, n in sup_workers.items() if n},
+        preferencer_used_lines={p: n for p, n in sup_lines.items() if n},
     )
 
 
@@ -575,7 +602,7 @@ def _eligibility(table: _Table, line_at: Mapping[str, int], run_lines: frozenset
     return tuple(Eligibility(line, *(frozenset(s) for s in sets)) for line, sets in merged.items())
 
 
-def _taken(table: _Table, line_at: Mapping[str, int], run_lines: frozenset[str], exclusive: bool) -> dict[str, int]:
+def _taken(table: _Table, line_at: Mapping[str, int], exclusive: bool) -> dict[str, int]:
     lines = table.ids("job_line")
     _index(table, "job_line", lines, line_at, "job line")
     taken = table.ints("taken", None)
@@ -584,8 +611,8 @@ def _taken(table: _Table, line_at: Mapping[str, int], run_lines: frozenset[str],
             f"{table.where(0)}: sheet {TAKEN!r} has rows but the run is not exclusive; set"
             f" is_exclusive to TRUE in {RUNS!r} or delete the rows"
         )
-    # As the SQL loader: only lines of this run with seats actually taken.
-    return {line: n for line, n in zip(lines, taken, strict=True) if n and line in run_lines}
+    # Lines with seats actually taken (the caller splits them: in this run or not).
+    return {line: n for line, n in zip(lines, taken, strict=True) if n}
 
 
 def read_names(path: Path) -> dict[str, str]:
@@ -675,7 +702,7 @@ def add_input_sheets(wb: Any, inp: AllocatorInput, names: Mapping[str, str] | No
             [
                 inp.run_id,
                 inp.allocation_run_id,
-                bool(inp.taken_capacity),
+                bool(inp.taken_capacity or inp.preferencer_taken_workers or inp.preferencer_used_lines),
                 json.dumps(inp.config, sort_keys=True),
                 None,
                 None,
@@ -691,9 +718,30 @@ def add_input_sheets(wb: Any, inp: AllocatorInput, names: Mapping[str, str] | No
         ],
     )
     table(WORKER_PREFS, _rank_rows(inp.worker_prefs, inp.worker_ids, inp.line_ids))
-    table(
+    # The earlier_* columns only when an export carries earlier rounds: other workbooks keep
+    # the old layout.
+    earlier = bool(inp.preferencer_taken_workers or inp.preferencer_used_lines)
+    pref_columns = _SPECS[PREFERENCERS].columns
+    _write_table(
+        wb,
+        formats,
         PREFERENCERS,
-        [[p.id, p.name, p.max_job_lines, p.max_workers, inp.allocation_run_id] for p in inp.preferencers],
+        pref_columns if earlier else pref_columns[:5],
+        [
+            [
+                p.id,
+                p.name,
+                p.max_job_lines,
+                p.max_workers,
+                inp.allocation_run_id,
+                *(
+                    [inp.preferencer_taken_workers.get(p.id) or None, inp.preferencer_used_lines.get(p.id) or None]
+                    if earlier
+                    else []
+                ),
+            ]
+            for p in inp.preferencers
+        ],
     )
     table(LINE_PREFERENCERS, [[line, pref] for line, pref in inp.line_preferencers if line in lines])
     table(PREFERENCER_PREFS, _rank_rows(inp.preferencer_prefs, tuple(p.id for p in inp.preferencers), inp.worker_ids))

@@ -13,7 +13,9 @@ Conventions it checks against (the allocator documents the same decisions):
 - D_preferencer = mean over the line's supervisors of their normalised rank of the worker
   ((W+1)/2 without supervisors) + the worker's global weightings + the pair's weightings;
 - seats = max_n_workers - taken_capacity (not below 0); a must-have line already given a
-  worker in an earlier round needs none now; supervisor caps count earlier rounds too;
+  worker in an earlier round needs none now; supervisor caps count earlier rounds too, on
+  the supervisor's lines outside this run as well (``preferencer_taken_workers`` /
+  ``preferencer_used_lines``);
 - line preferences are compared after rounding to 9 decimals.
 """
 
@@ -230,19 +232,23 @@ def _seat_violations(run: _Run, load: dict[str, int]) -> list[str]:
 
 
 def _cap_violations(run: _Run, load: dict[str, int]) -> list[str]:
-    """Supervisor caps, counting seats taken and lines used by earlier exclusive rounds."""
+    """Supervisor caps, counting seats taken and lines used by earlier exclusive rounds, on the
+    supervisor's lines in this run (``taken_capacity``) and outside it (the per-supervisor
+    counts): a line earlier rounds used counts once, however many workers it gets now."""
     bad = []
     for pref in run.inp.preferencers:
         own = [lid for lid, sups in run.costs.sups_of.items() if pref.id in sups]
         own = [lid for lid in own if lid in run.lines]
         taken = [run.inp.taken_capacity.get(lid, 0) for lid in own]
+        taken_outside = run.inp.preferencer_taken_workers.get(pref.id, 0)
+        used_outside = run.inp.preferencer_used_lines.get(pref.id, 0)
         if pref.max_workers is not None:
-            allowed = max(0, pref.max_workers - sum(taken))
+            allowed = max(0, pref.max_workers - sum(taken) - taken_outside)
             placed = sum(load[lid] for lid in own)
             if placed > allowed:
                 bad.append(f"preferencer {pref.id}: {placed} new workers on its lines, max {allowed}")
         if pref.max_job_lines is not None:
-            allowed = max(0, pref.max_job_lines - sum(1 for t in taken if t > 0))
+            allowed = max(0, pref.max_job_lines - sum(1 for t in taken if t > 0) - used_outside)
             new = sum(1 for lid, t in zip(own, taken, strict=True) if t == 0 and load[lid] > 0)
             if new > allowed:
                 bad.append(f"preferencer {pref.id}: {new} new lines used, max {allowed}")

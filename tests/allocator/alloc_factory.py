@@ -48,8 +48,13 @@ def make_input(
     eligibility: Sequence[Eligibility] = (),
     worker_tags: Mapping[str, frozenset[str]] | None = None,
     taken: Mapping[str, int] | None = None,
+    sup_taken_workers: Mapping[str, int] | None = None,
+    sup_used_lines: Mapping[str, int] | None = None,
 ) -> AllocatorInput:
-    """``lines`` maps line id to capacity (or gives JobLines); ``must`` lists must-have lines."""
+    """``lines`` maps line id to capacity (or gives JobLines); ``must`` lists must-have lines.
+
+    ``sup_taken_workers`` / ``sup_used_lines``: per supervisor, workers earlier rounds placed on
+    its lines outside this run, and how many of those lines they used."""
     if isinstance(lines, Mapping):
         job_lines = tuple(JobLine(lid, f"Line {lid}", cap, must_have_workers=lid in must) for lid, cap in lines.items())
     else:
@@ -72,6 +77,8 @@ def make_input(
         weightings=tuple(weightings),
         eligibility=tuple(eligibility),
         taken_capacity=dict(taken or {}),
+        preferencer_taken_workers=dict(sup_taken_workers or {}),
+        preferencer_used_lines=dict(sup_used_lines or {}),
     )
 
 

@@ -1,0 +1,294 @@
+"""Rounds (issue 10): the exclusive allocator runs of one allocation run.
+
+An exclusive run subtracts every other COMPLETED, not superseded exclusive run of its
+allocation run, whatever their creation order; rounds are never solved at the same time (a
+unique index, and a claim that skips blocked rounds); the finishing transaction refuses a
+result that breaks the rounds invariant; supersede_run() retires a round.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg.types.json import Jsonb
+
+from daemon import foreground, runs
+from daemon.allocator import write
+from daemon.allocator.problem import Allocation
+from daemon.db import queue_statement
+from daemon.kinds import RunKind, registry
+from daemon.settings import Settings
+from daemon.solving import BadInput, SolveOutcome
+from daemon.synthetic import Hospital, seed_allocation
+from tests.daemons import DaemonProcess, enqueue, wait_final, wait_for
+from tests.pg import as_daemon
+from tests.slow_kind import SLEEP_KEY
+
+
+@pytest.fixture
+def kind() -> RunKind:
+    return registry()["allocator"]
+
+
+def solve_now(db_url: str, run_id: str) -> str:
+    """Solve one run in the foreground, through the real lifecycle, as the daemon's role."""
+    foreground.solve_run(Settings(database_url=as_daemon(db_url)), "allocator", run_id)
+    with psycopg.connect(db_url) as c:
+        row = c.execute("SELECT status, last_error FROM allocator_py_runs WHERE id = %s", (run_id,)).fetchone()
+    assert row is not None
+    assert row[0] == "COMPLETED", row
+    return str(row[0])
+
+
+def allocated(conn: psycopg.Connection, run_id: str) -> dict[str, str]:
+    rows = conn.execute("SELECT worker_mapping, job_line FROM allocator_py_allocations WHERE run_id = %s", (run_id,))
+    return {str(w): str(j) for w, j in rows}
+
+
+def assert_rounds_hold(conn: psycopg.Connection, h: Hospital, capacity: int) -> None:
+    """Across the counted rounds: no worker twice, no line over its seats."""
+    rows = conn.execute(
+        "SELECT a.worker_mapping, a.job_line FROM allocator_py_allocations a"
+        " JOIN allocator_py_runs r ON r.id = a.run_id"
+        " WHERE r.allocation_run_id = %s AND r.is_exclusive AND r.status = 'COMPLETED' AND r.superseded_at IS NULL",
+        (h.allocation_run,),
+    ).fetchall()
+    workers = Counter(str(w) for w, _ in rows)
+    assert max(workers.values()) == 1, workers
+    lines = Counter(str(j) for _, j in rows)
+    assert max(lines.values()) <= capacity, lines
+
+
+def insert_round(conn: psycopg.Connection, h: Hospital, *, workers: list[str] | None = None, **cols: Any) -> str:
+    return enqueue(conn, h.allocation_run, is_exclusive=True, included_worker_mappings=workers, **cols)
+
+
+def test_a_priority_round_created_later_but_run_first_is_respected(db_url: str, conn: psycopg.Connection) -> None:
+    h = seed_allocation(conn, workers=4, lines=2, capacity=2, seed=21)
+    general = insert_round(conn, h)
+    priority = insert_round(conn, h, workers=h.workers[:2], priority=10)
+    solve_now(db_url, priority)
+    solve_now(db_url, general)
+    assert set(allocated(conn, priority)) == set(h.workers[:2])
+    assert set(allocated(conn, general)) == set(h.workers[2:])  # the priority round's two are not again
+    assert_rounds_hold(conn, h, capacity=2)  # and its seats are taken
+
+
+def test_b_two_rounds_inserted_in_one_transaction_are_both_respected(db_url: str, conn: psycopg.Connection) -> None:
+    h = seed_allocation(conn, workers=4, lines=2, capacity=2, seed=22)
+    with conn.transaction():  # one created_at for both
+        first = insert_round(conn, h, workers=h.workers[:3])
+        second = insert_round(conn, h)
+    solve_now(db_url, first)
+    solve_now(db_url, second)
+    assert set(allocated(conn, first)) == set(h.workers[:3])
+    assert set(allocated(conn, second)) == {h.workers[3]}
+    assert_rounds_hold(conn, h, capacity=2)
+
+
+def test_c_rounds_are_solved_one_at_a_time_by_any_number_of_daemons(
+    db_url: str, conn: psycopg.Connection, tmp_path: Path
+) -> None:
+    h = seed_allocation(conn, workers=6, lines=3, capacity=2, seed=23)
+    config = Jsonb({SLEEP_KEY: 2})
+    with conn.transaction():
+        a = insert_round(conn, h, workers=h.workers[:3], priority=3, config=config)
+        b = insert_round(conn, h, workers=h.workers[2:5], priority=2, config=config)
+        c = insert_round(conn, h, priority=1, config=config)
+        other = enqueue(conn, h.allocation_run, config=config)  # not a round: runs alongside
+    daemons = [DaemonProcess(db_url, slow=True, name=f"d{i}", log_dir=tmp_path) for i in range(2)]
+    try:
+        for run in (a, b, c, other):
+            assert wait_final(conn, run, timeout=90) == "COMPLETED"
+    finally:
+        for d in daemons:
+            d.stop()
+    spans = {
+        str(run): (start, end)
+        for run, start, end in conn.execute(
+            "SELECT run_id, max(at) FILTER (WHERE event = 'claimed'), max(at) FILTER (WHERE event = 'completed')"
+            " FROM run_events WHERE run_id = ANY (%s) GROUP BY run_id",
+            ([a, b, c],),
+        )
+    }
+    order = sorted(spans, key=lambda r: spans[r][0])
+    for earlier, later in itertools.pairwise(order):
+        assert spans[earlier][1] < spans[later][0], spans  # never GENERATING at the same time
+    assert order == [a, b, c]  # by priority
+    # As if run one by one in that order: each round gets its included workers less earlier ones.
+    assert set(allocated(conn, a)) == set(h.workers[:3])
+    assert set(allocated(conn, b)) == set(h.workers[3:5])
+    assert set(allocated(conn, c)) == {h.workers[5]}
+    assert_rounds_hold(conn, h, capacity=2)
+
+
+def test_d_the_invariant_refuses_a_result_that_breaks_the_rounds(
+    db_url: str, conn: psycopg.Connection, tmp_path: Path
+) -> None:
+    h = seed_allocation(conn, workers=4, lines=2, capacity=2, seed=24)
+    run = insert_round(conn, h, config=Jsonb({SLEEP_KEY: 3}))
+    d = DaemonProcess(db_url, slow=True, name="inv", log_dir=tmp_path)
+    try:
+        wait_for(
+            lambda: conn.execute(
+                "SELECT 1 FROM allocator_py_runs WHERE id = %s AND (progress ? 'sleeping_seconds_left')", (run,)
+            ).fetchone(),
+            60,
+            "the round to be loaded and solving",
+        )
+        # Behind the model's back: a round completed meanwhile, by hand, taking worker 0.
+        with conn.transaction():
+            sneaky = insert_round(conn, h, status="COMPLETED", completed_at=None)
+            conn.execute(
+                "INSERT INTO allocator_py_allocations (run_id, worker_mapping, job_line, dissatisfaction)"
+                " VALUES (%s, %s, %s, 0)",
+                (sneaky, h.workers[0], h.lines[0]),
+            )
+        assert wait_final(conn, run, timeout=60) == "FAILED"
+    finally:
+        d.stop()
+    row = conn.execute("SELECT last_error FROM allocator_py_runs WHERE id = %s", (run,)).fetchone()
+    assert row is not None
+    assert row[0].startswith("could not write the results: the rounds of this allocation run would break"), row[0]
+    assert f"worker mapping {h.workers[0]} is allocated by runs" in row[0]
+    assert allocated(conn, run) == {}  # nothing written
+
+
+def test_d_the_invariant_names_lines_and_supervisors_over_their_caps(conn: psycopg.Connection) -> None:
+    """The writer itself, with a crafted outcome: seats and supervisor caps across rounds."""
+    h = seed_allocation(conn, workers=4, lines=2, capacity=1, seed=25, supervisors=1)
+    conn.execute("UPDATE allocation_run_preferencers SET max_workers = 1, max_job_lines = 1")
+    done = insert_round(conn, h, status="COMPLETED")
+    conn.execute(
+        "INSERT INTO allocator_py_allocations (run_id, worker_mapping, job_line, dissatisfaction)"
+        " VALUES (%s, %s, %s, 0)",
+        (done, h.workers[0], h.lines[0]),
+    )
+    run = insert_round(conn, h)
+    payload = [Allocation(h.workers[1], h.lines[0], 1.0, 0.0), Allocation(h.workers[2], h.lines[1], 1.0, 0.0)]
+    outcome = SolveOutcome("COMPLETED", payload=payload)
+    with pytest.raises(BadInput) as e, conn.transaction():
+        write.write(conn, run, outcome)
+    text = str(e.value)
+    assert f"job line {h.lines[0]}" in text and "over its max_n_workers 1" in text, text
+    assert "over its max_workers 1" in text and "over its max_job_lines 1" in text, text
+    assert allocated(conn, run) == {}
+    # A non-exclusive run is a what-if: the same result is written.
+    what_if = enqueue(conn, h.allocation_run)
+    with conn.transaction():
+        write.write(conn, what_if, outcome)
+    assert len(allocated(conn, what_if)) == 2
+
+
+def test_e_a_superseded_round_stops_counting(db_url: str, conn: psycopg.Connection) -> None:
+    h = seed_allocation(conn, workers=4, lines=2, capacity=2, seed=26)
+    priority = insert_round(conn, h, workers=h.workers[:2], priority=10)
+    solve_now(db_url, priority)
+    general = insert_round(conn, h)
+    solve_now(db_url, general)
+    assert set(allocated(conn, general)) == set(h.workers[2:])
+
+    at = conn.execute("SELECT supersede_run(%s)", (priority,)).fetchone()
+    assert at is not None and at[0] is not None
+    event = conn.execute(
+        "SELECT detail FROM run_events WHERE run_id = %s AND event = 'superseded'", (priority,)
+    ).fetchone()
+    assert event is not None
+    assert allocated(conn, priority) != {}  # kept for history
+    rerun = insert_round(conn, h, workers=h.workers[:2], priority=10)
+    solve_now(db_url, rerun)
+    assert set(allocated(conn, rerun)) == set(h.workers[:2])  # allocated again
+    assert_rounds_hold(conn, h, capacity=2)
+
+    with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState, match="already superseded"):
+        conn.execute("SELECT supersede_run(%s)", (priority,))
+    with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState, match="superseding is final"):
+        conn.execute("UPDATE allocator_py_runs SET superseded_at = NULL WHERE id = %s", (priority,))
+    pending = insert_round(conn, h)
+    with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState, match="is PENDING"):
+        conn.execute("SELECT supersede_run(%s)", (pending,))
+    what_if = enqueue(conn, h.allocation_run, status="COMPLETED")
+    with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState, match="is not exclusive"):
+        conn.execute("SELECT supersede_run(%s)", (what_if,))
+    with pytest.raises(psycopg.errors.CheckViolation):
+        conn.execute("UPDATE allocator_py_runs SET superseded_at = now() WHERE id = %s", (what_if,))
+    # The daemon's role cannot supersede (nor un-supersede) anything.
+    with (
+        psycopg.connect(as_daemon(db_url), autocommit=True) as daemon,
+        pytest.raises(psycopg.errors.InsufficientPrivilege),
+    ):
+        daemon.execute("SELECT supersede_run(%s)", (general,))
+
+
+def test_f_a_claim_that_loses_the_race_to_the_index_claims_nothing(
+    db_url: str, conn: psycopg.Connection, kind: RunKind
+) -> None:
+    h = seed_allocation(conn, workers=2, lines=2, seed=27)
+    with conn.transaction():
+        first = insert_round(conn, h, priority=2)
+        second = insert_round(conn, h, priority=1)
+    got: list[runs.Claim | None] = []
+    with psycopg.connect(as_daemon(db_url), autocommit=True) as racer, psycopg.connect(db_url) as holder:
+        # A claim of the first round, not yet committed: the racer's claim cannot see it,
+        # skips the locked row, takes the second round and meets the index.
+        holder.execute(
+            "UPDATE allocator_py_runs SET status = 'GENERATING', claimed_by = 'holder', attempts = 1 WHERE id = %s",
+            (first,),
+        )
+        t = threading.Thread(target=lambda: got.append(runs.claim(racer, kind, "racer")))
+        t.start()
+        t.join(1.0)
+        assert t.is_alive() and not got  # waiting for the holder's index entry
+        holder.commit()
+        t.join(10)
+    assert got == [None]
+    statuses: dict[str, str] = dict(conn.execute("SELECT id::text, status::text FROM allocator_py_runs").fetchall())
+    assert statuses == {first: "GENERATING", second: "PENDING"}
+
+
+def test_a_blocked_round_is_skipped_for_the_next_claimable_run(
+    db_url: str, conn: psycopg.Connection, kind: RunKind
+) -> None:
+    h = seed_allocation(conn, workers=2, lines=2, seed=28)
+    other = seed_allocation(conn, workers=2, lines=2, seed=29)
+    running = insert_round(conn, h, priority=5)
+    with psycopg.connect(as_daemon(db_url), autocommit=True) as daemon:
+        c = runs.claim(daemon, kind, "d:1")
+        assert c is not None and c.run_id == running
+        blocked = insert_round(conn, h, priority=9)
+        what_if = enqueue(conn, h.allocation_run, priority=1)
+        elsewhere = insert_round(conn, other, priority=0)
+        assert runs.claim_id(daemon, kind, blocked, "d:1") is None
+        waiting = conn.execute("SELECT id::text, waiting_for::text, why FROM receptord_waiting").fetchall()
+        assert [(w[0], w[1]) for w in waiting] == [(blocked, running)]
+        assert "rounds are solved one at a time" in waiting[0][2]
+        row = conn.execute("SELECT waiting_for_a_round FROM receptord_queue WHERE kind = 'allocator'").fetchone()
+        assert row == (1,)
+        claimed = [runs.claim(daemon, kind, "d:1") for _ in range(3)]
+        assert [x.run_id if x else None for x in claimed] == [what_if, elsewhere, None]
+        assert conn.execute("SELECT status FROM allocator_py_runs WHERE id = %s", (blocked,)).fetchone() == ("PENDING",)
+        # The planner's claim is the shared one, unchanged.
+        assert registry()["planner"].claim_sql == "claim"
+
+
+def test_the_allocator_claim_uses_the_pending_index(conn: psycopg.Connection, kind: RunKind) -> None:
+    conn.execute(
+        "INSERT INTO allocator_py_runs (allocation_run_id, status, is_exclusive) "
+        "SELECT gen_random_uuid(), 'COMPLETED', true FROM generate_series(1, 20000)"
+    )
+    conn.execute(
+        "INSERT INTO allocator_py_runs (allocation_run_id, is_exclusive) "
+        "SELECT gen_random_uuid(), true FROM generate_series(1, 5)"
+    )
+    conn.execute("ANALYZE allocator_py_runs")
+    for name in (kind.claim_sql, kind.claim_id_sql):
+        stmt = queue_statement(name, kind.table, kind.created_column).as_string(conn)
+        stmt = stmt.replace("%(daemon)s", "'explain:0'").replace("%(id)s", "gen_random_uuid()")
+        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + stmt))
+        assert "Seq Scan" not in plan, plan
