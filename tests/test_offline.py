@@ -108,3 +108,17 @@ def test_planner_run_in_the_foreground_then_exported_and_replayed(db_url: str, t
     replay = receptord("plan", "--parse-xlsx", str(book))
     assert replay.returncode == 0, replay.stdout
     assert "lines_built: 16" in replay.stdout
+
+
+def test_parse_xlsx_with_allow_unassigned_writes_unassigned_rows(tmp_path: Path) -> None:
+    from daemon.allocator.xlsx import write_input
+    from tests.allocator.alloc_factory import make_input
+
+    inp = make_input({"a": {"x": 1}, "b": {"x": 1}, "c": {"x": 2}}, {"x": 2}, config={"allow_unassigned": True})
+    book, out = tmp_path / "in.xlsx", tmp_path / "result.xlsx"
+    write_input(book, inp)
+    done = receptord("allocate", "--parse-xlsx", str(book), "--output", str(out))
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = list(openpyxl.load_workbook(out, read_only=True)["allocations"].iter_rows(min_row=2, values_only=True))
+    assert len(rows) == 3  # one row per doctor, the unassigned one included
+    assert [r[3] for r in rows].count("unassigned") == 1

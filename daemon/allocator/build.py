@@ -13,6 +13,9 @@ from daemon.allocator.problem import FloatMatrix, Problem, SupervisorCaps
 from daemon.allocator.validate import check_no_ties, check_ranks, check_sets
 from daemon.solving import BadInput
 
+# The dummy line's id (allow_unassigned): never a job line's id, which are uuids.
+UNASSIGNED = "<unassigned>"
+
 
 def _canonical(ids: tuple[str, ...]) -> tuple[tuple[str, ...], npt.NDArray[np.int64]]:
     """Sorted ids and, per input position, the position in sorted order."""
@@ -133,27 +136,63 @@ def build_problem(inp: AllocatorInput) -> Problem:
     eligible = eligibility_matrix(worker_ids, line_ids, inp.worker_tags, inp.eligibility)
     cost = costs.combine(norm.rank, d_pref, cfg.preferencer_weight, cfg.preference_power)
     supervisors = _supervisor_caps(inp, line_index, capacity, taken)
-    scale = costs.scale_for(cost, eligible, n_w + n_l + len(supervisors) + 2)
-    if scale is None:
+    rank, ranked, line_names = norm.rank, norm.ranked, tuple(ln.name for ln in lines)
+    all_line_ids = line_ids
+    penalty = 0.0
+    if cfg.allow_unassigned:
+        penalty = default_penalty(cost, eligible) if cfg.unassigned_penalty is None else cfg.unassigned_penalty
+        # The dummy line: a seat for everyone, eligible for all, ranked worse than any line by
+        # every worker (so stability treats "unassigned" as the worst place), liked equally.
+        capacity = np.append(capacity, n_w)
+        must_fill = np.append(must_fill, False)
+        eligible = np.hstack([eligible, np.ones((n_w, 1), dtype=bool)])
+        rank = np.hstack([rank, np.full((n_w, 1), n_l + 1.0)])
+        ranked = np.hstack([ranked, np.zeros((n_w, 1), dtype=bool)])
+        d_pref = np.hstack([d_pref, np.zeros((n_w, 1))])
+        cost = np.hstack([cost, np.full((n_w, 1), penalty)])
+        all_line_ids = (*line_ids, UNASSIGNED)
+        line_names = (*line_names, "unassigned")
+    n_nodes = n_w + len(all_line_ids) + len(supervisors) + 2
+    jitter = costs.tie_break_jitter(worker_ids, all_line_ids, cfg.rng_seed)
+    scale = costs.scale_for(cost, eligible, n_nodes)
+    cost_int, count_weight = None, 0
+    while scale is not None:
+        cost_int = costs.to_integer(cost, scale, jitter)
+        if not cfg.allow_unassigned:
+            break
+        count_weight = costs.count_weight(cost_int, eligible)
+        if (int(np.abs(cost_int[eligible]).max()) + count_weight) * n_nodes <= costs.MAX_SAFE:
+            cost_int[:, -1] += count_weight
+            break
+        scale = scale / 10.0 if scale > 1.0 else None
+    if scale is None or cost_int is None:
         raise BadInput(
-            "costs too large to solve exactly (rank^preference_power or weightings); "
-            "lower preference_power or the weights"
+            "costs too large to solve exactly (rank^preference_power, weightings or unassigned_penalty); "
+            "lower preference_power, the weights or the penalty"
         )
-    jitter = costs.tie_break_jitter(worker_ids, line_ids, cfg.rng_seed)
     return Problem(
         config=cfg,
         worker_ids=worker_ids,
-        line_ids=line_ids,
-        line_names=tuple(ln.name for ln in lines),
+        line_ids=all_line_ids,
+        line_names=line_names,
         capacity=capacity,
         must_fill=must_fill,
         eligible=eligible,
-        rank=norm.rank,
-        ranked=norm.ranked,
+        rank=rank,
+        ranked=ranked,
         d_preferencer=d_pref,
         cost=cost,
-        cost_int=costs.to_integer(cost, scale, jitter),
+        cost_int=cost_int,
         scale=scale,
         tie_levels=costs.TIE_LEVELS,
         supervisors=supervisors,
+        unassigned_line=n_l if cfg.allow_unassigned else None,
+        penalty=penalty,
+        count_weight=count_weight,
     )
+
+
+def default_penalty(cost: FloatMatrix, eligible: npt.NDArray[np.bool_]) -> float:
+    """The default ``unassigned_penalty``: 1 + the largest cost of any eligible (worker, line)
+    pair (seats or not), so worse than any placement; 1 when no pair is eligible."""
+    return 1.0 + float(cost[eligible].max()) if eligible.any() else 1.0

@@ -31,6 +31,11 @@ class AllocatorConfig:
     # CP-SAT workers; None: the daemon's solver_threads (SolveContext.threads). Never 0, which
     # would mean "all cores".
     num_workers: int | None = None
+    # SPEC §4.1: leave workers who cannot be placed unassigned instead of failing the run. The
+    # number unassigned is minimised first, then the cost, each unassigned worker counting
+    # ``unassigned_penalty`` (None: 1 + the largest cost of any eligible (worker, line) pair).
+    allow_unassigned: bool = False
+    unassigned_penalty: float | None = None
 
 
 _NOTATIONS: tuple[RankNotation, ...] = ("competition", "dense", "fractional")
@@ -106,6 +111,13 @@ def parse_config(raw: dict[str, Any] | None) -> AllocatorConfig:
         if not 1 <= workers <= MAX_NUM_WORKERS:
             raise BadInput(f"config key 'num_workers' must be within [1, {MAX_NUM_WORKERS}], got {workers}")
         values["num_workers"] = workers
+    if "allow_unassigned" in raw:
+        allow = raw["allow_unassigned"]
+        if not isinstance(allow, bool):
+            raise BadInput(f"config key 'allow_unassigned' must be true or false, got {allow!r}")
+        values["allow_unassigned"] = allow
+    if "unassigned_penalty" in raw:
+        values["unassigned_penalty"] = _number("unassigned_penalty", raw["unassigned_penalty"])
     return replace(AllocatorConfig(), **values)
 
 

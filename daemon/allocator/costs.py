@@ -19,7 +19,8 @@ from daemon.allocator.problem import BoolMatrix, FloatMatrix
 SCALE = 1_000_000.0
 # Keep every partial sum of scaled costs exactly representable in a double (CP-SAT's LP works
 # in doubles) and far from int64 overflow in the flow's cost scaling (costs x nodes).
-_MAX_SAFE = 2.0**53
+MAX_SAFE = 2**53
+_MAX_SAFE = float(MAX_SAFE)
 # Each scaled unit is split into 2^10 sub-units for the seeded tie-break (tie_break_jitter).
 _TIE_BITS = 10
 TIE_LEVELS = 1 << _TIE_BITS
@@ -231,3 +232,18 @@ def to_integer(cost: FloatMatrix, scale: float, jitter: npt.NDArray[np.int64]) -
     rounding error (see ``Problem.rounding_bound``).
     """
     return np.rint(cost * scale).astype(np.int64) * TIE_LEVELS + jitter
+
+
+def count_weight(cost_int: npt.NDArray[np.int64], eligible: npt.NDArray[np.bool_]) -> int:
+    """The big-M making "fewest unassigned, then least cost" one exact integer objective.
+
+    ``cost_int`` holds every pair's integer cost, the dummy unassigned line's included (without
+    this weight). Any two allocations' integer costs differ by at most the sum over workers of
+    (their dearest - their cheapest eligible cell), so adding one more than that per unassigned
+    worker makes an allocation with fewer unassigned workers cheaper than any with more:
+    M·k + C <= M·(k+1) - M + C < M·(k+1) + C' whenever C - C' < M. Python ints: no overflow.
+    """
+    masked_hi = np.where(eligible, cost_int, np.iinfo(np.int64).min).max(axis=1)
+    masked_lo = np.where(eligible, cost_int, np.iinfo(np.int64).max).min(axis=1)
+    has = eligible.any(axis=1)
+    return sum(int(h) - int(lo) for h, lo in zip(masked_hi[has].tolist(), masked_lo[has].tolist(), strict=True)) + 1

@@ -63,6 +63,17 @@ class Problem:
     scale: float  # 1,000,000 unless huge costs forced it down
     tie_levels: int  # sub-units per scaled unit; the jitter is below one scaled unit
     supervisors: tuple[SupervisorCaps, ...]  # only supervisors with a binding cap
+    # allow_unassigned (SPEC §4.1): the last line is a dummy "unassigned" line, eligible for
+    # every worker, with a seat for each, at cost ``penalty`` plus ``count_weight`` integer
+    # units (see build._unassigned). None: every worker must be placed on a real line.
+    unassigned_line: int | None = None
+    penalty: float = 0.0
+    count_weight: int = 0  # integer units added per unassigned worker: the big-M of the count
+
+    @property
+    def n_real_lines(self) -> int:
+        """Lines of the run, without the dummy unassigned line."""
+        return self.n_lines - (self.unassigned_line is not None)
 
     @property
     def n_workers(self) -> int:

@@ -15,6 +15,8 @@ def allocations(problem: Problem, line_of: npt.NDArray[np.int64]) -> tuple[Alloc
     """One row per worker, in worker id order (the Problem's canonical order)."""
     rows = []
     for w, ln in enumerate(line_of.tolist()):
+        if ln == problem.unassigned_line:
+            continue  # unassigned: listed in the metadata, never a row
         rows.append(
             Allocation(
                 worker=problem.worker_ids[w],
@@ -27,8 +29,43 @@ def allocations(problem: Problem, line_of: npt.NDArray[np.int64]) -> tuple[Alloc
 
 
 def objective(problem: Problem, line_of: npt.NDArray[np.int64]) -> float:
-    """The true (unscaled) objective of an assignment."""
+    """The true (unscaled) objective of an assignment, ``unassigned_penalty`` included."""
     return float(problem.cost[np.arange(problem.n_workers), line_of].sum())
+
+
+def unassigned_count(problem: Problem, line_of: npt.NDArray[np.int64]) -> int:
+    return 0 if problem.unassigned_line is None else int((line_of == problem.unassigned_line).sum())
+
+
+NO_LINE = "no eligible job line with seats left"
+SEATS_TAKEN = "every seat on their eligible job lines is taken by better-placed workers"
+CAPS = "supervisor caps (max_workers / max_job_lines) close their eligible job lines with spare seats"
+OTHER = "placing them would break weak stability or leave a must-have job line empty"
+
+
+def unassigned(problem: Problem, line_of: npt.NDArray[np.int64]) -> list[dict[str, Any]]:
+    """Who is left unassigned and the first reason that applies (a simple classification)."""
+    if problem.unassigned_line is None:
+        return []
+    real = problem.n_real_lines
+    load = np.bincount(line_of, minlength=problem.n_lines)[:real]
+    spare = load < problem.capacity[:real]
+    capped = np.zeros(real, dtype=bool)
+    for sup in problem.supervisors:
+        capped[sup.lines] = True
+    out = []
+    for w in np.flatnonzero(line_of == problem.unassigned_line).tolist():
+        open_ = problem.eligible[w, :real] & (problem.capacity[:real] > 0)
+        if not open_.any():
+            why = NO_LINE
+        elif not (open_ & spare).any():
+            why = SEATS_TAKEN
+        elif (open_ & spare & capped).any():
+            why = CAPS
+        else:
+            why = OTHER
+        out.append({"worker_mapping": problem.worker_ids[w], "why": why, "penalty": problem.penalty})
+    return out
 
 
 def _rank_key(rank: float) -> str:
@@ -48,14 +85,18 @@ def metadata(
     """Status, objective, bound, gap, timings and rank statistics of a solution.
 
     Ranks are the normalised (fractional) ranks; the histogram counts "1", "2", "1.5", … and
-    "unranked" for workers placed on a line they did not rank. Mean and worst rank cover the
-    ranked placements only (``unranked`` says how many others there are).
+    "unranked" for workers placed on a line they did not rank. Mean and worst rank cover every
+    placed worker, a placement on an unranked line at the worker's unranked budget (the rank
+    it costs). Unassigned workers (allow_unassigned) are in none of these: ``unassigned``
+    lists them with why, ``n_unassigned`` counts them.
     """
     obj = objective(problem, line_of)
-    rows = np.arange(problem.n_workers)
-    ranked = problem.ranked[rows, line_of]
-    ranks = problem.rank[rows, line_of][ranked]
-    histogram = Counter(_rank_key(float(r)) for r in np.sort(ranks))
+    placed = np.flatnonzero(line_of != problem.unassigned_line) if problem.unassigned_line is not None else None
+    rows = np.arange(problem.n_workers) if placed is None else placed
+    on = line_of[rows]
+    ranked = problem.ranked[rows, on]
+    all_ranks = problem.rank[rows, on]
+    histogram = Counter(_rank_key(float(r)) for r in np.sort(all_ranks[ranked]))
     if (~ranked).any():
         histogram["unranked"] = int((~ranked).sum())
     gap = max(0.0, obj - best_bound) / max(abs(obj), 1e-9) if status != "OPTIMAL" else 0.0
@@ -69,10 +110,19 @@ def metadata(
         "rounding_error_bound": problem.rounding_bound,
         "cost_scale": problem.scale,
         "n_workers": problem.n_workers,
-        "n_job_lines": problem.n_lines,
+        "n_job_lines": problem.n_real_lines,
         "rank_histogram": dict(histogram),
-        "mean_rank": float(ranks.mean()) if ranks.size else None,
-        "worst_rank": float(ranks.max()) if ranks.size else None,
+        "mean_rank": float(all_ranks.mean()) if all_ranks.size else None,
+        "worst_rank": float(all_ranks.max()) if all_ranks.size else None,
         "unranked": int((~ranked).sum()),
+        **(
+            {}
+            if problem.unassigned_line is None
+            else {
+                "n_unassigned": unassigned_count(problem, line_of),
+                "unassigned": unassigned(problem, line_of),
+                "unassigned_penalty": problem.penalty,
+            }
+        ),
         **(extra or {}),
     }

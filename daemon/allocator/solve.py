@@ -159,7 +159,12 @@ def _with_cp_sat(
     # Both CP-SAT's bound and the relaxed flow optimum bound the integer objective from below;
     # less the most by which rounding and jitter can overstate any allocation's true cost
     # (Problem.excess_bound), that is a valid lower bound on the true objective.
-    bound = max(result.bound_int, relaxed.cost_int) / problem.unit - problem.excess_bound
+    # With allow_unassigned the integer objective also holds count_weight per unassigned
+    # worker: less that for this solution's count, it bounds any allocation leaving as many
+    # workers unassigned (CP-SAT's OPTIMAL proves that count is the fewest).
+    count_part = problem.count_weight * report.unassigned_count(problem, line_of)
+    best_int = max(result.bound_int, relaxed.cost_int) - count_part
+    bound = best_int / problem.unit - problem.excess_bound
     meta = report.metadata(
         problem,
         line_of,

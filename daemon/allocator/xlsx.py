@@ -75,9 +75,10 @@ holds 1,048,576 rows, so the writer continues a longer table on sheets named ``<
 
 Result workbooks (``write_result``): ``allocations`` (worker_mapping, worker_name, job_line,
 job_line_name, worker_rank (normalised; blank if unranked), dissatisfaction; one row per
-worker, in the input's worker order), ``summary`` (status, objective, bound, gap, method,
-rank statistics, timings, error and diagnosis, any other metadata as JSON, then a rank
-histogram table), then the input sheets.
+worker, in the input's worker order; with allow_unassigned, a worker left unassigned has an
+empty job_line, job_line_name "unassigned" and the penalty as dissatisfaction), ``summary``
+(status, objective, bound, gap, method, rank statistics, timings, error and diagnosis, any
+other metadata as JSON, then a rank histogram table), then the input sheets.
 
 Speed (openpyxl read-only, xlsxwriter): about 30 µs a preference row each way, so 100,000 rows
 take some 3 s to write and 3-4 s to read.
@@ -797,9 +798,11 @@ _SUMMARY_FIELDS: tuple[tuple[str, str, str | None], ...] = (
     ("gap", "gap", "percent"),
     ("n_workers", "workers", None),
     ("n_job_lines", "job lines", None),
-    ("mean_rank", "mean rank (ranked placements)", "decimal"),
+    ("mean_rank", "mean rank (placed workers; unranked lines at the budget)", "decimal"),
     ("worst_rank", "worst rank", None),
     ("unranked", "placed on an unranked line", None),
+    ("n_unassigned", "left unassigned", None),
+    ("unassigned_penalty", "unassigned penalty", "decimal"),
     ("solve_seconds", "solve seconds", "seconds"),
     ("build_seconds", "build seconds", "seconds"),
     ("cp_sat_seconds", "CP-SAT seconds", "seconds"),
@@ -862,8 +865,14 @@ def write_result(
     placed: tuple[Allocation, ...] = outcome.payload or ()
     rows: list[list[Cell]] = [
         [a.worker, names.get(a.worker), a.job_line, line_names.get(a.job_line), a.worker_rank, a.dissatisfaction]
-        for a in sorted(placed, key=lambda a: position[a.worker])
+        for a in placed
     ]
+    # allow_unassigned: a row for each worker left out, job line empty, at the penalty.
+    rows += [
+        [u["worker_mapping"], names.get(u["worker_mapping"]), None, "unassigned", None, u.get("penalty")]
+        for u in outcome.metadata.get("unassigned", ())
+    ]
+    rows.sort(key=lambda row: position[str(row[0])])
     with _workbook(path, inp) as wb:
         formats = Formats(wb)
         _write_table(

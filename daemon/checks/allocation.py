@@ -16,7 +16,11 @@ Conventions it checks against (the allocator documents the same decisions):
   worker in an earlier round needs none now; supervisor caps count earlier rounds too, on
   the supervisor's lines outside this run as well (``preferencer_taken_workers`` /
   ``preferencer_used_lines``);
-- line preferences are compared after rounding to 9 decimals.
+- line preferences are compared after rounding to 9 decimals;
+- ``allow_unassigned``: a worker with no row is unassigned, allowed only then, and adds
+  ``unassigned_penalty`` to the objective (default: 1 + the largest cost of any eligible
+  (worker, line) pair, seats or not; 1 when none is eligible); for stability an unassigned
+  worker would rather have any eligible line.
 """
 
 from __future__ import annotations
@@ -195,9 +199,15 @@ def check_allocation(inp: AllocatorInput, rows: Sequence[AllocationRow]) -> Chec
         elif row.worker in run.workers:
             line_of.setdefault(row.worker, row.job_line)
             valid.append(row)
-    bad.extend(f"worker {w} is not allocated" for w in inp.worker_ids if w not in line_of)
-
+    cfg = inp.config or {}
+    missing = [w for w in inp.worker_ids if w not in line_of]
     objective = 0.0
+    if cfg.get("allow_unassigned", False) is True:
+        if missing:
+            penalty = cfg.get("unassigned_penalty")
+            objective += len(missing) * (float(penalty) if penalty is not None else _default_penalty(run))
+    else:
+        bad.extend(f"worker {w} is not allocated" for w in missing)
     load: dict[str, int] = defaultdict(int)
     for row in valid:
         w, line = row.worker, row.job_line
@@ -214,10 +224,15 @@ def check_allocation(inp: AllocatorInput, rows: Sequence[AllocationRow]) -> Chec
 
     bad.extend(_seat_violations(run, load))
     bad.extend(_cap_violations(run, load))
-    complete = len(line_of) == len(inp.worker_ids)
-    if (inp.config or {}).get("stability", "none") == "weak" and complete:
+    complete = len(line_of) == len(inp.worker_ids) or cfg.get("allow_unassigned", False) is True
+    if cfg.get("stability", "none") == "weak" and complete:
         bad.extend(_blocking_pairs(run, line_of, load))
     return CheckResult(tuple(bad), objective)
+
+
+def _default_penalty(run: _Run) -> float:
+    costs = [run.costs.cost(w, line) for w in run.inp.worker_ids for line in run.inp.line_ids if run.eligible(w, line)]
+    return 1.0 + max(costs) if costs else 1.0
 
 
 def _seat_violations(run: _Run, load: dict[str, int]) -> list[str]:
@@ -265,7 +280,8 @@ def _blocking_pairs(run: _Run, line_of: dict[str, str], load: dict[str, int]) ->
     worst = {line: max(round(costs.line_view(line, o), _DECIMALS) for o in others) for line, others in on_line.items()}
     found = []
     for w in run.inp.worker_ids:
-        mine = costs.rank(w, line_of[w])
+        # Unassigned (allow_unassigned): worse than any line.
+        mine = costs.rank(w, line_of[w]) if w in line_of else float("inf")
         for line in run.inp.line_ids:
             if run.seats[line] == 0 or costs.rank(w, line) >= mine or not run.eligible(w, line):
                 continue

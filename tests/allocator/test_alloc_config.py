@@ -20,6 +20,8 @@ def test_defaults_match_the_spec() -> None:
         rank_notation="competition",
         stability="none",
         num_workers=None,  # the daemon's solver_threads (SolveContext.threads)
+        allow_unassigned=False,
+        unassigned_penalty=None,  # 1 + the largest eligible cost (build.default_penalty)
     )
     assert parse_config(None) == AllocatorConfig()
 
@@ -35,9 +37,11 @@ def test_every_key_is_read() -> None:
             "rank_notation": "dense",
             "stability": "weak",
             "num_workers": 4,
+            "allow_unassigned": True,
+            "unassigned_penalty": 12,
         }
     )
-    assert cfg == AllocatorConfig(0.0, 2.0, 5.0, 7, False, "dense", "weak", 4)
+    assert cfg == AllocatorConfig(0.0, 2.0, 5.0, 7, False, "dense", "weak", 4, True, 12.0)
 
 
 def test_unknown_key_is_named() -> None:
@@ -64,6 +68,12 @@ def test_unknown_key_is_named() -> None:
         ("stability", True),
         ("num_workers", 0),
         ("num_workers", 2.0),
+        ("allow_unassigned", 1),
+        ("allow_unassigned", "true"),
+        ("unassigned_penalty", "5"),
+        ("unassigned_penalty", True),
+        ("unassigned_penalty", None),
+        ("unassigned_penalty", float("inf")),
     ],
 )
 def test_wrong_type_or_range_names_the_key(key: str, value: Any) -> None:

@@ -8,6 +8,7 @@ Objectives are compared within the documented rounding bound.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -98,3 +99,39 @@ def test_optimum_equals_linear_sum_assignment(case: tuple[int, list[int], int]) 
     expected = float(cost[:, seats][rows, cols].sum())
     bound = out.metadata["rounding_error_bound"]
     assert expected - 1e-9 <= out.metadata["objective"] <= expected + bound + 1e-9
+
+
+def _brute_force_unassigned(inp: AllocatorInput) -> tuple[int, float] | None:
+    """Fewest unassigned, then least objective (penalties included), over every choice of a
+    line or "unassigned" (None) per worker the checker accepts; None if none is."""
+    best: tuple[int, float] | None = None
+    for choice in itertools.product([*inp.line_ids, None], repeat=len(inp.worker_ids)):
+        rows = [Allocation(w, ln, None, 0.0) for w, ln in zip(inp.worker_ids, choice, strict=True) if ln is not None]
+        result = check_allocation(inp, rows)
+        real = [v for v in result.violations if ": worker_rank" not in v and ": dissatisfaction" not in v]
+        key = (sum(ln is None for ln in choice), result.objective)
+        if not real and (best is None or key < best):
+            best = key
+    return best
+
+
+@SETTINGS
+@given(tiny_instances(), st.none() | st.sampled_from([-1.0, 0.5, 2.0, 50.0]))
+def test_optimum_with_unassigned_equals_brute_force(inp: AllocatorInput, penalty: float | None) -> None:
+    config = {**inp.config, "allow_unassigned": True}
+    if penalty is not None:
+        config["unassigned_penalty"] = penalty
+    inp = dataclasses.replace(inp, config=config)
+    out = solve_checked(inp)
+    event(f"{out.status} by {out.metadata.get('method')}, {out.metadata.get('n_unassigned')} unassigned")
+    expected = _brute_force_unassigned(inp)
+    if expected is None:  # must-have lines or caps, which leaving workers out cannot help
+        assert out.status == "INFEASIBLE", out.metadata
+        return
+    assert out.status == "COMPLETED", out.error
+    assert out.metadata["status"] == "OPTIMAL"
+    count, objective = expected
+    assert out.metadata["n_unassigned"] == count
+    assert len(out.payload) + count == len(inp.worker_ids)
+    bound = out.metadata["rounding_error_bound"]
+    assert objective - 1e-9 <= out.metadata["objective"] <= objective + bound + 1e-9
