@@ -215,11 +215,13 @@ class SolverSlot:
             raise SolverCrashed("the solver process died while starting") from None
 
     def ensure_alive(self) -> bool:
-        """Replace a dead process (it died while idle); True if one was replaced."""
+        """Start a process if there is none alive; True if one had died (not merely never
+        started, or killed on purpose)."""
         if self.alive():
             return False
+        died = self._process is not None
         self.start()
-        return True
+        return died
 
     def submit(self, solve: Solver, problem: Any, run_context: dict[str, str], threads: int) -> None:
         """Hand a job to the (live) process; raises SolverCrashed if it died just now."""

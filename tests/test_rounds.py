@@ -26,6 +26,7 @@ from daemon.kinds import RunKind, registry
 from daemon.settings import Settings
 from daemon.solving import BadInput, SolveOutcome
 from daemon.synthetic import Hospital, seed_allocation
+from tests.checked import assert_valid_allocation
 from tests.daemons import DaemonProcess, enqueue, wait_final, wait_for
 from tests.pg import as_daemon
 from tests.slow_kind import SLEEP_KEY
@@ -92,14 +93,16 @@ def test_b_two_rounds_inserted_in_one_transaction_are_both_respected(db_url: str
     assert_rounds_hold(conn, h, capacity=2)
 
 
+@pytest.mark.parametrize(("priority_a", "priority_b"), [(3, 2), (2, 3)], ids=["a first", "b first"])
 def test_c_rounds_are_solved_one_at_a_time_by_any_number_of_daemons(
-    db_url: str, conn: psycopg.Connection, tmp_path: Path
+    db_url: str, conn: psycopg.Connection, tmp_path: Path, priority_a: int, priority_b: int
 ) -> None:
+    """Two overlapping priority rounds in either order, then a round for whoever is left."""
     h = seed_allocation(conn, workers=6, lines=3, capacity=2, seed=23)
     config = Jsonb({SLEEP_KEY: 2})
     with conn.transaction():
-        a = insert_round(conn, h, workers=h.workers[:3], priority=3, config=config)
-        b = insert_round(conn, h, workers=h.workers[2:5], priority=2, config=config)
+        a = insert_round(conn, h, workers=h.workers[:3], priority=priority_a, config=config)
+        b = insert_round(conn, h, workers=h.workers[2:5], priority=priority_b, config=config)
         c = insert_round(conn, h, priority=1, config=config)
         other = enqueue(conn, h.allocation_run, config=config)  # not a round: runs alongside
     daemons = [DaemonProcess(db_url, slow=True, name=f"d{i}", log_dir=tmp_path) for i in range(2)]
@@ -120,11 +123,13 @@ def test_c_rounds_are_solved_one_at_a_time_by_any_number_of_daemons(
     order = sorted(spans, key=lambda r: spans[r][0])
     for earlier, later in itertools.pairwise(order):
         assert spans[earlier][1] < spans[later][0], spans  # never GENERATING at the same time
-    assert order == [a, b, c]  # by priority
+    first, second = (a, b) if priority_a > priority_b else (b, a)
+    assert order == [first, second, c]  # by priority
     # As if run one by one in that order: each round gets its included workers less earlier ones.
-    assert set(allocated(conn, a)) == set(h.workers[:3])
-    assert set(allocated(conn, b)) == set(h.workers[3:5])
-    assert set(allocated(conn, c)) == {h.workers[5]}
+    included = {a: set(h.workers[:3]), b: set(h.workers[2:5]), c: set(h.workers)}
+    assert set(allocated(conn, first)) == included[first]
+    assert set(allocated(conn, second)) == included[second] - included[first]
+    assert set(allocated(conn, c)) == set(h.workers) - included[first] - included[second]
     assert_rounds_hold(conn, h, capacity=2)
 
 
@@ -292,3 +297,24 @@ def test_the_allocator_claim_uses_the_pending_index(conn: psycopg.Connection, ki
         stmt = stmt.replace("%(daemon)s", "'explain:0'").replace("%(id)s", "gen_random_uuid()")
         plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + stmt))
         assert "Seq Scan" not in plan, plan
+
+
+def test_workers_left_unassigned_by_a_round_are_picked_up_by_the_next(db_url: str, conn: psycopg.Connection) -> None:
+    """allow_unassigned through the daemon's lifecycle: a round with too few seats completes,
+    lists who it left out, and the next round places them."""
+    h = seed_allocation(conn, workers=6, lines=2, capacity=2, seed=31)
+    leave_out = Jsonb({"allow_unassigned": True})
+    first = insert_round(conn, h, included_job_lines=[h.lines[0]], config=leave_out)
+    solve_now(db_url, first)
+    meta = conn.execute("SELECT result_metadata FROM allocator_py_runs WHERE id = %s", (first,)).fetchone()
+    assert meta is not None
+    left = {u["worker_mapping"] for u in meta[0]["unassigned"]}
+    assert len(allocated(conn, first)) == 2 and len(left) == 4 and meta[0]["n_unassigned"] == 4
+    # Checked now: a round's input is what other rounds held when it ran, so it cannot be
+    # rebuilt once the next round has completed.
+    assert_valid_allocation(db_url, first)
+    second = insert_round(conn, h, included_job_lines=[h.lines[1]], config=leave_out)
+    solve_now(db_url, second)
+    assert_valid_allocation(db_url, second)
+    assert set(allocated(conn, second)) < left
+    assert_rounds_hold(conn, h, capacity=2)
