@@ -318,3 +318,17 @@ def test_workers_left_unassigned_by_a_round_are_picked_up_by_the_next(db_url: st
     assert_valid_allocation(db_url, second)
     assert set(allocated(conn, second)) < left
     assert_rounds_hold(conn, h, capacity=2)
+
+
+def test_a_breach_earlier_rounds_hold_does_not_fail_the_next_round(db_url: str, conn: psycopg.Connection) -> None:
+    """A seat count lowered after a round completed leaves that round over it: the next round,
+    placing nobody on that line, must not be refused for it (nor every round after)."""
+    h = seed_allocation(conn, workers=4, lines=3, capacity=3, seed=5)
+    first = insert_round(conn, h, workers=h.workers[:2], priority=10)
+    solve_now(db_url, first)
+    placed = Counter(allocated(conn, first).values())
+    line, held = placed.most_common(1)[0]
+    conn.execute("UPDATE job_lines SET max_n_workers = %s WHERE id = %s", (held - 1, line))
+    second = insert_round(conn, h, workers=h.workers[2:])
+    solve_now(db_url, second)  # asserts COMPLETED
+    assert line not in allocated(conn, second).values()

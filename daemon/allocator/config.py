@@ -117,7 +117,10 @@ def parse_config(raw: dict[str, Any] | None) -> AllocatorConfig:
             raise BadInput(f"config key 'allow_unassigned' must be true or false, got {allow!r}")
         values["allow_unassigned"] = allow
     if "unassigned_penalty" in raw:
-        values["unassigned_penalty"] = _number("unassigned_penalty", raw["unassigned_penalty"])
+        penalty = _number("unassigned_penalty", raw["unassigned_penalty"])
+        if penalty < 0.0:
+            raise BadInput(f"config key 'unassigned_penalty' must not be negative, got {penalty}")
+        values["unassigned_penalty"] = penalty
     return replace(AllocatorConfig(), **values)
 
 

@@ -74,6 +74,7 @@ def test_unknown_key_is_named() -> None:
         ("unassigned_penalty", True),
         ("unassigned_penalty", None),
         ("unassigned_penalty", float("inf")),
+        ("unassigned_penalty", -1),
     ],
 )
 def test_wrong_type_or_range_names_the_key(key: str, value: Any) -> None:
