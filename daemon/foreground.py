@@ -30,6 +30,11 @@ def solve_run(settings: Settings, kind_name: str, run_id: str) -> int:
                 row = conn.execute(sql_text("queue/run_status"), {"id": run_id}).fetchone()
             if row is None or row[0] != kind_name:
                 print(f"no {kind_name} run {printable(run_id)}")
+            elif row[1] == "PENDING":  # claimable, but for another run it waits for
+                with pool.connection() as conn:
+                    waiting = conn.execute(sql_text("queue/waiting_why"), {"id": run_id}).fetchone()
+                why = printable(waiting[0]) if waiting else "another daemon is claiming it"
+                print(f"{kind_name} run {printable(run_id)} is PENDING and waits: {why}")
             else:
                 claimed = f" (claimed by {printable(row[2])})" if row[2] else ""
                 print(f"{kind_name} run {printable(run_id)} is {row[1]}{claimed}")

@@ -332,3 +332,28 @@ def test_a_breach_earlier_rounds_hold_does_not_fail_the_next_round(db_url: str, 
     second = insert_round(conn, h, workers=h.workers[2:])
     solve_now(db_url, second)  # asserts COMPLETED
     assert line not in allocated(conn, second).values()
+
+
+def test_a_round_with_everyone_already_placed_says_so(db_url: str, conn: psycopg.Connection) -> None:
+    h = seed_allocation(conn, workers=4, lines=2, capacity=2, seed=12)
+    first = insert_round(conn, h, priority=10)
+    solve_now(db_url, first)
+    second = insert_round(conn, h)
+    foreground.solve_run(Settings(database_url=as_daemon(db_url)), "allocator", second)
+    row = conn.execute("SELECT status, last_error, attempts FROM allocator_py_runs WHERE id = %s", (second,)).fetchone()
+    assert row is not None
+    assert row[0] == "FAILED" and row[2] == 1
+    assert "every worker of this round is already allocated by earlier rounds" in row[1] and "(4 workers)" in row[1]
+
+
+def test_solving_a_blocked_round_now_says_what_it_waits_for(
+    db_url: str, conn: psycopg.Connection, kind: RunKind, capsys: pytest.CaptureFixture[str]
+) -> None:
+    h = seed_allocation(conn, workers=2, lines=2, seed=30)
+    running = insert_round(conn, h, priority=5)
+    with psycopg.connect(as_daemon(db_url), autocommit=True) as daemon:
+        assert runs.claim(daemon, kind, "d:1") is not None
+    blocked = insert_round(conn, h)
+    assert foreground.solve_run(Settings(database_url=as_daemon(db_url)), "allocator", blocked) == 1
+    said = capsys.readouterr().out
+    assert f"is PENDING and waits: exclusive run {running}" in said and "one at a time" in said

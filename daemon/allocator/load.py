@@ -91,6 +91,13 @@ def _load(conn: psycopg.Connection[Any], run_id: str) -> AllocatorInput:
         str(r[0])
         for r in conn.execute(sql_text("allocator/workers"), {**base, "included": inc_workers, "exclusive": exclusive})
     )
+    if exclusive and not worker_ids:
+        held = conn.execute(sql_text("allocator/earlier_round_workers")).fetchone()
+        if held and held[0]:
+            raise BadInput(
+                f"every worker of this round is already allocated by earlier rounds of the allocation run "
+                f"({held[0]} workers): there is no one left to allocate"
+            )
     lines: list[JobLine] = []
     taken: dict[str, int] = {}
     for lid, name, cap, must, order, n_taken in conn.execute(
