@@ -162,7 +162,10 @@ def build_problem(inp: AllocatorInput) -> Problem:
             break
         count_weight = costs.count_weight(cost_int, eligible)
         if (int(np.abs(cost_int[eligible]).max()) + count_weight) * n_nodes <= costs.MAX_SAFE:
-            cost_int[:, -1] += count_weight
+            # SPEC §4.1: leaving out a worker who has a placement within the penalty is what
+            # the count minimises first (big-M); a worker whose every placement costs more than
+            # the penalty may be left out at the penalty alone.
+            cost_int[:, -1] += count_weight * within_penalty(cost[:, :-1], eligible[:, :-1], penalty)
             break
         scale = scale / 10.0 if scale > 1.0 else None
     if scale is None or cost_int is None:
@@ -190,6 +193,14 @@ def build_problem(inp: AllocatorInput) -> Problem:
         penalty=penalty,
         count_weight=count_weight,
     )
+
+
+def within_penalty(cost: FloatMatrix, eligible: npt.NDArray[np.bool_], penalty: float) -> npt.NDArray[np.int64]:
+    """1 per worker with an eligible line costing no more than ``penalty`` (or with no eligible
+    line at all: nothing to choose), else 0 (every placement costs more: may be left out)."""
+    cheapest = np.where(eligible, cost, np.inf).min(axis=1, initial=np.inf)
+    counted: npt.NDArray[np.int64] = ((cheapest <= penalty) | ~eligible.any(axis=1)).astype(np.int64)
+    return counted
 
 
 def default_penalty(cost: FloatMatrix, eligible: npt.NDArray[np.bool_]) -> float:

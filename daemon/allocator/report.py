@@ -37,6 +37,7 @@ def unassigned_count(problem: Problem, line_of: npt.NDArray[np.int64]) -> int:
     return 0 if problem.unassigned_line is None else int((line_of == problem.unassigned_line).sum())
 
 
+OVER_PENALTY = "every eligible placement costs more than unassigned_penalty"
 NO_LINE = "no eligible job line with seats left"
 SEATS_TAKEN = "every seat on their eligible job lines is taken by better-placed workers"
 CAPS = "supervisor caps (max_workers / max_job_lines) close their eligible job lines with spare seats"
@@ -56,7 +57,12 @@ def unassigned(problem: Problem, line_of: npt.NDArray[np.int64]) -> list[dict[st
     out = []
     for w in np.flatnonzero(line_of == problem.unassigned_line).tolist():
         open_ = problem.eligible[w, :real] & (problem.capacity[:real] > 0)
-        if not open_.any():
+        if (
+            problem.eligible[w, :real].any()
+            and problem.cost[w, :real][problem.eligible[w, :real]].min() > problem.penalty
+        ):
+            why = OVER_PENALTY
+        elif not open_.any():
             why = NO_LINE
         elif not (open_ & spare).any():
             why = SEATS_TAKEN

@@ -230,6 +230,22 @@ def check_allocation(inp: AllocatorInput, rows: Sequence[AllocationRow]) -> Chec
     return CheckResult(tuple(bad), objective)
 
 
+def counted_if_unassigned(inp: AllocatorInput) -> frozenset[str]:
+    """The workers whose being left out counts against an allocation (SPEC §4.1: they have an
+    eligible line costing no more than ``unassigned_penalty``, or no eligible line at all);
+    the others may be left out at the penalty alone."""
+    run = _Run.of(inp)
+    cfg = inp.config or {}
+    penalty = cfg.get("unassigned_penalty")
+    limit = float(penalty) if penalty is not None else _default_penalty(run)
+    counted = set()
+    for w in inp.worker_ids:
+        options = [run.costs.cost(w, line) for line in inp.line_ids if run.eligible(w, line)]
+        if not options or min(options) <= limit:
+            counted.add(w)
+    return frozenset(counted)
+
+
 def _default_penalty(run: _Run) -> float:
     costs = [run.costs.cost(w, line) for w in run.inp.worker_ids for line in run.inp.line_ids if run.eligible(w, line)]
     return 1.0 + max(costs) if costs else 1.0

@@ -19,7 +19,7 @@ from scipy.stats import rankdata
 
 from daemon.allocator.data import AllocatorInput
 from daemon.allocator.problem import Allocation
-from daemon.checks.allocation import check_allocation
+from daemon.checks.allocation import check_allocation, counted_if_unassigned
 from tests.allocator.alloc_factory import make_input, solve_checked
 from tests.allocator.alloc_strategies import SETTINGS, tiny_instances
 
@@ -102,14 +102,17 @@ def test_optimum_equals_linear_sum_assignment(case: tuple[int, list[int], int]) 
 
 
 def _brute_force_unassigned(inp: AllocatorInput) -> tuple[int, float] | None:
-    """Fewest unassigned, then least objective (penalties included), over every choice of a
-    line or "unassigned" (None) per worker the checker accepts; None if none is."""
+    """Fewest unassigned among the workers whose leaving out counts (SPEC §4.1: a placement
+    within the penalty exists), then least objective (penalties included), over every choice
+    of a line or "unassigned" (None) per worker the checker accepts; None if none is."""
+    counted = counted_if_unassigned(inp)
     best: tuple[int, float] | None = None
     for choice in itertools.product([*inp.line_ids, None], repeat=len(inp.worker_ids)):
         rows = [Allocation(w, ln, None, 0.0) for w, ln in zip(inp.worker_ids, choice, strict=True) if ln is not None]
         result = check_allocation(inp, rows)
         real = [v for v in result.violations if ": worker_rank" not in v and ": dissatisfaction" not in v]
-        key = (sum(ln is None for ln in choice), result.objective)
+        left_out = [w for w, ln in zip(inp.worker_ids, choice, strict=True) if ln is None]
+        key = (sum(w in counted for w in left_out), result.objective)
         if not real and (best is None or key < best):
             best = key
     return best
@@ -131,7 +134,9 @@ def test_optimum_with_unassigned_equals_brute_force(inp: AllocatorInput, penalty
     assert out.status == "COMPLETED", out.error
     assert out.metadata["status"] == "OPTIMAL"
     count, objective = expected
-    assert out.metadata["n_unassigned"] == count
-    assert len(out.payload) + count == len(inp.worker_ids)
+    counted = counted_if_unassigned(inp)
+    left_out = set(inp.worker_ids) - {a.worker for a in out.payload}
+    assert len(left_out & counted) == count
+    assert out.metadata["n_unassigned"] == len(left_out)
     bound = out.metadata["rounding_error_bound"]
     assert objective - 1e-9 <= out.metadata["objective"] <= objective + bound + 1e-9

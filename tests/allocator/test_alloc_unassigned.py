@@ -1,11 +1,12 @@
 """allow_unassigned / unassigned_penalty (SPEC §4.1, issue 10), and rank statistics that count
 every placement.
 
-Semantics chosen (README "The allocator"): the number of unassigned workers is minimised
-first, exactly (a big-M weight on the count in the integer objective, ``costs.count_weight``);
-among allocations leaving that fewest number out, the cost is minimised with each unassigned
-worker counting ``unassigned_penalty``. So a penalty below a worker's placement cost never
-leaves a placeable worker out: it only decides who is left out, and how the others are placed.
+Semantics (SPEC §4.1, README "The allocator"): a worker with an eligible line costing no more
+than ``unassigned_penalty`` (with the default penalty: every worker who has an eligible line)
+is left out only when unavoidable — the number of those left out is minimised first, exactly
+(a big-M weight, ``costs.count_weight``); a worker whose every placement costs more than the
+penalty may be left out at the penalty; then the cost is minimised, each unassigned worker
+counting the penalty.
 """
 
 from __future__ import annotations
@@ -76,18 +77,21 @@ def test_more_workers_than_seats_on_the_flow_path() -> None:
     assert out.metadata["n_unassigned"] == 4
 
 
-def test_a_penalty_below_the_placement_cost_does_not_leave_a_placeable_worker_out() -> None:
-    """Count first: b costs far more on x than the penalty 0, but leaving b out would make
-    two unassigned where one is unavoidable; the penalty only picks who (a, whose place is
-    dearer than b's), so the cheaper allocation of the same count wins."""
-    ranks = {"a": {"y": 1, "x": 2}, "b": {"x": 1, "y": 2}, "c": {"x": 1, "y": 2}}
-    inp = make_input(ranks, {"x": 1, "y": 1}, config={**ALLOW, "unassigned_penalty": 0, "preferencer_weight": 0})
-    out = solve_checked(inp)
-    assert out.metadata["n_unassigned"] == 1
-    assert len(placed(out)) == 2
-    # And with one worker and a seat, a penalty of 0 (below the cost 1) still places them.
-    alone = solve_checked(make_input({"a": {"x": 1}}, {"x": 1}, config={**ALLOW, "unassigned_penalty": 0}))
-    assert placed(alone) == {"a": "x"} and alone.metadata["n_unassigned"] == 0
+def test_a_worker_whose_every_placement_costs_more_than_the_penalty_is_left_out() -> None:
+    """SPEC §4.1: left unassigned at the penalty when every placement costs more; placed when
+    a placement costs no more than the penalty (then leaving them out counts first)."""
+    config = {**ALLOW, "preferencer_weight": 0}
+    over = solve_checked(make_input({"a": {"x": 1}}, {"x": 1}, config={**config, "unassigned_penalty": 0.5}))
+    assert placed(over) == {} and over.metadata["n_unassigned"] == 1
+    assert over.metadata["unassigned"][0]["why"] == "every eligible placement costs more than unassigned_penalty"
+    assert over.metadata["objective"] == pytest.approx(0.5)
+    within = solve_checked(make_input({"a": {"x": 1}}, {"x": 1}, config={**config, "unassigned_penalty": 1}))
+    assert placed(within) == {"a": "x"} and within.metadata["n_unassigned"] == 0
+    # Two workers for one seat: one is left out either way; a on x (cost 1) is cheaper than b
+    # on x (cost 2), so b is the one left out, at the penalty.
+    ranks = {"a": {"x": 1}, "b": {"y": 1, "x": 2}}
+    pair = solve_checked(make_input(ranks, {"x": 1, "y": 0}, config={**config, "unassigned_penalty": 1.5}))
+    assert placed(pair) == {"a": "x"} and [u["worker_mapping"] for u in pair.metadata["unassigned"]] == ["b"]
 
 
 def test_supervisor_caps_are_named_as_the_reason() -> None:
