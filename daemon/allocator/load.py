@@ -61,7 +61,7 @@ def _load(conn: psycopg.Connection[Any], run_id: str) -> AllocatorInput:
     row = conn.execute(sql_text("allocator/run"), {"run": run_id}).fetchone()
     if row is None:
         raise BadInput(f"allocator run {run_id} does not exist")
-    allocation_run, inc_lines, inc_workers, exclusive, config_text, created_at, exists = row
+    allocation_run, inc_lines, inc_workers, exclusive, config_text, exists = row
     config = json.loads(config_text, parse_int=_json_int)
     allocation_run = str(allocation_run)
     if not exists:
@@ -85,7 +85,7 @@ def _load(conn: psycopg.Connection[Any], run_id: str) -> AllocatorInput:
     # the worker and line queries both subtract them.
     conn.execute(
         sql_text("allocator/earlier_rounds"),
-        {**base, "created_at": created_at, "exclusive": exclusive},
+        {**base, "exclusive": exclusive},
     )
     worker_ids = tuple(
         str(r[0])

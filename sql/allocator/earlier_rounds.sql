@@ -2,7 +2,7 @@
 -- superseded exclusive run of the same allocation run, whatever their creation order (rounds
 -- are solved one at a time, so this is the state when the run was claimed). Non-exclusive
 -- runs are what-ifs and count for no one. A worker allocated in several counted runs (rows
--- from before the rounds invariant) holds one seat, the latest. %(created_at)s is unused.
+-- from before the rounds invariant) holds one seat, the latest.
 CREATE TEMP TABLE earlier_round_allocations ON COMMIT DROP AS
 SELECT DISTINCT ON (a.worker_mapping) a.worker_mapping, a.job_line
   FROM allocator_py_allocations a
