@@ -108,7 +108,10 @@ def test_c_rounds_are_solved_one_at_a_time_by_any_number_of_daemons(
     daemons = [DaemonProcess(db_url, slow=True, name=f"d{i}", log_dir=tmp_path) for i in range(2)]
     try:
         for run in (a, b, c, other):
-            assert wait_final(conn, run, timeout=90) == "COMPLETED"
+            status = wait_final(conn, run, timeout=90)
+            assert status == "COMPLETED", conn.execute(
+                "SELECT id, status, last_error, attempts FROM allocator_py_runs WHERE id = %s", (run,)
+            ).fetchone()
     finally:
         for d in daemons:
             d.stop()
@@ -240,11 +243,11 @@ def test_f_a_claim_that_loses_the_race_to_the_index_claims_nothing(
         second = insert_round(conn, h, priority=1)
     got: list[runs.Claim | None] = []
     with psycopg.connect(as_daemon(db_url), autocommit=True) as racer, psycopg.connect(db_url) as holder:
-        # A claim of the first round, not yet committed: the racer's claim cannot see it,
-        # skips the locked row, takes the second round and meets the index.
+        # A claim of the second round (by hand, out of order), not yet committed: the racer's
+        # claim cannot see it, takes the first round and meets the index.
         holder.execute(
             "UPDATE allocator_py_runs SET status = 'GENERATING', claimed_by = 'holder', attempts = 1 WHERE id = %s",
-            (first,),
+            (second,),
         )
         t = threading.Thread(target=lambda: got.append(runs.claim(racer, kind, "racer")))
         t.start()
@@ -254,7 +257,35 @@ def test_f_a_claim_that_loses_the_race_to_the_index_claims_nothing(
         t.join(10)
     assert got == [None]
     statuses: dict[str, str] = dict(conn.execute("SELECT id::text, status::text FROM allocator_py_runs").fetchall())
-    assert statuses == {first: "GENERATING", second: "PENDING"}
+    assert statuses == {first: "PENDING", second: "GENERATING"}
+
+
+def test_a_round_is_never_claimed_before_the_rounds_ahead_of_it(
+    db_url: str, conn: psycopg.Connection, kind: RunKind
+) -> None:
+    """The next round's row locked by a daemon in the middle of claiming it: another daemon's
+    claim skips that row (SKIP LOCKED) but must not take the round after it instead."""
+    h = seed_allocation(conn, workers=2, lines=2, seed=32)
+    with conn.transaction():  # one created_at: the tie is broken by id, the same way everywhere
+        ahead = insert_round(conn, h, priority=2)
+        tied = [insert_round(conn, h, priority=1) for _ in range(2)]
+        what_if = enqueue(conn, h.allocation_run, priority=0)
+    tied.sort()
+    waiting: dict[str, str] = dict(conn.execute("SELECT id::text, waiting_for::text FROM receptord_waiting").fetchall())
+    assert waiting == {tied[0]: ahead, tied[1]: ahead}
+    with psycopg.connect(as_daemon(db_url), autocommit=True) as daemon, psycopg.connect(db_url) as holder:
+        holder.execute("SELECT 1 FROM allocator_py_runs WHERE id = %s FOR UPDATE", (ahead,))
+        c = runs.claim(daemon, kind, "d:1")
+        assert c is not None and c.run_id == what_if  # not a round behind the locked one
+        assert runs.claim(daemon, kind, "d:1") is None
+        holder.rollback()
+        order = [runs.claim(daemon, kind, "d:1") for _ in range(2)]
+        assert [x.run_id if x else None for x in order] == [ahead, None]  # the rest wait for it
+        why = conn.execute("SELECT why FROM receptord_waiting WHERE id = %s", (tied[1],)).fetchone()
+        assert why is not None and f"exclusive run {ahead}" in why[0] and "is running" in why[0]
+        conn.execute("UPDATE allocator_py_runs SET status = 'COMPLETED' WHERE id = %s", (ahead,))
+        order = [runs.claim(daemon, kind, "d:1") for _ in range(2)]
+        assert [x.run_id if x else None for x in order] == [tied[0], None]
 
 
 def test_a_blocked_round_is_skipped_for_the_next_claimable_run(

@@ -1,15 +1,22 @@
--- The allocator's claim: queue/claim.sql, less the exclusive runs (rounds) of an allocation
--- run whose other exclusive run is GENERATING, which are skipped: the next claimable run is
--- taken instead, and a blocked round stays PENDING until the running one ends (then the
--- daemon that finished it claims again as its slot frees; others at their next poll). The unique
--- index allocator_py_runs_one_exclusive_idx (0010) is the guarantee, and the index of the
--- NOT EXISTS; a claim that loses a race to it is "nothing claimable now" (daemon/runs.py).
+-- The allocator's claim: queue/claim.sql, where an exclusive run (a round) is claimable only
+-- when it is its allocation run's next round: no other exclusive run of that allocation run is
+-- GENERATING, and none still PENDING comes before it in claim order (priority, then creation,
+-- then id). Without the second test a claim that skipped the next round because another
+-- daemon held its row lock (SKIP LOCKED) could take a later round first, and the rounds would
+-- run out of priority order. Blocked rounds stay PENDING (receptord_waiting says why); the
+-- next claimable run is taken instead. The unique index allocator_py_runs_one_exclusive_idx
+-- (0010) is the guarantee of one round at a time; a claim that loses a race to it is "nothing
+-- claimable now" (daemon/runs.py).
 WITH next AS (
     SELECT q.id FROM {table} AS q
      WHERE q.status = 'PENDING'
        AND NOT (q.is_exclusive AND EXISTS (
                SELECT 1 FROM {table} AS g
-                WHERE g.allocation_run_id = q.allocation_run_id AND g.is_exclusive AND g.status = 'GENERATING'))
+                WHERE g.allocation_run_id = q.allocation_run_id AND g.is_exclusive AND g.id <> q.id
+                  AND (g.status = 'GENERATING'
+                       OR (g.status = 'PENDING'
+                           AND (g.priority > q.priority
+                                OR (g.priority = q.priority AND (g.{created}, g.id) < (q.{created}, q.id)))))))
      ORDER BY q.priority DESC, q.{created}
      LIMIT 1
        FOR UPDATE OF q SKIP LOCKED
