@@ -21,7 +21,7 @@ from psycopg import sql
 
 from daemon import migrate, runs
 from daemon.allocator import write as allocator_write
-from daemon.allocator.problem import Allocation
+from daemon.allocator.problem import Allocation, AllocatorResult, Explanation, SeatValue
 from daemon.db import ROOT, queue_statement, sql_text
 from daemon.kinds import registry
 from daemon.planner import write as planner_write
@@ -276,7 +276,12 @@ def test_the_daemon_role_does_every_statement_of_its_job(conn: Conn, db_url: str
         with daemon.transaction():
             daemon.execute(sql_text("queue/finish_lock_timeout"))
             assert runs.lock(daemon, c)
-            allocator_write.write(daemon, c.run_id, SolveOutcome("COMPLETED", payload=[Allocation(m, hand, 1.0, 0.0)]))
+            result = AllocatorResult(
+                (Allocation(m, hand, 1.0, 0.0),),
+                (Explanation(m, hand, 1.0, "trade_off", 0.5, {"exact": True}),),  # the role writes these too
+                (SeatValue(hand, 0.0, None, exact=True),),
+            )
+            allocator_write.write(daemon, c.run_id, SolveOutcome("COMPLETED", payload=result))
             assert runs.finish(daemon, c, "COMPLETED", {"objective": 0.0}, None)
 
         p = runs.claim(daemon, planner, "job:1")

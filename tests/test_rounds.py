@@ -20,7 +20,7 @@ from psycopg.types.json import Jsonb
 
 from daemon import foreground, runs
 from daemon.allocator import write
-from daemon.allocator.problem import Allocation
+from daemon.allocator.problem import Allocation, AllocatorResult
 from daemon.db import queue_statement
 from daemon.kinds import RunKind, registry
 from daemon.settings import Settings
@@ -180,7 +180,7 @@ def test_d_the_invariant_names_lines_and_supervisors_over_their_caps(conn: psyco
     )
     run = insert_round(conn, h)
     payload = [Allocation(h.workers[1], h.lines[0], 1.0, 0.0), Allocation(h.workers[2], h.lines[1], 1.0, 0.0)]
-    outcome = SolveOutcome("COMPLETED", payload=payload)
+    outcome = SolveOutcome("COMPLETED", payload=AllocatorResult(tuple(payload)))
     with pytest.raises(BadInput) as e, conn.transaction():
         write.write(conn, run, outcome)
     text = str(e.value)

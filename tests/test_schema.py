@@ -44,6 +44,8 @@ CONTRACT: dict[str, set[str]] = {
         "attempts", "max_attempts", "completed_at", "last_error", "result_metadata",
     },
     "allocator_py_allocations": {"id", "run_id", "worker_mapping", "job_line", "worker_rank", "dissatisfaction"},
+    "allocator_py_explanations": {"run_id", "worker_mapping", "job_line", "worker_rank", "reason", "delta", "detail"},
+    "allocator_py_seat_values": {"run_id", "job_line", "one_more_seat", "one_fewer_seat", "exact"},
     "positions": {
         "id", "allocation_run", "name", "parent_specialty", "subspecialty", "experience_categories",
         "is_service_term", "is_nights", "is_rural", "is_non_clinical", "is_team_based", "capacity",
@@ -266,6 +268,9 @@ def test_claim_uses_the_pending_index(db_url: str) -> None:
     "statement",
     [
         "SELECT name, email FROM workers",  # personal data the solver never needs
+        "SELECT worker_name FROM allocator_py_explanations_named",  # nor through the admins' view
+        "UPDATE allocator_py_explanations SET delta = 0",  # results are written once
+        "DELETE FROM allocator_py_seat_values",
         "DELETE FROM allocator_py_runs",
         "UPDATE allocator_py_runs SET config = '{}'",  # only lifecycle columns
         "UPDATE allocator_py_runs SET priority = 1",

@@ -36,8 +36,14 @@ class AllocatorConfig:
     # ``unassigned_penalty`` (None: 1 + the largest cost of any eligible (worker, line) pair).
     allow_unassigned: bool = False
     unassigned_penalty: float | None = None
+    # Issue 11: with the result, why each worker is not on the lines they ranked higher (up to
+    # ``explain_limit`` per worker, best first) and what a seat on each line is worth.
+    explain: bool = True
+    explain_limit: int = 10
 
 
+# Lines explained per worker at most: each is a row, and past the first few nobody reads them.
+MAX_EXPLAIN_LIMIT = 100
 _NOTATIONS: tuple[RankNotation, ...] = ("competition", "dense", "fractional")
 _STABILITIES: tuple[Stability, ...] = ("none", "weak")
 
@@ -121,6 +127,16 @@ def parse_config(raw: dict[str, Any] | None) -> AllocatorConfig:
         if penalty < 0.0:
             raise BadInput(f"config key 'unassigned_penalty' must not be negative, got {penalty}")
         values["unassigned_penalty"] = penalty
+    if "explain" in raw:
+        explain = raw["explain"]
+        if not isinstance(explain, bool):
+            raise BadInput(f"config key 'explain' must be true or false, got {explain!r}")
+        values["explain"] = explain
+    if "explain_limit" in raw:
+        limit = _integer("explain_limit", raw["explain_limit"])
+        if not 1 <= limit <= MAX_EXPLAIN_LIMIT:
+            raise BadInput(f"config key 'explain_limit' must be within [1, {MAX_EXPLAIN_LIMIT}], got {limit}")
+        values["explain_limit"] = limit
     return replace(AllocatorConfig(), **values)
 
 

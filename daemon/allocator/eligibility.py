@@ -25,7 +25,8 @@ from daemon.allocator.data import Eligibility
 from daemon.allocator.problem import BoolMatrix
 
 
-def _merged(rules: Sequence[Eligibility], line_index: Mapping[str, int]) -> dict[int, Eligibility]:
+def merged_rules(rules: Sequence[Eligibility], line_index: Mapping[str, int]) -> dict[int, Eligibility]:
+    """Per line index, its eligibility rows merged into one (lists united)."""
     merged: dict[int, Eligibility] = {}
     for rule in rules:
         line = line_index.get(rule.job_line)
@@ -55,7 +56,7 @@ def eligibility_matrix(
     """Workers x lines, True where the worker may be placed on the line."""
     n_w = len(worker_ids)
     eligible = np.ones((n_w, len(line_ids)), dtype=bool)
-    merged = _merged(rules, {lid: i for i, lid in enumerate(line_ids)})
+    merged = merged_rules(rules, {lid: i for i, lid in enumerate(line_ids)})
     if not merged:
         return eligible
     worker_index = {wid: i for i, wid in enumerate(worker_ids)}

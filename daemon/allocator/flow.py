@@ -26,7 +26,7 @@ class FlowSolution:
     cost_int: int  # the scaled objective (jitter included)
 
 
-def _parents(problem: Problem) -> npt.NDArray[np.int64]:
+def parents(problem: Problem) -> npt.NDArray[np.int64]:
     """Per line: index of its only capped supervisor, or -1 (several caps: left to CP-SAT)."""
     parent = np.full(problem.n_lines, -1, dtype=np.int64)
     count = np.zeros(problem.n_lines, dtype=np.int64)
@@ -52,7 +52,7 @@ def solve_flow(problem: Problem) -> FlowSolution | None:
         w_idx, n_w + l_idx, np.ones(len(w_idx), np.int64), problem.cost_int[w_idx, l_idx]
     )
     must = problem.must_fill.astype(np.int64)
-    parent = _parents(problem)
+    parent = parents(problem)
     parent_node = np.where(parent >= 0, n_w + n_l + parent, sink)
     mcf.add_arcs_with_capacity_and_unit_cost(
         n_w + np.arange(n_l),

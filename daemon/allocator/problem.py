@@ -9,6 +9,7 @@ milliseconds, and much simpler to index than sparse structures).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -28,6 +29,41 @@ class Allocation:
     job_line: str
     worker_rank: float | None
     dissatisfaction: float
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why ``worker`` is not on ``job_line``, a line they ranked (``worker_rank``, normalised)
+    better than theirs: ``reason`` and, for a trade-off, the objective's rise ``delta``
+    (``detail["exact"]`` false: a lower bound). See ``explanations``."""
+
+    worker: str
+    job_line: str
+    worker_rank: float
+    reason: str
+    delta: float | None
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SeatValue:
+    """What one seat on ``job_line`` is worth to the objective: its fall with one more seat
+    and its rise with one fewer (None: no allocation then, or no seat to take away). Not
+    ``exact``: bounds, the first at most, the second at least."""
+
+    job_line: str
+    one_more_seat: float
+    one_fewer_seat: float | None
+    exact: bool
+
+
+@dataclass(frozen=True)
+class AllocatorResult:
+    """What a COMPLETED allocator run writes: the allocations and their explanations."""
+
+    allocations: tuple[Allocation, ...]
+    explanations: tuple[Explanation, ...] = ()
+    seat_values: tuple[SeatValue, ...] = ()
 
 
 @dataclass(frozen=True)

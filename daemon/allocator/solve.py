@@ -22,8 +22,13 @@ CP-SAT through ``ctx.bind_solver``: the solve ends FAILED, and the daemon discar
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any
 
-from daemon.allocator import assignment, report
+import numpy as np
+import numpy.typing as npt
+
+from daemon.allocator import assignment, explanations, report
 from daemon.allocator.build import build_problem
 from daemon.allocator.data import AllocatorInput
 from daemon.allocator.diagnose import explain, precheck
@@ -31,7 +36,8 @@ from daemon.allocator.feasibility import is_feasible
 from daemon.allocator.flow import FlowSolution, solve_flow
 from daemon.allocator.hints import line_cap_hint, stable_hint
 from daemon.allocator.model import CpSatResult, estimated_build_seconds, solve_cp_sat
-from daemon.allocator.problem import Problem
+from daemon.allocator.problem import AllocatorResult, Problem
+from daemon.allocator.sensitivity import Residual
 from daemon.solving import SolveContext, SolveOutcome, check_size
 
 # CP-SAT is skipped (given a feasible starting solution) when building its model is expected
@@ -61,20 +67,48 @@ def _stopped(started: float, stage: str) -> SolveOutcome:
     )
 
 
+def _result(
+    problem: Problem, inp: AllocatorInput, line_of: npt.NDArray[np.int64], basis: Callable[[], explanations.Basis]
+) -> tuple[AllocatorResult, dict[str, Any]]:
+    """The rows to write, explained unless config says not to; and what the metadata says of it."""
+    placed = report.allocations(problem, line_of)
+    if not problem.config.explain:
+        return AllocatorResult(placed), {}
+    skipped = explanations.too_large(problem)
+    if skipped is not None:
+        return AllocatorResult(placed), {"explanations": {"skipped": skipped}}
+    started = time.perf_counter()
+    on = basis()
+    rows, seats = explanations.explain(problem, inp, line_of, on)
+    summary = {"rows": len(rows), "exact": on.exact}
+    return AllocatorResult(placed, rows, seats), {
+        "explanations": summary,
+        "explain_seconds": time.perf_counter() - started,
+    }
+
+
 def _optimal(
-    problem: Problem, solution: FlowSolution, method: str, started: float, build_seconds: float
+    problem: Problem,
+    inp: AllocatorInput,
+    solution: FlowSolution,
+    method: str,
+    *,
+    started: float,
+    build_seconds: float,
 ) -> SolveOutcome:
-    solve_seconds = time.perf_counter() - started
+    result, extra = _result(
+        problem, inp, solution.line_of, lambda: explanations.Basis(Residual(problem, solution.line_of), exact=True)
+    )
     meta = report.metadata(
         problem,
         solution.line_of,
         status="OPTIMAL",
         method=method,
         best_bound=report.objective(problem, solution.line_of),
-        solve_seconds=solve_seconds,
-        extra={"build_seconds": build_seconds},
+        solve_seconds=time.perf_counter() - started,
+        extra={"build_seconds": build_seconds, **extra},
     )
-    return SolveOutcome("COMPLETED", meta, None, report.allocations(problem, solution.line_of))
+    return SolveOutcome("COMPLETED", meta, None, result)
 
 
 def _hint(problem: Problem, relaxed: FlowSolution) -> FlowSolution:
@@ -105,7 +139,7 @@ def solve(inp: AllocatorInput, ctx: SolveContext) -> SolveOutcome:
         if exact is None:
             reasons = precheck(problem)
             return _infeasible(problem, started, "precheck" if reasons else assignment.METHOD, reasons)
-        return _optimal(problem, exact, assignment.METHOD, started, build_seconds)
+        return _optimal(problem, inp, exact, assignment.METHOD, started=started, build_seconds=build_seconds)
     reasons = precheck(problem)
     if reasons:
         return _infeasible(problem, started, "precheck", reasons)
@@ -115,14 +149,20 @@ def solve(inp: AllocatorInput, ctx: SolveContext) -> SolveOutcome:
         # flow there is no allocation at all.
         return _infeasible(problem, started, "min_cost_flow")
     if not problem.needs_cp_sat:
-        return _optimal(problem, relaxed, "min_cost_flow", started, build_seconds)
+        return _optimal(problem, inp, relaxed, "min_cost_flow", started=started, build_seconds=build_seconds)
     if ctx.stop_requested():
         return _stopped(started, "after the min-cost flow")
-    return _with_cp_sat(problem, relaxed, ctx, started, build_seconds)
+    return _with_cp_sat(problem, inp, relaxed, ctx, started=started, build_seconds=build_seconds)
 
 
 def _with_cp_sat(
-    problem: Problem, relaxed: FlowSolution, ctx: SolveContext, started: float, build_seconds: float
+    problem: Problem,
+    inp: AllocatorInput,
+    relaxed: FlowSolution,
+    ctx: SolveContext,
+    *,
+    started: float,
+    build_seconds: float,
 ) -> SolveOutcome:
     hint = _hint(problem, relaxed)
     if ctx.stop_requested():
@@ -165,6 +205,16 @@ def _with_cp_sat(
     count_part = problem.count_weight * report.unassigned_count(problem, line_of)
     best_int = max(result.bound_int, relaxed.cost_int) - count_part
     bound = best_int / problem.unit - problem.excess_bound
+    # Explained from the flow relaxation: its figures bound the true ones (explanations).
+    written_int = int(problem.cost_int[np.arange(problem.n_workers), line_of].sum())
+    explained, extra = _result(
+        problem,
+        inp,
+        line_of,
+        lambda: explanations.Basis(
+            Residual(problem, relaxed.line_of), exact=False, slack_int=written_int - relaxed.cost_int
+        ),
+    )
     meta = report.metadata(
         problem,
         line_of,
@@ -179,6 +229,7 @@ def _with_cp_sat(
             "cp_sat_seconds": result.wall_seconds,
             "cp_sat_workers": result.workers,
             "solution_source": source,
+            **extra,
         },
     )
-    return SolveOutcome("COMPLETED", meta, None, report.allocations(problem, line_of))
+    return SolveOutcome("COMPLETED", meta, None, explained)

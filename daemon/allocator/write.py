@@ -1,12 +1,15 @@
-"""Write an allocator result: the allocations, by COPY, inside the run's finishing transaction;
-then, for an exclusive run (a round), the rounds invariant across the rounds that count."""
+"""Write an allocator result inside the run's finishing transaction: the allocations, their
+explanations and seat values, by COPY; then, for an exclusive run (a round), the rounds
+invariant across the rounds that count."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import psycopg
+from psycopg.types.json import Jsonb
 
+from daemon.allocator.problem import AllocatorResult
 from daemon.db import sql_text
 from daemon.solving import BadInput, SolveOutcome
 
@@ -14,9 +17,17 @@ BREACHES_NAMED = 20
 
 
 def write(conn: psycopg.Connection[Any], run_id: str, outcome: SolveOutcome) -> None:
-    with conn.cursor() as cur, cur.copy(sql_text("allocator/write")) as copy:
-        for a in outcome.payload:
-            copy.write_row((run_id, a.worker, a.job_line, a.worker_rank, a.dissatisfaction))
+    result: AllocatorResult = outcome.payload
+    with conn.cursor() as cur:
+        with cur.copy(sql_text("allocator/write")) as copy:
+            for a in result.allocations:
+                copy.write_row((run_id, a.worker, a.job_line, a.worker_rank, a.dissatisfaction))
+        with cur.copy(sql_text("allocator/write_explanations")) as copy:
+            for e in result.explanations:
+                copy.write_row((run_id, e.worker, e.job_line, e.worker_rank, e.reason, e.delta, Jsonb(e.detail)))
+        with cur.copy(sql_text("allocator/write_seat_values")) as copy:
+            for s in result.seat_values:
+                copy.write_row((run_id, s.job_line, s.one_more_seat, s.one_fewer_seat, s.exact))
     # Whatever the model was given, the database has the last word: a round that would allocate
     # a worker twice or overfill a line or a supervisor across the rounds fails the run, and
     # the finishing transaction rolls back (runner._finish), so nothing of it is written.

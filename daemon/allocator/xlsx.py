@@ -862,7 +862,7 @@ def write_result(
     names = names or {}
     line_names = {ln.id: ln.name for ln in inp.lines}
     position = {w: i for i, w in enumerate(inp.worker_ids)}
-    placed: tuple[Allocation, ...] = outcome.payload or ()
+    placed: tuple[Allocation, ...] = outcome.payload.allocations if outcome.payload else ()
     rows: list[list[Cell]] = [
         [a.worker, names.get(a.worker), a.job_line, line_names.get(a.job_line), a.worker_rank, a.dissatisfaction]
         for a in placed

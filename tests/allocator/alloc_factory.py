@@ -86,7 +86,7 @@ def solve_checked(inp: AllocatorInput, ctx: SolveContext | None = None) -> Solve
     """Solve, and for a solution assert the independent checker finds nothing wrong."""
     out = solve(inp, ctx or SolveContext())
     if out.status == "COMPLETED":
-        check = check_allocation(inp, out.payload)
+        check = check_allocation(inp, out.payload.allocations)
         assert check.violations == (), check.violations
         assert abs(check.objective - out.metadata["objective"]) <= 1e-6 * max(1.0, abs(check.objective))
     return out
@@ -99,5 +99,5 @@ def holder(inp: AllocatorInput, line: str) -> str:
 
 def placed(out: SolveOutcome) -> dict[str, str]:
     """worker -> job line of a completed outcome."""
-    rows: tuple[Allocation, ...] = out.payload
+    rows: tuple[Allocation, ...] = out.payload.allocations
     return {a.worker: a.job_line for a in rows}

@@ -29,7 +29,7 @@ def _row(worker: str, line: str) -> Allocation:
 def test_a_solver_result_passes() -> None:
     inp = _inp()
     out = solve_checked(inp)
-    result = check_allocation(inp, out.payload)
+    result = check_allocation(inp, out.payload.allocations)
     assert result.ok and result.objective == pytest.approx(out.metadata["objective"])
 
 

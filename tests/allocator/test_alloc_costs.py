@@ -26,8 +26,8 @@ def test_preference_power_shapes_the_optimum() -> None:
     lines = {"a": 1, "b": 1, "c": 1}
     sqrt = solve_checked(make_input(ranks, lines, config={"preferencer_weight": 0, "preference_power": 0.5}))
     square = solve_checked(make_input(ranks, lines, config={"preferencer_weight": 0, "preference_power": 2}))
-    assert sorted(a.worker_rank or 0 for a in sqrt.payload) == [1, 1, 3]
-    assert sorted(a.worker_rank or 0 for a in square.payload) == [1, 2, 2]
+    assert sorted(a.worker_rank or 0 for a in sqrt.payload.allocations) == [1, 1, 3]
+    assert sorted(a.worker_rank or 0 for a in square.payload.allocations) == [1, 2, 2]
     assert square.metadata["objective"] == pytest.approx(1 + 4 + 4)
 
 

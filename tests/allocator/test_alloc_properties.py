@@ -135,7 +135,7 @@ def test_optimum_with_unassigned_equals_brute_force(inp: AllocatorInput, penalty
     assert out.metadata["status"] == "OPTIMAL"
     count, objective = expected
     counted = counted_if_unassigned(inp)
-    left_out = set(inp.worker_ids) - {a.worker for a in out.payload}
+    left_out = set(inp.worker_ids) - {a.worker for a in out.payload.allocations}
     assert len(left_out & counted) == count
     assert out.metadata["n_unassigned"] == len(left_out)
     bound = out.metadata["rounding_error_bound"]

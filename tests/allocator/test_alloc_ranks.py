@@ -68,7 +68,7 @@ def test_solution_reports_normalised_rank_and_none_when_unranked() -> None:
         {"a": 1, "b": 1, "c": 1},
         config={"preferencer_weight": 0},
     )
-    rows = {a.worker: a for a in solve_checked(inp).payload}
+    rows = {a.worker: a for a in solve_checked(inp).payload.allocations}
     # w1 is indifferent between a and b (1.5 each); w2 wants a: it gets it.
     assert rows["w2"].job_line == "a" and rows["w2"].worker_rank == 1.0
     assert rows["w1"].job_line == "b" and rows["w1"].worker_rank == 1.5
@@ -76,7 +76,7 @@ def test_solution_reports_normalised_rank_and_none_when_unranked() -> None:
 
 def test_unranked_assignment_has_no_rank() -> None:
     inp = make_input({"w1": {"a": 1}, "w2": {"a": 1}}, {"a": 1, "b": 1})
-    ranks = sorted((a.worker_rank is None) for a in solve_checked(inp).payload)
+    ranks = sorted((a.worker_rank is None) for a in solve_checked(inp).payload.allocations)
     assert ranks == [False, True]
 
 

@@ -125,7 +125,7 @@ def test_weak_stability_removes_the_blocking_pair() -> None:
     unstable = solve_checked(_contest("none"))
     assert placed(unstable)["w2"] == "a"
     # The same allocation, judged under stability, has the blocking pair (w1, a).
-    violations = check_allocation(_contest("weak"), unstable.payload).violations
+    violations = check_allocation(_contest("weak"), unstable.payload.allocations).violations
     assert violations == ("blocking pair: worker w1 and job line a",)
     stable = solve_checked(_contest("weak"))
     assert placed(stable)["w1"] == "a"
@@ -253,7 +253,7 @@ def test_metadata_is_complete_and_json() -> None:
         assert key in meta
     assert meta["rank_histogram"] == {"1": 1, "2": 1, "3": 1}
     assert meta["mean_rank"] == 2.0 and meta["worst_rank"] == 3.0
-    assert [a.worker for a in out.payload] == ["w1", "w2", "w3"]
+    assert [a.worker for a in out.payload.allocations] == ["w1", "w2", "w3"]
 
 
 def test_cp_sat_reports_progress() -> None:

@@ -47,7 +47,7 @@ def test_a_worker_with_no_eligible_line_is_infeasible_without_the_flag_and_unass
     # Default penalty: 1 + the largest eligible cost (b on x: 0.7·1 + 0.3·1.5 = 1.15).
     assert out.metadata["unassigned_penalty"] == pytest.approx(2.15)
     assert out.metadata["objective"] == pytest.approx(1.15 + 2.15)
-    assert all(a.job_line != UNASSIGNED for a in out.payload)  # write.py copies only real rows
+    assert all(a.job_line != UNASSIGNED for a in out.payload.allocations)  # write.py copies only real rows
 
 
 @pytest.mark.parametrize(
@@ -64,7 +64,7 @@ def test_more_workers_than_seats_leaves_exactly_the_excess_unassigned(config: di
     out = solve_checked(inp)
     assert out.status == "COMPLETED", out.error
     assert out.metadata["status"] == "OPTIMAL"
-    assert out.metadata["n_unassigned"] == 7 - 3 and len(out.payload) == 3
+    assert out.metadata["n_unassigned"] == 7 - 3 and len(out.payload.allocations) == 3
     assert set(_why(out.metadata).values()) == {report.SEATS_TAKEN}
     assert out.metadata["rank_histogram"] == {"1": 3}  # the unassigned are not in it
 

@@ -430,7 +430,7 @@ def test_example_solves_and_the_result_workbook_has_one_row_per_worker(tmp_path:
     assert [r[0] for r in rows] == list(inp.worker_ids)  # one row per worker, in the input's order
     assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:F25"
     line_names = {ln.id: ln.name for ln in inp.lines}
-    by_worker = {a.worker: a for a in out.payload}
+    by_worker = {a.worker: a for a in out.payload.allocations}
     for worker, name, line, line_name, rank, cost in rows:
         assert name == names[worker] and line == by_worker[worker].job_line and line_name == line_names[line]
         assert rank == by_worker[worker].worker_rank
