@@ -67,6 +67,12 @@ def _integer(key: str, value: Any) -> int:
     return value
 
 
+def _flag(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise BadInput(f"config key {key!r} must be true or false, got {value!r}")
+    return value
+
+
 def _choice(key: str, value: Any, allowed: tuple[str, ...]) -> str:
     if not isinstance(value, str) or value not in allowed:
         raise BadInput(f"config key {key!r} must be one of {', '.join(allowed)}; got {value!r}")
@@ -104,10 +110,7 @@ def parse_config(raw: dict[str, Any] | None) -> AllocatorConfig:
             raise BadInput(f"config key 'rng_seed' must be within [0, 2^63), got {seed}")
         values["rng_seed"] = seed
     if "allow_worker_preference_ties" in raw:
-        ties = raw["allow_worker_preference_ties"]
-        if not isinstance(ties, bool):
-            raise BadInput(f"config key 'allow_worker_preference_ties' must be true or false, got {ties!r}")
-        values["allow_worker_preference_ties"] = ties
+        values["allow_worker_preference_ties"] = _flag("allow_worker_preference_ties", raw["allow_worker_preference_ties"])
     if "rank_notation" in raw:
         values["rank_notation"] = _choice("rank_notation", raw["rank_notation"], _NOTATIONS)
     if "stability" in raw:
@@ -118,20 +121,14 @@ def parse_config(raw: dict[str, Any] | None) -> AllocatorConfig:
             raise BadInput(f"config key 'num_workers' must be within [1, {MAX_NUM_WORKERS}], got {workers}")
         values["num_workers"] = workers
     if "allow_unassigned" in raw:
-        allow = raw["allow_unassigned"]
-        if not isinstance(allow, bool):
-            raise BadInput(f"config key 'allow_unassigned' must be true or false, got {allow!r}")
-        values["allow_unassigned"] = allow
+        values["allow_unassigned"] = _flag("allow_unassigned", raw["allow_unassigned"])
     if "unassigned_penalty" in raw:
         penalty = _number("unassigned_penalty", raw["unassigned_penalty"])
         if penalty < 0.0:
             raise BadInput(f"config key 'unassigned_penalty' must not be negative, got {penalty}")
         values["unassigned_penalty"] = penalty
     if "explain" in raw:
-        explain = raw["explain"]
-        if not isinstance(explain, bool):
-            raise BadInput(f"config key 'explain' must be true or false, got {explain!r}")
-        values["explain"] = explain
+        values["explain"] = _flag("explain", raw["explain"])
     if "explain_limit" in raw:
         limit = _integer("explain_limit", raw["explain_limit"])
         if not 1 <= limit <= MAX_EXPLAIN_LIMIT:
