@@ -305,3 +305,67 @@ def _blocking_pairs(run: _Run, line_of: dict[str, str], load: dict[str, int]) ->
             if spare or round(costs.line_view(line, w), _DECIMALS) < worst[line]:
                 found.append(f"blocking pair: worker {w} and job line {line}")
     return found
+
+
+class ExplanationRow(Protocol):
+    @property
+    def worker(self) -> str: ...
+    @property
+    def job_line(self) -> str: ...
+    @property
+    def worker_rank(self) -> float: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def delta(self) -> float | None: ...
+
+
+def check_explanations(
+    inp: AllocatorInput, rows: Sequence[AllocationRow], explanations: Sequence[ExplanationRow]
+) -> tuple[str, ...]:
+    """What can be verified of explanations without re-solving: each worker's explained lines
+    are exactly the best ``explain_limit`` lines they ranked strictly better than their own
+    (any of them where ranks tie at the cut), at their rank; and the first reasons that need
+    no solve are the right ones (ineligible, then no seat). Deltas are checked against
+    forced re-solves by the tests."""
+    run = _Run.of(inp)
+    limit = int((inp.config or {}).get("explain_limit", 10))
+    line_of = {r.worker: r.job_line for r in rows}
+    by_worker: dict[str, list[ExplanationRow]] = defaultdict(list)
+    for e in explanations:
+        by_worker[e.worker].append(e)
+    bad: list[str] = []
+    for w in inp.worker_ids:
+        own = line_of.get(w)
+        mine = run.costs.rank(w, own) if own is not None and run.costs.ranked(w, own) else float("inf")
+        better = sorted(
+            (run.costs.rank(w, line), line)
+            for line in inp.line_ids
+            if run.costs.ranked(w, line) and run.costs.rank(w, line) < mine
+        )
+        given = by_worker.get(w, [])
+        if len(given) != min(limit, len(better)):
+            bad.append(f"worker {w}: {len(given)} explanations for {len(better)} better-ranked lines, limit {limit}")
+            continue
+        cut = better[len(given) - 1][0] if given else None
+        allowed = {line for rank, line in better if cut is not None and rank <= cut}
+        for e in given:
+            bad.extend(f"worker {w}, job line {e.job_line}: {v}" for v in _explanation_violations(run, e, allowed))
+    return tuple(bad)
+
+
+def _explanation_violations(run: _Run, e: ExplanationRow, allowed: set[str]) -> list[str]:
+    w, line = e.worker, e.job_line
+    if line not in allowed:
+        return ["not among the best lines the worker ranked above their own"]
+    bad = []
+    if abs(e.worker_rank - run.costs.rank(w, line)) > _TOLERANCE:
+        bad.append(f"worker_rank {e.worker_rank} != {run.costs.rank(w, line)}")
+    expected = "not_eligible" if not run.eligible(w, line) else "no_seat" if run.seats[line] == 0 else None
+    if expected is not None and e.reason != expected:
+        bad.append(f"reason {e.reason}, expected {expected}")
+    if expected is None and e.reason not in {"supervisor_cap", "trade_off", "no_allocation"}:
+        bad.append(f"reason {e.reason}, but the worker is eligible and the line has seats")
+    if (e.reason == "trade_off") != (e.delta is not None) or (e.delta is not None and e.delta < 0):
+        bad.append(f"delta {e.delta} for reason {e.reason}")
+    return bad

@@ -17,7 +17,7 @@ from daemon.allocator.data import (
 )
 from daemon.allocator.problem import Allocation
 from daemon.allocator.solve import solve
-from daemon.checks.allocation import check_allocation
+from daemon.checks.allocation import check_allocation, check_explanations
 from daemon.solving import SolveContext, SolveOutcome
 
 Ranks = Mapping[str, Mapping[str, float]]
@@ -88,6 +88,9 @@ def solve_checked(inp: AllocatorInput, ctx: SolveContext | None = None) -> Solve
     if out.status == "COMPLETED":
         check = check_allocation(inp, out.payload.allocations)
         assert check.violations == (), check.violations
+        if out.metadata.get("explanations", {}).get("rows") is not None:
+            wrong = check_explanations(inp, out.payload.allocations, out.payload.explanations)
+            assert wrong == (), wrong
         assert abs(check.objective - out.metadata["objective"]) <= 1e-6 * max(1.0, abs(check.objective))
     return out
 
