@@ -1,13 +1,18 @@
-"""`python -m bench [queue] ...`: run the named benchmarks (all by default)."""
+"""`python -m bench [queue|allocator|explain|planner] ...`: run the named benchmarks (all by default)."""
 
 from __future__ import annotations
 
 import logging
 import sys
 
-from bench import allocator, planner, queue
+from bench import allocator, explain, planner, queue
 
-BENCHMARKS = {"queue": queue.main, "allocator": allocator.main, "planner": planner.main}
+BENCHMARKS = {
+    "queue": queue.main,
+    "allocator": allocator.main,
+    "explain": explain.main,
+    "planner": planner.main,
+}
 
 
 def main(argv: list[str]) -> int:

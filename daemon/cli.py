@@ -45,6 +45,14 @@ def run_id(text: str) -> str:
         raise argparse.ArgumentTypeError(f"{text!r} is not a run id (a uuid)") from None
 
 
+def worker_mapping_id(text: str) -> str:
+    """A worker mapping id on the command line: a uuid, refused with its repr."""
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a worker mapping id (a uuid)") from None
+
+
 def _one_run_parser(sub: Any, command: str, kind: str) -> None:
     """`allocate` / `plan`: one run now, offline from a workbook or a queued run by id."""
     p = sub.add_parser(command, help=f"solve one {kind} run now: from a workbook, or a queued run by id")
@@ -75,6 +83,12 @@ def parser() -> argparse.ArgumentParser:
     which.add_argument("--planner-run-id", metavar="ID", type=run_id)
     e.add_argument("--output", type=Path, metavar="OUT.xlsx", required=True)
     e.add_argument("--database-url")
+    x = sub.add_parser("explain", help="why each worker of a COMPLETED allocator run did not get a line ranked higher")
+    x.add_argument("--allocator-run-id", metavar="ID", type=run_id, required=True)
+    x.add_argument(
+        "--worker-mapping", metavar="ID", type=worker_mapping_id, help="only this worker (a worker mapping id)"
+    )
+    x.add_argument("--database-url")
     d = sub.add_parser("demo", help="embedded PostgreSQL + synthetic hospital + the whole loop")
     d.add_argument("--dir", default=".receptord-demo", help="where the embedded server keeps its data")
     d.add_argument("--workers", type=int, default=36, help="doctors to allocate (at most --lines)")
@@ -147,6 +161,10 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
         if args.allocator_run_id:
             return offline.export_allocator_run(settings.database_url, args.allocator_run_id, args.output)
         return offline.export_planner_run(settings.database_url, args.planner_run_id, args.output)
+    if args.command == "explain":
+        from daemon import explain
+
+        return explain.main(settings.database_url, args.allocator_run_id, args.worker_mapping)
     if args.command == "status":
         from daemon import status
 

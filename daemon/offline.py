@@ -9,8 +9,8 @@ from typing import Any
 
 from daemon.allocator import xlsx as allocator_xlsx
 from daemon.allocator.load import load as load_allocator
-from daemon.allocator.problem import Allocation
 from daemon.allocator.solve import solve as solve_allocator
+from daemon.allocator.stored import read_result, tag_names
 from daemon.db import connect, sql_text
 from daemon.planner import xlsx as planner_xlsx
 from daemon.planner.load import load as load_planner
@@ -76,12 +76,10 @@ def export_allocator_run(url: str, run_id: str, output: Path) -> int:
         assert row is not None
         _, status, _, error, metadata = row
         if status == "COMPLETED":
-            payload = tuple(
-                Allocation(str(w), str(j), rank, cost)
-                for w, j, rank, cost in conn.execute(sql_text("allocator/allocations"), {"run": run_id})
-            )
-            outcome = SolveOutcome("COMPLETED", metadata or {}, None, payload)
-            allocator_xlsx.write_result(output, inp, outcome, names=names)
+            # The result as the solver returned it: allocations, explanations, seat values.
+            result = read_result(conn, run_id)
+            outcome = SolveOutcome("COMPLETED", metadata or {}, None, result)
+            allocator_xlsx.write_result(output, inp, outcome, names=names, tag_names=tag_names(conn, result))
         else:
             allocator_xlsx.write_input(output, inp, names=names)
     print(f"allocator run {printable(run_id)} ({status}{': ' + _shown(error) if error else ''}) written to {output}")

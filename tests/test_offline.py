@@ -10,8 +10,11 @@ from pathlib import Path
 import openpyxl
 import psycopg
 
+from daemon.allocator.solve import solve as solve_allocator
+from daemon.allocator.xlsx import read_workbook
 from daemon.db import ROOT
 from daemon.planner.example import positions as example_positions
+from daemon.solving import SolveContext
 from daemon.synthetic import seed_allocation, seed_positions
 from tests.checked import assert_valid_allocation
 from tests.daemons import enqueue, events
@@ -30,8 +33,13 @@ def test_parse_xlsx_solves_the_example_without_a_database(tmp_path: Path) -> Non
     done = receptord("allocate", "--parse-xlsx", str(EXAMPLE), "--output", str(out))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "OPTIMAL" in done.stdout
-    sheet = openpyxl.load_workbook(out, read_only=True)["allocations"]
-    assert len(list(sheet.iter_rows(min_row=2))) == 24  # one row per doctor
+    book = openpyxl.load_workbook(out, read_only=True)
+    assert len(list(book["allocations"].iter_rows(min_row=2))) == 24  # one row per doctor
+    # The offline outcome's explanations and seat values, one row each.
+    outcome = solve_allocator(read_workbook(EXAMPLE), SolveContext())
+    assert outcome.payload.explanations
+    assert len(list(book["why"].iter_rows(min_row=2))) == len(outcome.payload.explanations)
+    assert len(list(book["seat_values"].iter_rows(min_row=2))) == len(outcome.payload.seat_values) == 10
 
 
 def test_a_bad_workbook_names_the_sheet_and_row(tmp_path: Path) -> None:
@@ -62,6 +70,26 @@ def test_foreground_run_then_export_replays_offline_to_the_same_result(db_url: s
     assert replay.returncode == 0, replay.stdout
     replayed = float(next(line for line in replay.stdout.splitlines() if "objective:" in line).split(":")[1])
     assert abs(replayed - objective) < 1e-6
+    assert_export_explains(db_url, run_id, book)
+
+
+def assert_export_explains(db_url: str, run_id: str, book: Path) -> None:
+    """The export's why and seat_values sheets: the run's rows in the database, one each, with
+    the sentences `receptord explain` prints."""
+    with psycopg.connect(db_url) as conn:
+        stored = conn.execute(
+            "SELECT worker_mapping::text, job_line::text, reason FROM allocator_py_explanations WHERE run_id = %s",
+            (run_id,),
+        ).fetchall()
+        seats = conn.execute("SELECT count(*) FROM allocator_py_seat_values WHERE run_id = %s", (run_id,)).fetchone()
+    assert stored and seats is not None
+    wb = openpyxl.load_workbook(book, read_only=True)
+    why = list(wb["why"].iter_rows(min_row=2, values_only=True))
+    assert sorted((r[0], r[2], r[5]) for r in why) == sorted(stored)
+    assert len(list(wb["seat_values"].iter_rows(min_row=2))) == seats[0] == 8
+    told = receptord("explain", "--allocator-run-id", run_id, "--database-url", db_url)
+    assert told.returncode == 0, told.stdout + told.stderr
+    assert all(f"  - {r[8]}" in told.stdout.splitlines() for r in why)
 
 
 PLANNER_EXAMPLE = ROOT / "examples" / "planner-example.xlsx"

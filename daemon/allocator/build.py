@@ -30,7 +30,7 @@ def _supervisor_caps(
     line_index: dict[str, int],
     capacity: npt.NDArray[np.int64],
     taken: npt.NDArray[np.int64],
-) -> tuple[SupervisorCaps, ...]:
+) -> tuple[tuple[SupervisorCaps, ...], npt.NDArray[np.bool_]]:
     """Caps net of earlier exclusive rounds; caps that cannot bind are dropped.
 
     In an exclusive round, seats taken earlier on a supervisor's lines count against its
@@ -45,6 +45,9 @@ def _supervisor_caps(
         if line_id in line_index:
             lines_of.setdefault(pref_id, set()).add(line_index[line_id])
     out: list[SupervisorCaps] = []
+    # Per line: a cap dropped here would bind with one seat more on it (explanations: the
+    # value of that seat is then only bounded by the residual graph, which lacks the cap).
+    tight = np.zeros(len(capacity), dtype=bool)
     for sup in sorted(inp.preferencers, key=lambda pref: pref.id):
         lines = np.array(sorted(lines_of.get(sup.id, ())), dtype=np.int64)
         fresh = taken[lines] == 0
@@ -53,16 +56,21 @@ def _supervisor_caps(
         taken_outside = max(0, inp.preferencer_taken_workers.get(sup.id, 0))
         if sup.max_job_lines is not None:
             left = max(0, sup.max_job_lines - int((~fresh).sum()) - used_outside)
-            if left < int((fresh & (capacity[lines] > 0)).sum()):
+            usable = int((fresh & (capacity[lines] > 0)).sum())
+            if left < usable:
                 max_lines = left
+            elif left == usable:
+                tight[lines[fresh & (capacity[lines] == 0)]] = True
         max_workers: int | None = None
         if sup.max_workers is not None:
             left = max(0, sup.max_workers - int(taken[lines].sum()) - taken_outside)
             if left < int(capacity[lines].sum()):
                 max_workers = left
+            elif left == int(capacity[lines].sum()):
+                tight[lines] = True
         if max_lines is not None or max_workers is not None:
             out.append(SupervisorCaps(sup.id, sup.name, lines, fresh, max_lines, max_workers))
-    return tuple(out)
+    return tuple(out), tight
 
 
 def _preferencer_view(
@@ -135,7 +143,7 @@ def build_problem(inp: AllocatorInput) -> Problem:
 
     eligible = eligibility_matrix(worker_ids, line_ids, inp.worker_tags, inp.eligibility)
     cost = costs.combine(norm.rank, d_pref, cfg.preferencer_weight, cfg.preference_power)
-    supervisors = _supervisor_caps(inp, line_index, capacity, taken)
+    supervisors, tight_caps = _supervisor_caps(inp, line_index, capacity, taken)
     rank, ranked, line_names = norm.rank, norm.ranked, tuple(ln.name for ln in lines)
     all_line_ids = line_ids
     penalty = 0.0
@@ -145,6 +153,7 @@ def build_problem(inp: AllocatorInput) -> Problem:
         # every worker (so stability treats "unassigned" as the worst place), liked equally.
         capacity = np.append(capacity, n_w)
         must_fill = np.append(must_fill, False)
+        tight_caps = np.append(tight_caps, False)
         eligible = np.hstack([eligible, np.ones((n_w, 1), dtype=bool)])
         rank = np.hstack([rank, np.full((n_w, 1), n_l + 1.0)])
         ranked = np.hstack([ranked, np.zeros((n_w, 1), dtype=bool)])
@@ -189,6 +198,7 @@ def build_problem(inp: AllocatorInput) -> Problem:
         scale=scale,
         tie_levels=costs.TIE_LEVELS,
         supervisors=supervisors,
+        tight_caps=tight_caps,
         unassigned_line=n_l if cfg.allow_unassigned else None,
         penalty=penalty,
         count_weight=count_weight,

@@ -110,7 +110,9 @@ def parse_config(raw: dict[str, Any] | None) -> AllocatorConfig:
             raise BadInput(f"config key 'rng_seed' must be within [0, 2^63), got {seed}")
         values["rng_seed"] = seed
     if "allow_worker_preference_ties" in raw:
-        values["allow_worker_preference_ties"] = _flag("allow_worker_preference_ties", raw["allow_worker_preference_ties"])
+        values["allow_worker_preference_ties"] = _flag(
+            "allow_worker_preference_ties", raw["allow_worker_preference_ties"]
+        )
     if "rank_notation" in raw:
         values["rank_notation"] = _choice("rank_notation", raw["rank_notation"], _NOTATIONS)
     if "stability" in raw:

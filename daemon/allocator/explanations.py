@@ -194,23 +194,32 @@ def _chain(p: Problem, what: WhatIf) -> dict[str, Any]:
     def rank(w: int, line: int) -> float | None:
         return float(p.rank[w, line]) if p.ranked[w, line] else None
 
+    shown = zip(
+        what.workers[1 : 1 + CHAIN_SHOWN].tolist(),
+        what.from_lines[1 : 1 + CHAIN_SHOWN].tolist(),
+        what.to_lines[1 : 1 + CHAIN_SHOWN].tolist(),
+        strict=True,
+    )
     moves = [
         {
-            "worker_mapping": p.worker_ids[m.worker],
-            "from": place(m.from_line),
-            "to": place(m.to_line),
-            "from_rank": rank(m.worker, m.from_line),
-            "to_rank": rank(m.worker, m.to_line),
+            "worker_mapping": p.worker_ids[w],
+            "from": place(a),
+            "to": place(b),
+            "from_rank": rank(w, a),
+            "to_rank": rank(w, b),
         }
-        for m in what.moves[1 : 1 + CHAIN_SHOWN]
+        for w, a, b in shown
     ]
-    unassigned = sum((m.to_line == p.unassigned_line) - (m.from_line == p.unassigned_line) for m in what.moves)
-    return {"chain": moves, "chain_length": len(what.moves) - 1, "more_unassigned": int(unassigned)}
+    dummy = p.unassigned_line
+    unassigned = int((what.to_lines == dummy).sum() - (what.from_lines == dummy).sum()) if dummy is not None else 0
+    return {"chain": moves, "chain_length": len(what.workers) - 1, "more_unassigned": unassigned}
 
 
-def _at_least(p: Problem, delta_int: int) -> float:
-    """A true-cost lower bound from an integer one: less what rounding can hide, never < 0."""
-    return max(0.0, delta_int / p.unit - p.rounding_bound)
+def _at_least(p: Problem, delta_int: int, *, monotone: bool = True) -> float:
+    """A true-cost lower bound from an integer one: less what rounding can hide; never below 0
+    when the change can only make the optimum worse (not so for seats under stability)."""
+    bound = delta_int / p.unit - p.rounding_bound
+    return max(0.0, bound) if monotone else bound
 
 
 def seat_values(problem: Problem, basis: Basis) -> tuple[SeatValue, ...]:
@@ -222,6 +231,12 @@ def seat_values(problem: Problem, basis: Basis) -> tuple[SeatValue, ...]:
             loss = None if fewer is None else max(0.0, fewer.delta)
         else:
             gain = max(0.0, (basis.slack_int - more.delta_int) / problem.unit + problem.rounding_bound)
-            loss = None if fewer is None else _at_least(problem, fewer.delta_int - basis.slack_int)
-        out.append(SeatValue(problem.line_ids[ln], gain, loss, basis.exact))
+            # With stability one seat fewer can even lower the optimum (the seat no longer
+            # makes a pair block), so that bound may be negative.
+            monotone = problem.config.stability == "none"
+            loss = None if fewer is None else _at_least(problem, fewer.delta_int - basis.slack_int, monotone=monotone)
+        # A supervisor cap left out of the graph (it does not bind) would bind with the extra
+        # seat: the graph's gain is then an upper bound (and the exact loss a lower bound).
+        exact = basis.exact and not problem.tight_caps[ln]
+        out.append(SeatValue(problem.line_ids[ln], gain, loss, bool(exact)))
     return tuple(out)

@@ -99,6 +99,8 @@ class Problem:
     scale: float  # 1,000,000 unless huge costs forced it down
     tie_levels: int  # sub-units per scaled unit; the jitter is below one scaled unit
     supervisors: tuple[SupervisorCaps, ...]  # only supervisors with a binding cap
+    # Per line: a supervisor cap not in ``supervisors`` would bind with one more seat on it.
+    tight_caps: npt.NDArray[np.bool_]
     # allow_unassigned (SPEC §4.1): the last line is a dummy "unassigned" line, eligible for
     # every worker, with a seat for each, at cost ``penalty`` plus ``count_weight`` integer
     # units (see build._unassigned). None: every worker must be placed on a real line.

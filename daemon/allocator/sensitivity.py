@@ -26,7 +26,6 @@ each target once; the distances are only ever used through the integer sums of t
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -45,20 +44,20 @@ _SPARSE_ARCS_PER_NODE = 32
 
 
 @dataclass(frozen=True)
-class Move:
-    worker: int
-    from_line: int
-    to_line: int
-
-
-@dataclass(frozen=True)
 class WhatIf:
     """A change's effect on the optimum: ``delta_int`` in the solver's integer units, ``delta``
-    in true cost, and the moves of the best allocation with the change, in order."""
+    in true cost, and the moves of the best allocation with the change, in order: worker
+    ``workers[i]`` from line ``from_lines[i]`` to ``to_lines[i]``."""
 
     delta_int: int
     delta: float
-    moves: tuple[Move, ...]
+    workers: IntArray
+    from_lines: IntArray
+    to_lines: IntArray
+
+
+_NO_MOVES = np.zeros(0, dtype=np.int64)
+NO_CHANGE = WhatIf(0, 0.0, _NO_MOVES, _NO_MOVES, _NO_MOVES)
 
 
 class Residual:
@@ -97,8 +96,12 @@ class Residual:
         self.weight = weight
         pi = _potentials(weight)
         rows, cols = np.nonzero(weight != _NONE)
-        # Reduced costs; rounding in the doubles may leave -tiny where the exact value is 0.
-        reduced = np.maximum(weight[rows, cols].astype(np.float64) + pi[rows] - pi[cols], 0.0)
+        # Reduced costs (integers; rounding in the doubles may leave -tiny where the exact
+        # value is 0), plus a hop cost too small to change which path is cheapest (all the
+        # hops of a simple path add up to less than one integer unit): of the cheapest
+        # chains of moves, the shortest, so the one a person reads.
+        hop = 1.0 / (n + 1)
+        reduced = np.maximum(weight[rows, cols].astype(np.float64) + pi[rows] - pi[cols], 0.0) + hop
         # Shortest paths run first on the cheapest arcs only: every path no longer than
         # ``_tau`` uses only arcs no longer than it, so a distance found within it is exact,
         # and only a longer one is looked up again on all the arcs. The what-ifs asked for
@@ -117,22 +120,21 @@ class Residual:
         self._trees: dict[tuple[bool, int], Tree] = {}  # (into, root): (reach, dist, pred)
 
     def prepare(self, paths: Iterable[tuple[int, int]]) -> None:
-        """Grow the trees for many (start, end) paths at once, in rounds of growing reach:
-        each tree only as far as its paths need (most are short), one call per round."""
-        todo: dict[int, set[int]] = {}
-        for start, end in paths:
-            todo.setdefault(end, set()).add(start)
-        for limit in self._tau / 2.0 ** np.arange(10, -1, -1):
-            ends = sorted(e for e, starts in todo.items() if any(not self._known(True, e, s, limit) for s in starts))
-            if ends:
-                dist, pred = dijkstra(self._cheap[True], indices=ends, return_predecessors=True, limit=limit)
-                for i, end in enumerate(ends):
-                    self._trees[(True, end)] = (limit, dist[i], pred[i])
-
-    def _known(self, into: bool, root: int, leaf: int, reach: float) -> bool:
-        """Whether a tree of at least ``reach`` around ``root`` already settles ``leaf``."""
-        tree = self._trees.get((into, root))
-        return tree is not None and (tree[1][leaf] <= tree[0] or tree[0] >= reach)
+        """Grow the trees for many (start, end) paths at once, in rounds of growing reach,
+        each only for the ends some path still needs: most paths are short."""
+        pairs = np.array(list(paths), dtype=np.int64).reshape(-1, 2)
+        starts, ends = pairs[:, 0], pairs[:, 1]
+        pending = np.ones(len(pairs), dtype=bool)
+        for reach in (self._tau / 64, self._tau / 8, self._tau):
+            todo = np.unique(ends[pending])
+            if not todo.size:
+                return
+            dist, pred = dijkstra(self._cheap[True], indices=todo, return_predecessors=True, limit=reach)
+            for i, end in enumerate(todo.tolist()):
+                self._trees[(True, end)] = (reach, dist[i], pred[i])
+            open_ = np.flatnonzero(pending)
+            settled = dist[np.searchsorted(todo, ends[open_]), starts[open_]] <= reach
+            pending[open_[settled]] = False
 
     def _tree(self, root: int, *, into: bool, reach: float) -> Tree:
         """The shortest-path tree into (or out of) ``root``: on the cheap arcs, as far as
@@ -151,7 +153,7 @@ class Residual:
             tree = self._trees[(into, root)] = (reach, dist, pred)
         return tree
 
-    def _path(self, start: int, end: int, *, into: bool = True) -> list[int] | None:
+    def _path(self, start: int, end: int, *, into: bool = True) -> IntArray | None:
         """Nodes of a shortest path start ... end, or None when there is none; from the tree
         into ``end`` or, ``into=False``, out of ``start``."""
         root, leaf = (end, start) if into else (start, end)
@@ -165,48 +167,51 @@ class Residual:
         nodes = [leaf]
         while nodes[-1] != root:  # pred: the next node towards the root
             nodes.append(int(pred[nodes[-1]]))
-        return nodes if into else nodes[::-1]
+        path = np.array(nodes, dtype=np.int64)
+        return path if into else path[::-1]
 
-    def _moves(self, nodes: list[int]) -> list[Move]:
-        n_l = self.problem.n_lines
-        return [Move(int(self.mover[a, b]), a, b) for a, b in itertools.pairwise(nodes) if a < n_l and b < n_l]
-
-    def _what_if(self, moves: list[Move]) -> WhatIf:
+    def _what_if(self, nodes: IntArray, first: tuple[int, int, int] | None = None) -> WhatIf:
+        """The moves along a path of nodes (a line-to-line step moves that arc's worker), after
+        ``first`` (worker, from, to) if given, and what they cost."""
+        a, b = nodes[:-1], nodes[1:]
+        step = (a < self.problem.n_lines) & (b < self.problem.n_lines)
+        froms, tos = a[step], b[step]
+        workers = self.mover[froms, tos]
+        if first is not None:
+            workers, froms, tos = (np.r_[x, rest] for x, rest in zip(first, (workers, froms, tos), strict=True))
         p = self.problem
-        delta_int = sum(int(p.cost_int[m.worker, m.to_line]) - int(p.cost_int[m.worker, m.from_line]) for m in moves)
-        delta = sum(float(p.cost[m.worker, m.to_line]) - float(p.cost[m.worker, m.from_line]) for m in moves)
-        return WhatIf(delta_int, delta, tuple(moves))
+        delta_int = int(p.cost_int[workers, tos].sum() - p.cost_int[workers, froms].sum())
+        delta = float(p.cost[workers, tos].sum() - p.cost[workers, froms].sum())
+        return WhatIf(delta_int, delta, workers, froms, tos)
 
     def force(self, worker: int, line: int) -> WhatIf | None:
         """The best allocation with ``worker`` on ``line`` (None if there is none)."""
         here = int(self.line_of[worker])
         if here == line:
-            return WhatIf(0, 0.0, ())
+            return NO_CHANGE
         if not self.problem.eligible[worker, line]:
             return None
         nodes = self._path(line, here)
-        if nodes is None:
-            return None
-        return self._what_if([Move(worker, here, line), *self._moves(nodes)])
+        return None if nodes is None else self._what_if(nodes, first=(worker, here, line))
 
     def one_more_seat(self, line: int) -> WhatIf:
         """The best allocation with one more seat on ``line``: no change unless it helps."""
         nodes = self._path(int(self.parent_node[line]), line, into=False)
         if nodes is None:
-            return WhatIf(0, 0.0, ())
-        best = self._what_if(self._moves(nodes))
-        return best if best.delta_int < 0 else WhatIf(0, 0.0, ())
+            return NO_CHANGE
+        best = self._what_if(nodes)
+        return best if best.delta_int < 0 else NO_CHANGE
 
     def one_fewer_seat(self, line: int) -> WhatIf | None:
         """The best allocation with one seat fewer on ``line`` (None if there is none)."""
         if self.problem.capacity[line] == 0:
             return None
         if not self.full[line]:
-            return WhatIf(0, 0.0, ())
+            return NO_CHANGE
         if self.problem.must_fill[line] and self.problem.capacity[line] == 1:
             return None  # a must-have line left without a seat
         nodes = self._path(line, int(self.parent_node[line]))
-        return None if nodes is None else self._what_if(self._moves(nodes))
+        return None if nodes is None else self._what_if(nodes)
 
 
 def _csr(rows: IntArray, cols: IntArray, values: npt.NDArray[np.float64], n: int) -> csr_matrix:

@@ -49,9 +49,9 @@ column's default. ``*`` marks required columns.
 Only the first three sheets are required. ``allocation_run`` columns, where given, must name
 the run's ``allocation_run_id`` (a row of another allocation run is an error, as in the SQL
 loader). Booleans are TRUE/FALSE cells or true/false/yes/no/1/0. Sheets named
-``allocations`` and ``summary`` (a result workbook) are ignored, and so are other sheets left
-empty; any other sheet with content is an error, so a misspelt sheet name is never silently
-skipped.
+``allocations``, ``summary``, ``why`` and ``seat_values`` (a result workbook) are ignored, and
+so are other sheets left empty; any other sheet with content is an error, so a misspelt sheet
+name is never silently skipped.
 
 Semantics follow the SQL loader: the workbook holds the whole allocation run and the run row
 selects from it. Rows naming workers or lines outside the included sets are left out; rows
@@ -78,7 +78,12 @@ job_line_name, worker_rank (normalised; blank if unranked), dissatisfaction; one
 worker, in the input's worker order; with allow_unassigned, a worker left unassigned has an
 empty job_line, job_line_name "unassigned" and the penalty as dissatisfaction), ``summary``
 (status, objective, bound, gap, method, rank statistics, timings, error and diagnosis, any
-other metadata as JSON, then a rank histogram table), then the input sheets.
+other metadata as JSON, then a rank histogram table); for a COMPLETED run, ``why`` (issue 11:
+one row per explanation, per worker best-ranked line first: worker_mapping, worker_name,
+job_line, job_line_name, worker_rank, reason, delta (the rise of total dissatisfaction of a
+trade-off), exact (false: delta is a lower bound) and sentence, the one ``receptord explain``
+prints) and ``seat_values`` (job_line, job_line_name, one_more_seat, one_fewer_seat, exact;
+the most valuable extra seat first); then the input sheets.
 
 Speed (openpyxl read-only, xlsxwriter): about 30 µs a preference row each way, so 100,000 rows
 take some 3 s to write and 3-4 s to read.
@@ -99,6 +104,7 @@ import numpy.typing as npt
 import xlsxwriter
 
 from daemon import workbook
+from daemon.allocator import sentences
 from daemon.allocator.data import (
     AllocatorInput,
     Eligibility,
@@ -107,7 +113,7 @@ from daemon.allocator.data import (
     RankTable,
     Weighting,
 )
-from daemon.allocator.problem import Allocation
+from daemon.allocator.problem import Allocation, AllocatorResult, Explanation, SeatValue
 from daemon.solving import BadInput, SolveOutcome
 from daemon.workbook import MAX_CELL_CHARS, QUEUE_COLUMNS, Cell, Formats, SheetSpec, write_cell
 
@@ -128,7 +134,9 @@ QUALIFICATIONS = "worker_qualifications"
 TAKEN = "taken_capacity"
 ALLOCATIONS = "allocations"
 SUMMARY = "summary"
-RESULT_SHEETS = (ALLOCATIONS, SUMMARY)
+WHY = "why"
+SEAT_VALUES = "seat_values"
+RESULT_SHEETS = (ALLOCATIONS, SUMMARY, WHY, SEAT_VALUES)
 
 _ELIGIBILITY_LISTS = (
     "included_worker_mapping_ids",
@@ -320,7 +328,7 @@ def _read_tables(path: Path, only: frozenset[str] = frozenset(_SPECS)) -> dict[s
             found = _classify(name)
             if found is not None:
                 parts.setdefault(found[0], []).append((found[1], name))
-            elif name.strip().lower() not in RESULT_SHEETS and workbook.has_content(wb[name]):
+            elif not _is_result_sheet(name) and workbook.has_content(wb[name]):
                 raise workbook.unknown_sheet(name, _SPECS, RESULT_SHEETS)
         workbook.check_mandatory(_SPECS, parts, wb.sheetnames)
         tables: dict[str, _Table] = {}
@@ -340,6 +348,15 @@ def _read_tables(path: Path, only: frozenset[str] = frozenset(_SPECS)) -> dict[s
         return tables
     finally:
         wb.close()
+
+
+def _is_result_sheet(name: str) -> bool:
+    """A sheet ``write_result`` writes (or one of its continuation sheets): not read."""
+    lowered = name.strip().lower()
+    match = _PART.match(lowered)
+    return lowered in RESULT_SHEETS or (
+        match is not None and any(_part_name(s, int(match.group(2))) == lowered for s in RESULT_SHEETS)
+    )
 
 
 def _append_rows(table: _Table, sheet_name: str, positions: list[int], rows: Iterable[tuple[Any, ...]]) -> None:
@@ -852,17 +869,25 @@ def _summary(wb: Any, formats: Formats, inp: AllocatorInput, outcome: SolveOutco
 
 
 def write_result(
-    path: Path, inp: AllocatorInput, outcome: SolveOutcome, *, names: dict[str, str] | None = None
+    path: Path,
+    inp: AllocatorInput,
+    outcome: SolveOutcome,
+    *,
+    names: dict[str, str] | None = None,
+    tag_names: Mapping[str, str] | None = None,
 ) -> None:
-    """Write a solved run: ``allocations`` (one row per worker), ``summary``, then the input.
+    """Write a solved run: ``allocations`` (one row per worker), ``summary``, ``why`` and
+    ``seat_values`` (a COMPLETED run's explanations), then the input.
 
-    ``names`` gives worker mappings' display names; line names come from ``inp``. With the
+    ``names`` gives worker mappings' display names, ``tag_names`` qualification tags' (for the
+    ``why`` sentences; the workbook's own tags are already names); line names come from ``inp``. With the
     input sheets included, ``read_workbook`` replays the result workbook.
     """
     names = names or {}
     line_names = {ln.id: ln.name for ln in inp.lines}
     position = {w: i for i, w in enumerate(inp.worker_ids)}
-    placed: tuple[Allocation, ...] = outcome.payload.allocations if outcome.payload else ()
+    result: AllocatorResult = outcome.payload if outcome.payload else AllocatorResult(())
+    placed: tuple[Allocation, ...] = result.allocations
     rows: list[list[Cell]] = [
         [a.worker, names.get(a.worker), a.job_line, line_names.get(a.job_line), a.worker_rank, a.dissatisfaction]
         for a in placed
@@ -884,4 +909,51 @@ def write_result(
             column_formats={5: formats.decimal},
         )
         _summary(wb, formats, inp, outcome)
+        if outcome.status == "COMPLETED":
+            _why(wb, formats, inp, result, sentences.Names(names, line_names, tag_names or {}))
         add_input_sheets(wb, inp, names)
+
+
+WHY_COLUMNS = (
+    "worker_mapping", "worker_name", "job_line", "job_line_name", "worker_rank", "reason", "delta", "exact", "sentence",
+)  # fmt: skip
+SEAT_VALUE_COLUMNS = ("job_line", "job_line_name", "one_more_seat", "one_fewer_seat", "exact")
+
+
+def _why(wb: Any, formats: Formats, inp: AllocatorInput, result: AllocatorResult, said: sentences.Names) -> None:
+    """``why`` (one row per explanation: per worker in the input's order, best-ranked line
+    first, with the sentence ``receptord explain`` prints) and ``seat_values`` (one row per
+    line, the most valuable extra seat first)."""
+    names, line_names = said.workers, said.lines
+    on_line = sentences.holders(result.allocations)
+    position = {w: i for i, w in enumerate(inp.worker_ids)}
+
+    def order(e: Explanation) -> tuple[int, float, str]:
+        return position.get(e.worker, len(position)), e.worker_rank, e.job_line
+
+    why: list[list[Cell]] = [
+        [
+            e.worker,
+            names.get(e.worker),
+            e.job_line,
+            line_names.get(e.job_line),
+            e.worker_rank,
+            e.reason,
+            e.delta,
+            e.detail.get("exact") if isinstance(e.detail.get("exact"), bool) else None,
+            sentences.sentence(e, said, on_line),
+        ]
+        for e in sorted(result.explanations, key=order)
+    ]
+    _write_table(wb, formats, WHY, WHY_COLUMNS, why, column_formats={6: formats.decimal})
+
+    def value_order(s: SeatValue) -> tuple[float, str]:
+        return -s.one_more_seat, s.job_line
+
+    seats: list[list[Cell]] = [
+        [s.job_line, line_names.get(s.job_line), s.one_more_seat, s.one_fewer_seat, s.exact]
+        for s in sorted(result.seat_values, key=value_order)
+    ]
+    _write_table(
+        wb, formats, SEAT_VALUES, SEAT_VALUE_COLUMNS, seats, column_formats={2: formats.decimal, 3: formats.decimal}
+    )

@@ -26,9 +26,10 @@ CREATE TABLE allocator_py_seat_values (
     job_line       uuid NOT NULL CONSTRAINT apsv_job_line_fkey REFERENCES job_lines ON DELETE CASCADE,
     -- how much the objective would fall with one more seat on the line (at most, when not exact)
     one_more_seat  double precision NOT NULL CONSTRAINT apsv_more_check CHECK (one_more_seat >= 0),
-    -- how much it would rise with one fewer (at least, when not exact); NULL: the line has no
+    -- how much it would rise with one fewer (at least, when not exact: and under stability a
+    -- seat fewer can lower the optimum, so that bound may be negative); NULL: the line has no
     -- seat to take away, or no allocation of the run would be possible without it
-    one_fewer_seat double precision CONSTRAINT apsv_fewer_check CHECK (one_fewer_seat >= 0),
+    one_fewer_seat double precision,
     exact          boolean NOT NULL,
     CONSTRAINT apsv_pkey PRIMARY KEY (run_id, job_line)
 );

@@ -11,6 +11,7 @@ runs solved by CP-SAT give lower bounds (delta, one fewer seat) and upper bounds
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 from collections.abc import Callable
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from daemon.allocator.data import AllocatorInput, Eligibility, Preferencer
+from daemon.allocator.data import AllocatorInput, Eligibility, JobLine, Preferencer
 from daemon.allocator.problem import Explanation
 from daemon.checks.allocation import check_allocation, counted_if_unassigned
 from daemon.solving import SolveOutcome
@@ -57,6 +58,10 @@ class _Row:
     dissatisfaction: float = 0.0
 
 
+def _places(worker: str, line: str, line_of: dict[str, str | None]) -> bool:
+    return line_of[worker] == line
+
+
 def _with_seats(inp: AllocatorInput, line: str, change: int) -> AllocatorInput:
     """``change`` seats more on ``line`` than it has left after earlier rounds."""
     taken = inp.taken_capacity.get(line, 0)
@@ -75,7 +80,7 @@ def _check_against_brute_force(inp: AllocatorInput, out: SolveOutcome) -> None:
     for e in out.payload.explanations:
         if e.reason not in {"trade_off", "no_allocation"}:
             continue
-        forced = _best(inp, lambda line_of, e=e: line_of[e.worker] == e.job_line)
+        forced = _best(inp, functools.partial(_places, e.worker, e.job_line))
         if forced is None and not exact:
             continue  # stability or a line cap forbids it: any lower bound holds
         if e.reason == "no_allocation":
@@ -91,6 +96,7 @@ def _check_against_brute_force(inp: AllocatorInput, out: SolveOutcome) -> None:
     seats = {ln.id: ln.max_n_workers - inp.taken_capacity.get(ln.id, 0) for ln in inp.lines}
     for v in out.payload.seat_values:
         more = _best(_with_seats(inp, v.job_line, +1))
+        exact = v.exact  # not when a cap the graph lacks would bind with the extra seat
         if more is None:  # a spare seat can make stability impossible (never a pure flow)
             assert not exact
         elif more[0] == best[0]:
@@ -101,7 +107,7 @@ def _check_against_brute_force(inp: AllocatorInput, out: SolveOutcome) -> None:
             continue
         fewer = _best(_with_seats(inp, v.job_line, -1))
         if fewer is None:
-            assert v.one_fewer_seat is None, v
+            assert v.one_fewer_seat is None or not exact, v  # any lower bound holds
         elif fewer[0] == best[0]:
             assert v.one_fewer_seat is not None, v
             rise = fewer[1] - best[1]
@@ -253,3 +259,21 @@ def test_too_large_runs_complete_without_explanations(monkeypatch: Any) -> None:
     assert out.payload.explanations == ()
     assert "not computed" in out.metadata["explanations"]["skipped"]
 
+
+def test_a_cap_that_binds_only_with_one_more_seat_makes_that_seat_s_value_a_bound() -> None:
+    """s may take 2 workers; earlier rounds used one of l0's two seats: s's cap does not bind
+    (one seat left, one worker allowed), so the flow has no node for it, but one more seat
+    on l0 would be useless. Its value is reported as a bound, not as the graph's exact 1.0."""
+    inp = make_input(
+        {},
+        [JobLine("l0", "L", 2, must_have_workers=True)],
+        workers=["w0", "w1"],
+        preferencers=[Preferencer("s0", "S", max_workers=2)],
+        line_preferencers=[("l0", "s0")],
+        taken={"l0": 1},
+        config={"allow_unassigned": True, "preferencer_weight": 0.0},
+    )
+    out = solve_checked(inp)
+    (value,) = out.payload.seat_values
+    assert value.exact is False
+    _check_against_brute_force(inp, out)

@@ -463,3 +463,48 @@ def test_result_keeps_unlisted_metadata(tmp_path: Path) -> None:
     write_result(path, inp, out)
     summary = {r[0]: r[1] for r in openpyxl.load_workbook(path)["summary"].iter_rows(values_only=True)}
     assert summary["stopped_by"] == '{"who": "admin"}' and summary["error"] == "stopped"
+
+
+def test_result_workbook_has_a_why_sheet_with_the_cli_s_sentences_and_seat_values(tmp_path: Path) -> None:
+    from daemon.allocator import sentences
+
+    inp = read_workbook(EXAMPLE)
+    out = solve(inp, SolveContext())
+    assert out.status == "COMPLETED", out.error
+    explained, seats = out.payload.explanations, out.payload.seat_values
+    assert explained and len(seats) == len(inp.line_ids)
+    names = read_names(EXAMPLE)
+    path = tmp_path / "result.xlsx"
+    write_result(path, inp, out, names=names)
+
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames[:4] == ["allocations", "summary", "why", "seat_values"]
+    header, *rows = list(wb["why"].iter_rows(values_only=True))
+    assert header == xlsx.WHY_COLUMNS
+    assert len(rows) == len(explained)  # one row per explanation
+    said = sentences.Names(names, {ln.id: ln.name for ln in inp.lines})
+    on_line = sentences.holders(out.payload.allocations)
+    expected = {(e.worker, e.job_line): e for e in explained}
+    position = {w: i for i, w in enumerate(inp.worker_ids)}
+    assert [position[r[0]] for r in rows] == sorted(position[r[0]] for r in rows)  # per worker, input order
+    for worker, name, line, line_name, rank, reason, delta, exact, sentence in rows:
+        e = expected[(worker, line)]
+        assert name == names[worker] and rank == e.worker_rank and reason == e.reason
+        assert delta == (None if e.delta is None else pytest.approx(e.delta))
+        assert exact == e.detail.get("exact")
+        assert sentence == sentences.sentence(e, said, on_line)  # the sentence `receptord explain` prints
+        assert line_name in sentence and name not in sentence  # the line by name; "you", not the worker
+    header, *rows = list(wb["seat_values"].iter_rows(values_only=True))
+    assert header == ("job_line", "job_line_name", "one_more_seat", "one_fewer_seat", "exact")
+    assert len(rows) == len(seats)
+    assert [r[2] for r in rows] == sorted((r[2] for r in rows), reverse=True)  # most valuable first
+    assert_same(read_workbook(path), inp)  # the result sheets are still ignored when it is read back
+
+
+def test_result_sheets_continued_on_numbered_sheets_are_ignored_too(tmp_path: Path) -> None:
+    book = openpyxl.load_workbook(EXAMPLE)
+    book.create_sheet("why~2").append(["worker_mapping", "sentence"])
+    book["why~2"].append(["w", "a sentence"])
+    path = tmp_path / "continued.xlsx"
+    book.save(path)
+    assert_same(read_workbook(path), read_workbook(EXAMPLE))
