@@ -159,6 +159,10 @@ class _Explainer:
         if basis.exact:
             detail |= _chain(p, what)
             return "trade_off", max(0.0, what.delta), detail
+        if p.count_weight:
+            # The integer objective counts unassigned workers first (big-M): its bound says
+            # nothing of the cost alone once the count may change.
+            return "trade_off", 0.0, detail | {"bound": "unknown: allow_unassigned with CP-SAT"}
         return "trade_off", _at_least(p, what.delta_int - basis.slack_int), detail
 
     def _stability(self, w: int, ln: int) -> str:
@@ -223,6 +227,10 @@ def _at_least(p: Problem, delta_int: int, *, monotone: bool = True) -> float:
 
 
 def seat_values(problem: Problem, basis: Basis) -> tuple[SeatValue, ...]:
+    """Per line of the run; none for a CP-SAT run with allow_unassigned, whose bounds would
+    be on the unassigned count first (big-M), not on the cost (see ``_trade_off``)."""
+    if not basis.exact and problem.count_weight:
+        return ()
     r, out = basis.residual, []
     for ln in range(problem.n_real_lines):
         more, fewer = r.one_more_seat(ln), r.one_fewer_seat(ln)

@@ -89,9 +89,10 @@ def _check_against_brute_force(inp: AllocatorInput, out: SolveOutcome) -> None:
         assert forced is not None, e
         assert e.delta is not None
         rise = forced[1] - best[1]
-        if exact and forced[0] == best[0]:
+        if exact:  # the cost of the forced optimum, fewest left out first, less the optimum's
             assert abs(e.delta - rise) <= slack, (e, rise)
-        elif not exact:
+            assert e.detail["more_unassigned"] >= forced[0] - best[0], e
+        elif forced[0] == best[0]:  # else the objective rose by its first term, the count
             assert e.delta <= rise + slack, (e, rise)  # a lower bound
     seats = {ln.id: ln.max_n_workers - inp.taken_capacity.get(ln.id, 0) for ln in inp.lines}
     for v in out.payload.seat_values:
