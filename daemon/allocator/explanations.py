@@ -91,12 +91,12 @@ class _Explainer:
 
     def rows(self) -> tuple[Explanation, ...]:
         pairs = self.wanted()
-        open_ = [(w, ln) for w, ln in pairs if self._blocked(w, ln) is None]
-        self.basis.residual.prepare((ln, int(self.basis.residual.line_of[w])) for w, ln in open_)
-        return tuple(self._row(w, ln) for w, ln in pairs)
+        blocked = [self._blocked(w, ln) for w, ln in pairs]
+        held = self.basis.residual.line_of
+        self.basis.residual.prepare((ln, int(held[w])) for (w, ln), b in zip(pairs, blocked, strict=True) if b is None)
+        return tuple(self._row(w, ln, b) for (w, ln), b in zip(pairs, blocked, strict=True))
 
-    def _row(self, w: int, ln: int) -> Explanation:
-        blocked = self._blocked(w, ln)
+    def _row(self, w: int, ln: int, blocked: tuple[str, dict[str, Any]] | None) -> Explanation:
         if blocked is not None:
             reason, detail = blocked
             delta = None
