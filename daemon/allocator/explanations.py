@@ -34,8 +34,6 @@ from daemon.allocator.eligibility import merged_rules
 from daemon.allocator.problem import Explanation, Problem, SeatValue
 from daemon.allocator.sensitivity import Residual, WhatIf
 
-# Links of a displacement chain kept in a row; the chain's length is kept too.
-CHAIN_SHOWN = 4
 # Explanations need a lines x lines graph and a workers x lines step matrix (int64): past
 # these sizes a run completes without them, and its metadata says so.
 MAX_LINE_PAIRS = 9_000_000
@@ -92,26 +90,20 @@ class _Explainer:
     def rows(self) -> tuple[Explanation, ...]:
         pairs = self.wanted()
         blocked = [self._blocked(w, ln) for w, ln in pairs]
-        held = self.basis.residual.line_of
-        self.basis.residual.prepare((ln, int(held[w])) for (w, ln), b in zip(pairs, blocked, strict=True) if b is None)
-        return tuple(self._row(w, ln, b) for (w, ln), b in zip(pairs, blocked, strict=True))
-
-    def _row(self, w: int, ln: int, blocked: tuple[str, dict[str, Any]] | None) -> Explanation:
-        if blocked is not None:
-            reason, detail = blocked
-            delta = None
-        else:
-            reason, delta, detail = self._trade_off(w, ln)
-        if self.p.config.stability == "weak":
-            detail["stability"] = self._stability(w, ln)
-        return Explanation(
-            worker=self.p.worker_ids[w],
-            job_line=self.p.line_ids[ln],
-            worker_rank=float(self.p.rank[w, ln]),
-            reason=reason,
-            delta=delta,
-            detail=detail,
-        )
+        open_ = [pair for pair, b in zip(pairs, blocked, strict=True) if b is None]
+        forced = iter(self.basis.residual.force(open_))
+        rows = []
+        for (w, ln), b in zip(pairs, blocked, strict=True):
+            if b is not None:
+                reason, delta, detail = b[0], None, b[1]
+            else:
+                reason, delta, detail = self._trade_off(w, ln, next(forced))
+            if self.p.config.stability == "weak":
+                detail["stability"] = self._stability(w, ln)
+            rows.append(
+                Explanation(self.p.worker_ids[w], self.p.line_ids[ln], float(self.p.rank[w, ln]), reason, delta, detail)
+            )
+        return tuple(rows)
 
     def _blocked(self, w: int, ln: int) -> tuple[str, dict[str, Any]] | None:
         """Reasons 1-3: the pair is closed before any trade-off."""
@@ -144,9 +136,8 @@ class _Explainer:
             "used_by_earlier_rounds": taken.get(supervisor, 0),
         }
 
-    def _trade_off(self, w: int, ln: int) -> tuple[str, float | None, dict[str, Any]]:
+    def _trade_off(self, w: int, ln: int, what: WhatIf | None) -> tuple[str, float | None, dict[str, Any]]:
         p, basis = self.p, self.basis
-        what = basis.residual.force(w, ln)
         if what is None:
             return "no_allocation", None, {"exact": True}  # even the relaxation has none
         got = int(self.line_of[w])
@@ -198,12 +189,7 @@ def _chain(p: Problem, what: WhatIf) -> dict[str, Any]:
     def rank(w: int, line: int) -> float | None:
         return float(p.rank[w, line]) if p.ranked[w, line] else None
 
-    shown = zip(
-        what.workers[1 : 1 + CHAIN_SHOWN].tolist(),
-        what.from_lines[1 : 1 + CHAIN_SHOWN].tolist(),
-        what.to_lines[1 : 1 + CHAIN_SHOWN].tolist(),
-        strict=True,
-    )
+    shown = what.moves[1:].tolist()
     moves = [
         {
             "worker_mapping": p.worker_ids[w],
@@ -214,9 +200,7 @@ def _chain(p: Problem, what: WhatIf) -> dict[str, Any]:
         }
         for w, a, b in shown
     ]
-    dummy = p.unassigned_line
-    unassigned = int((what.to_lines == dummy).sum() - (what.from_lines == dummy).sum()) if dummy is not None else 0
-    return {"chain": moves, "chain_length": len(what.workers) - 1, "more_unassigned": unassigned}
+    return {"chain": moves, "chain_length": what.n_moves - 1, "more_unassigned": what.more_unassigned}
 
 
 def _at_least(p: Problem, delta_int: int, *, monotone: bool = True) -> float:
@@ -231,9 +215,9 @@ def seat_values(problem: Problem, basis: Basis) -> tuple[SeatValue, ...]:
     be on the unassigned count first (big-M), not on the cost (see ``_trade_off``)."""
     if not basis.exact and problem.count_weight:
         return ()
-    r, out = basis.residual, []
-    for ln in range(problem.n_real_lines):
-        more, fewer = r.one_more_seat(ln), r.one_fewer_seat(ln)
+    out = []
+    mores, fewers = basis.residual.one_more_seat(), basis.residual.one_fewer_seat()
+    for ln, (more, fewer) in enumerate(zip(mores, fewers, strict=True)):
         if basis.exact:
             gain = max(0.0, -more.delta)
             loss = None if fewer is None else max(0.0, fewer.delta)

@@ -26,7 +26,6 @@ each target once; the distances are only ever used through the integer sums of t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,18 +47,19 @@ _ROUNDS = np.array([1 / 16, 1 / 8, 1 / 4, 1 / 2, 1.0])
 @dataclass(frozen=True)
 class WhatIf:
     """A change's effect on the optimum: ``delta_int`` in the solver's integer units, ``delta``
-    in true cost, and the moves of the best allocation with the change, in order: worker
-    ``workers[i]`` from line ``from_lines[i]`` to ``to_lines[i]``."""
+    in true cost; the best allocation with the change makes ``n_moves`` moves, of which the
+    first ``SHOWN`` are kept in order as rows (worker, from line, to line) of ``moves``, and
+    leaves ``more_unassigned`` more workers on the unassigned line."""
 
     delta_int: int
     delta: float
-    workers: IntArray
-    from_lines: IntArray
-    to_lines: IntArray
+    n_moves: int
+    more_unassigned: int
+    moves: IntArray
 
 
-_NO_MOVES = np.zeros(0, dtype=np.int64)
-NO_CHANGE = WhatIf(0, 0.0, _NO_MOVES, _NO_MOVES, _NO_MOVES)
+NO_CHANGE = WhatIf(0, 0.0, 0, 0, np.zeros((0, 3), dtype=np.int64))
+SHOWN = 5  # moves kept per what-if: the forced one and the first 4 links of its chain
 
 
 class Residual:
@@ -121,12 +121,51 @@ class Residual:
         self._all: dict[bool, csr_matrix] = {}  # every arc, built when first needed
         self._trees: dict[tuple[bool, int], Tree] = {}  # (into, root): (reach, dist, pred)
 
-    def prepare(self, paths: Iterable[tuple[int, int]]) -> None:
-        """Grow the trees for many (start, end) paths at once, in rounds of growing reach,
-        each only for the ends some path still needs: most paths are short."""
-        pairs = np.array(list(paths), dtype=np.int64).reshape(-1, 2)
-        starts, ends = pairs[:, 0], pairs[:, 1]
-        pending = np.ones(len(pairs), dtype=bool)
+    def force(self, pairs: list[tuple[int, int]]) -> list[WhatIf | None]:
+        """Per (worker, line): the best allocation with the worker on that line (None if none).
+        The trees into the workers' own lines are grown in rounds of growing reach, each only
+        for the lines some pair still needs, one scipy call a round: most paths are short."""
+        out: list[WhatIf | None] = [None] * len(pairs)
+        todo = [i for i, (w, ln) in enumerate(pairs) if self.problem.eligible[w, ln]]
+        for i in todo:
+            if self.line_of[pairs[i][0]] == pairs[i][1]:
+                out[i] = NO_CHANGE
+        todo = [i for i in todo if out[i] is None]
+        workers = np.array([pairs[i][0] for i in todo], dtype=np.int64)
+        starts = np.array([pairs[i][1] for i in todo], dtype=np.int64)
+        ends = self.line_of[workers]
+        self._grow(starts, ends)
+        forced = self._walk(starts, ends, into=True, first=(workers, ends, starts))
+        for i, what in zip(todo, forced, strict=True):
+            out[i] = what
+        return out
+
+    def one_more_seat(self) -> list[WhatIf]:
+        """Per real line: the best allocation with one more seat on it; no change unless it
+        helps (the cheapest cycle through the new arc line -> parent, from the parent)."""
+        lines = np.arange(self.problem.n_real_lines)
+        found = self._walk(lines, self.parent_node[lines], into=False)
+        return [NO_CHANGE if w is None or w.delta_int >= 0 else w for w in found]
+
+    def one_fewer_seat(self) -> list[WhatIf | None]:
+        """Per real line: the best allocation with one seat fewer on it (None if none, or no
+        seat to take away): a line with a spare seat loses nothing; a full one must re-route
+        one unit, which a must-have line of one seat cannot."""
+        p = self.problem
+        out: list[WhatIf | None] = []
+        rerouted = []
+        for ln in range(p.n_real_lines):
+            lone = p.must_fill[ln] and p.capacity[ln] == 1
+            out.append(None if p.capacity[ln] == 0 or (self.full[ln] and lone) else NO_CHANGE)
+            if out[-1] is not None and self.full[ln]:
+                rerouted.append(ln)
+        lines = np.array(rerouted, dtype=np.int64)
+        for ln, what in zip(rerouted, self._walk(lines, self.parent_node[lines], into=True), strict=True):
+            out[ln] = what
+        return out
+
+    def _grow(self, starts: IntArray, ends: IntArray) -> None:
+        pending = np.ones(len(starts), dtype=bool)
         for reach in _ROUNDS * self._tau:
             todo = np.unique(ends[pending])
             if not todo.size:
@@ -138,82 +177,80 @@ class Residual:
             settled = dist[np.searchsorted(todo, ends[open_]), starts[open_]] <= reach
             pending[open_[settled]] = False
 
-    def _tree(self, root: int, *, into: bool, reach: float) -> Tree:
-        """The shortest-path tree into (or out of) ``root``: on the cheap arcs, as far as
-        ``reach`` (at most ``_tau``), or, ``reach`` infinite, on all the arcs."""
+    def _tree(self, root: int, leaf: int, *, into: bool) -> Tree:
+        """A shortest-path tree into (or out of) ``root`` in which ``leaf``'s distance is exact:
+        on the cheap arcs if it lies within their reach (as grown, or up to ``_tau``), else on
+        all the arcs (where an unreachable leaf stays at infinity)."""
         tree = self._trees.get((into, root))
-        if tree is None or tree[0] < reach:
-            if reach > self._tau:
-                if into not in self._all:
-                    rows, cols, reduced = self._arcs
-                    n = self.sink + 1
-                    self._all[into] = _csr(cols, rows, reduced, n) if into else _csr(rows, cols, reduced, n)
-                graph = self._all[into]
-            else:
-                graph = self._cheap[into]
-            dist, pred = dijkstra(graph, indices=root, return_predecessors=True, limit=reach)
-            tree = self._trees[(into, root)] = (reach, dist, pred)
+        for reach in (self._tau, np.inf):
+            if tree is not None and tree[1][leaf] <= tree[0]:
+                return tree
+            if tree is None or tree[0] < reach:
+                graph = self._cheap[into] if reach <= self._tau else self._complete(into)
+                dist, pred = dijkstra(graph, indices=root, return_predecessors=True, limit=reach)
+                tree = self._trees[(into, root)] = (reach, dist, pred)
+        assert tree is not None
         return tree
 
-    def _path(self, start: int, end: int, *, into: bool = True) -> IntArray | None:
-        """Nodes of a shortest path start ... end, or None when there is none; from the tree
-        into ``end`` or, ``into=False``, out of ``start``."""
-        root, leaf = (end, start) if into else (start, end)
-        reach, dist, pred = self._tree(root, into=into, reach=0.0)
-        if not dist[leaf] <= reach:  # beyond this tree's reach: exact only further out
-            reach, dist, pred = self._tree(root, into=into, reach=self._tau)
-            if not dist[leaf] <= reach:
-                reach, dist, pred = self._tree(root, into=into, reach=np.inf)
-        if not np.isfinite(dist[leaf]):
-            return None
-        nodes = [leaf]
-        while nodes[-1] != root:  # pred: the next node towards the root
-            nodes.append(int(pred[nodes[-1]]))
-        path = np.array(nodes, dtype=np.int64)
-        return path if into else path[::-1]
+    def _complete(self, into: bool) -> csr_matrix:
+        if into not in self._all:
+            rows, cols, reduced = self._arcs
+            n = self.sink + 1
+            self._all[into] = _csr(cols, rows, reduced, n) if into else _csr(rows, cols, reduced, n)
+        return self._all[into]
 
-    def _what_if(self, nodes: IntArray, first: tuple[int, int, int] | None = None) -> WhatIf:
-        """The moves along a path of nodes (a line-to-line step moves that arc's worker), after
-        ``first`` (worker, from, to) if given, and what they cost."""
-        a, b = nodes[:-1], nodes[1:]
-        step = (a < self.problem.n_lines) & (b < self.problem.n_lines)
-        froms, tos = a[step], b[step]
-        workers = self.mover[froms, tos]
+    def _walk(
+        self,
+        leaves: IntArray,
+        roots: IntArray,
+        *,
+        into: bool,
+        first: tuple[IntArray, IntArray, IntArray] | None = None,
+    ) -> list[WhatIf | None]:
+        """The what-if of each path between leaves[i] and roots[i] (leaf to root ``into`` the
+        root, else root to leaf; None where there is none), after the move ``first`` (workers,
+        from, to) if given: all paths walked together, a step of each per round of numpy
+        operations. Out of a root the moves are met last first, so only totals are kept."""
+        p, n_l = self.problem, self.problem.n_lines
+        if not len(leaves):
+            return []
+        trees = [self._tree(int(r), int(x), into=into) for x, r in zip(leaves.tolist(), roots.tolist(), strict=True)]
+        reachable = np.array([np.isfinite(t[1][x]) for t, x in zip(trees, leaves.tolist(), strict=True)], dtype=bool)
+        pred = np.array([t[2] for t in trees], dtype=np.int64).reshape(len(trees), -1)
+        k = len(leaves)
+        delta_int, delta = np.zeros(k, dtype=np.int64), np.zeros(k)
+        n_moves, unassigned = np.zeros(k, dtype=np.int64), np.zeros(k, dtype=np.int64)
+        shown = np.full((k, SHOWN, 3), -1, dtype=np.int64)
+        dummy = -1 if p.unassigned_line is None else p.unassigned_line
+
+        def moved(rows: IntArray, workers: IntArray, a: IntArray, b: IntArray) -> None:
+            delta_int[rows] += p.cost_int[workers, b] - p.cost_int[workers, a]
+            delta[rows] += p.cost[workers, b] - p.cost[workers, a]
+            unassigned[rows] += (b == dummy).astype(np.int64) - (a == dummy)
+            keep = n_moves[rows] < SHOWN
+            shown[rows[keep], n_moves[rows[keep]]] = np.stack([workers[keep], a[keep], b[keep]], axis=1)
+            n_moves[rows] += 1
+
         if first is not None:
-            workers, froms, tos = (np.r_[x, rest] for x, rest in zip(first, (workers, froms, tos), strict=True))
-        p = self.problem
-        delta_int = int(p.cost_int[workers, tos].sum() - p.cost_int[workers, froms].sum())
-        delta = float(p.cost[workers, tos].sum() - p.cost[workers, froms].sum())
-        return WhatIf(delta_int, delta, workers, froms, tos)
-
-    def force(self, worker: int, line: int) -> WhatIf | None:
-        """The best allocation with ``worker`` on ``line`` (None if there is none)."""
-        here = int(self.line_of[worker])
-        if here == line:
-            return NO_CHANGE
-        if not self.problem.eligible[worker, line]:
-            return None
-        nodes = self._path(line, here)
-        return None if nodes is None else self._what_if(nodes, first=(worker, here, line))
-
-    def one_more_seat(self, line: int) -> WhatIf:
-        """The best allocation with one more seat on ``line``: no change unless it helps."""
-        nodes = self._path(int(self.parent_node[line]), line, into=False)
-        if nodes is None:
-            return NO_CHANGE
-        best = self._what_if(nodes)
-        return best if best.delta_int < 0 else NO_CHANGE
-
-    def one_fewer_seat(self, line: int) -> WhatIf | None:
-        """The best allocation with one seat fewer on ``line`` (None if there is none)."""
-        if self.problem.capacity[line] == 0:
-            return None
-        if not self.full[line]:
-            return NO_CHANGE
-        if self.problem.must_fill[line] and self.problem.capacity[line] == 1:
-            return None  # a must-have line left without a seat
-        nodes = self._path(line, int(self.parent_node[line]))
-        return None if nodes is None else self._what_if(nodes)
+            moved(np.arange(k), *first)
+        cur = leaves.copy()
+        active = reachable & (cur != roots)
+        while active.any():
+            rows = np.flatnonzero(active)
+            here, there = cur[rows], pred[rows, cur[rows]]
+            a, b = (here, there) if into else (there, here)  # out of the root: walking backwards
+            step = (a < n_l) & (b < n_l)
+            moved(rows[step], self.mover[a[step], b[step]], a[step], b[step])
+            cur[rows] = there
+            active[rows] = there != roots[rows]
+        if not into:  # met last first: only the totals are kept
+            shown[:] = -1
+        kept = np.minimum(n_moves, SHOWN).tolist()
+        totals = zip(delta_int.tolist(), delta.tolist(), n_moves.tolist(), unassigned.tolist(), strict=True)
+        return [
+            WhatIf(d_int, d, n, u, shown[i, : kept[i]]) if reachable[i] else None
+            for i, (d_int, d, n, u) in enumerate(totals)
+        ]
 
 
 def _csr(rows: IntArray, cols: IntArray, values: npt.NDArray[np.float64], n: int) -> csr_matrix:
