@@ -166,6 +166,8 @@ def test_d_the_invariant_refuses_a_result_that_breaks_the_rounds(
     assert row[0].startswith("could not write the results: the rounds of this allocation run would break"), row[0]
     assert f"worker mapping {h.workers[0]} is allocated by runs" in row[0]
     assert allocated(conn, run) == {}  # nothing written
+    for table in ("allocator_py_explanations", "allocator_py_seat_values"):  # nor any of its explanations
+        assert conn.execute(f"SELECT count(*) FROM {table} WHERE run_id = %s", (run,)).fetchone() == (0,)
 
 
 def test_d_the_invariant_names_lines_and_supervisors_over_their_caps(conn: psycopg.Connection) -> None:
