@@ -38,6 +38,11 @@ def _always_on(problem: Problem) -> list[Shortfall]:
     return found
 
 
+def always_on_lines(problem: Problem) -> int:
+    """The most lines the always-on rules allow by these counts (no rule of the run)."""
+    return min([problem.inp.n_job_lines, *(s.max_lines for s in _always_on(problem))])
+
+
 def line_bound(problem: Problem) -> LineBound:
     n = problem.inp.n_job_lines
     found = _always_on(problem) + [s for r in problem.rules for s in r.shortfalls(problem)]

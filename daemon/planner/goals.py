@@ -136,6 +136,37 @@ def _affinity(plan: PlanModel) -> tuple[cp_model.LinearExpr, int]:
     return cp_model.LinearExpr.sum(terms), bound
 
 
+def soft_score(problem: Problem, lines: Sequence[Sequence[int]]) -> int:
+    """The soft goals' part of the objective for ``lines`` in lexicographic order (lower is
+    better): what ``set_soft_objective`` minimises once the required seats are settled."""
+    ordered = sorted(tuple(held) for held in lines)
+    shared = 0
+    for a, b in nearby_pairs(len(ordered)):
+        same = sum(x == y for x, y in zip(ordered[a], ordered[b], strict=True))
+        shared += same + (problem.n_terms if same == problem.n_terms else 0)
+    table = affinity_table(problem)
+    keys = [specialty_key(p.parent_specialty) for p in problem.positions]
+    affinity = sum(table.get((keys[a], keys[b]), 0) for held in ordered for a, b in itertools.pairwise(held))
+    return DIVERSITY_WEIGHT * shared - AFFINITY_WEIGHT * affinity
+
+
+def _least_shared(problem: Problem, n_lines: int) -> int:
+    """Lines that start in one position are neighbours in lexicographic order: each line
+    beyond the number of first-term positions shares its first term with a neighbour."""
+    return max(0, n_lines - sum(1 for seats in problem.seats if seats[0] > 0))
+
+
+def _affinity_bound(problem: Problem, n_lines: int) -> int:
+    table = affinity_table(problem)
+    return max((abs(w) for w in table.values()), default=0) * (problem.n_terms - 1) * n_lines
+
+
+def soft_score_bound(problem: Problem, n_lines: int) -> int:
+    """A counting lower bound on ``soft_score``: every affinity rewarded on every pair of
+    terms, the fewest shared terms. Far below what plans reach: a distance to it is no gap."""
+    return DIVERSITY_WEIGHT * _least_shared(problem, n_lines) - AFFINITY_WEIGHT * _affinity_bound(problem, n_lines)
+
+
 def set_soft_objective(plan: PlanModel, unfilled_at_most: int) -> int:
     """Lexicographic line order, then: required seats (no worse than ``unfilled_at_most``, the
     demand phase's), diversity, affinity. Every line of ``plan`` is built.
@@ -151,15 +182,10 @@ def set_soft_objective(plan: PlanModel, unfilled_at_most: int) -> int:
     model.add(plan.unfilled_required <= unfilled_at_most)
     model.add(plan.unfilled_required >= fewest_unfilled(problem, n))
     shared = _shared_terms(plan)
-    least_shared = n - sum(1 for seats in problem.seats if seats[0] > 0)
-    model.add(shared >= least_shared)
+    model.add(shared >= _least_shared(problem, n))
     affinity, affinity_bound = _affinity(plan)
     most_shared = 2 * problem.n_terms * len(nearby_pairs(n))
     soft_bound = DIVERSITY_WEIGHT * most_shared + AFFINITY_WEIGHT * affinity_bound
     fill_weight = soft_bound + 1  # one required seat outweighs every soft goal
     model.minimize(fill_weight * plan.unfilled_required + DIVERSITY_WEIGHT * shared - AFFINITY_WEIGHT * affinity)
-    return (
-        fill_weight * fewest_unfilled(problem, n)
-        + DIVERSITY_WEIGHT * max(0, least_shared)
-        - AFFINITY_WEIGHT * affinity_bound
-    )
+    return fill_weight * fewest_unfilled(problem, n) + soft_score_bound(problem, n)

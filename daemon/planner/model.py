@@ -2,14 +2,15 @@
 
 Always on: one position per built line per term; seats per position and term; a line holds a
 position once (or twice in consecutive terms under ALLOW_6_MONTH_TERMS); then every rule adds
-its constraints line by line through ``LineVars``. Objectives live in ``goals``.
+its constraints line by line through ``LineVars`` — in a diagnosis (``conflict``) each rule
+behind a literal of its own, so that it can be switched off. Objectives live in ``goals``.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ortools.sat.python import cp_model
 
@@ -28,11 +29,20 @@ class Line:
     cells: dict[Cell, cp_model.IntVar]
     built_var: cp_model.IntVar | None  # None: the line is always built
     pairs: list[tuple[int, cp_model.IntVar]] = field(default_factory=list)
+    switch: cp_model.IntVar | None = None  # set on a rule's view of the line: the rule is on
 
-    def require(self, constraint: cp_model.BoundedLinearExpression | bool) -> None:
+    def require(
+        self, constraint: cp_model.BoundedLinearExpression | bool, *, when: cp_model.LiteralT | None = None
+    ) -> None:
         added = self.model.add(constraint)
-        if self.built_var is not None:
-            added.only_enforce_if(self.built_var)
+        enforced = [v for v in (self.built_var, self.switch, when) if v is not None]
+        if enforced:
+            added.only_enforce_if(enforced)
+
+    def under(self, switch: cp_model.IntVar | None) -> Line:
+        """This line as one rule sees it: every constraint it adds holds only when ``switch``
+        does (same variables, same pairs)."""
+        return self if switch is None else replace(self, switch=switch)
 
     def _matching(self, where: Predicate) -> list[tuple[Cell, cp_model.IntVar]]:
         match = [where(p) for p in self.problem.positions]
@@ -57,6 +67,9 @@ class PlanModel:
     lines: list[Line]
     n_built: cp_model.LinearExpr
     unfilled_required: cp_model.LinearExpr  # seats of non-excludable positions left empty
+    # One literal per rule of problem.rules when built switchable (a diagnosis): the rule's
+    # constraints hold when it is true. Empty otherwise: every rule always holds.
+    switches: list[cp_model.IntVar] = field(default_factory=list)
 
 
 def _add_six_month_pairs(line: Line, n_terms: int) -> None:
@@ -82,8 +95,25 @@ def _add_six_month_pairs(line: Line, n_terms: int) -> None:
             line.pairs.append((t, pair))
 
 
-def build_model(problem: Problem, n_lines: int, *, optional_lines: bool) -> PlanModel:
-    """``n_lines`` lines, all built, or each optional (partial filling) when asked."""
+def _add_rules(model: cp_model.CpModel, problem: Problem, lines: list[Line], switchable: bool) -> list[cp_model.IntVar]:
+    switches = [model.new_bool_var(f"rule {k}") for k in range(len(problem.rules))] if switchable else []
+    for k, rule in enumerate(problem.rules):
+        switch = switches[k] if switchable else None
+        # Positions a rule bars are normally not in the problem at all; a diagnosis puts them
+        # back (``conflict``), and then the rule's own switch keeps lines out of them.
+        barred = {i for i, p in enumerate(problem.positions) if rule.excludes(p)}
+        for line in lines:
+            view = line.under(switch)
+            rule.add(view)
+            for (_, i), v in line.cells.items() if barred else ():
+                if i in barred:
+                    view.require(v == 0)
+    return switches
+
+
+def build_model(problem: Problem, n_lines: int, *, optional_lines: bool, switchable: bool = False) -> PlanModel:
+    """``n_lines`` lines, all built, or each optional (partial filling) when asked; with
+    ``switchable``, each rule can be switched off (``PlanModel.switches``)."""
     model = cp_model.CpModel()
     n_terms = problem.n_terms
     open_cells = [(t, i) for i, seats in enumerate(problem.seats) for t in range(n_terms) if seats[t] > 0]
@@ -116,15 +146,14 @@ def build_model(problem: Problem, n_lines: int, *, optional_lines: bool) -> Plan
         model.add(filled <= seats)
         if not problem.positions[i].excludable:
             unfilled.append(seats - filled)
-    for line in lines:
-        for rule in problem.rules:
-            rule.add(line)
+    switches = _add_rules(model, problem, lines, switchable)
     return PlanModel(
         model=model,
         problem=problem,
         lines=lines,
         n_built=cp_model.LinearExpr.sum(built_vars) if optional_lines else cp_model.LinearExpr.constant(n_lines),
         unfilled_required=cp_model.LinearExpr.sum(unfilled),
+        switches=switches,
     )
 
 

@@ -51,6 +51,38 @@ def demand(problem: Problem, lines: Sequence[Sequence[int]]) -> dict[str, Any]:
     }
 
 
+def demand_proof(
+    problem: Problem, lines: Sequence[Sequence[int]], lines_proven: bool, seats_proven: bool
+) -> dict[str, Any]:
+    """The plan's hard goal, apart from the soft ones: lines, then required seats, each with
+    whether it is proven the best possible (the soft goals' gap says nothing about this)."""
+    unfilled = goals.unfilled_required(problem, lines)
+    seats_proven = seats_proven or unfilled == goals.fewest_unfilled(problem, len(lines))
+    return {
+        "lines_requested": problem.inp.n_job_lines,
+        "lines_built": len(lines),
+        "lines_proven_most": lines_proven or len(lines) == problem.inp.n_job_lines,
+        "required_seats_unfilled": unfilled,
+        "required_seats_unfilled_proven_least": seats_proven,
+        "proven_optimal": (lines_proven or len(lines) == problem.inp.n_job_lines) and seats_proven,
+    }
+
+
+SCORE_NOTE = (
+    "soft goals only, lower is better: 10 per term shared by nearby lines (identical lines "
+    "pay double) minus specialty affinity; the bound is a counting bound that plans rarely "
+    "approach, so the distance to it is not a measure of the plan"
+)
+
+
+def soft_score(problem: Problem, lines: Sequence[Sequence[int]]) -> dict[str, Any]:
+    return {
+        "score": goals.soft_score(problem, lines),
+        "score_bound": goals.soft_score_bound(problem, len(lines)),
+        "score_note": SCORE_NOTE,
+    }
+
+
 def diversity(lines: Sequence[Sequence[int]]) -> dict[str, Any]:
     grid = np.asarray(lines, dtype=np.int64).reshape(len(lines), -1)
     n, n_terms = grid.shape

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
+from daemon.planner.data import PlannerInput
 from daemon.planner.model import PlanModel, line_positions
 from daemon.solving import SolveContext
 
@@ -78,6 +79,21 @@ class _Progress(cp_model.CpSolverSolutionCallback):
         return self._stall is not None and time.monotonic() - self._last > self._stall
 
 
+def new_solver(inp: PlannerInput, ctx: SolveContext, seconds: float) -> cp_model.CpSolver:
+    """A CP-SAT solver with the parameters every planner solve uses."""
+    solver = cp_model.CpSolver()
+    params = solver.parameters
+    params.max_time_in_seconds = seconds
+    params.num_workers = inp.num_workers or max(1, ctx.threads)
+    params.random_seed = inp.rng_seed % _SEED_RANGE
+    # Measured (140 lines, 2 workers): symmetry detection, probing and repeated presolve
+    # rounds cost seconds before the search starts and buy nothing on these models.
+    params.symmetry_level = 1
+    params.cp_model_probing_level = 0
+    params.max_presolve_iterations = 1
+    return solver
+
+
 def run_phase(
     plan: PlanModel,
     ctx: SolveContext,
@@ -89,17 +105,7 @@ def run_phase(
 ) -> PhaseResult:
     if seconds <= 0 or ctx.stop_requested():  # no time left after building, or stopped
         return PhaseResult(phase, "UNKNOWN", None, None, None, 0.0, 0)
-    inp = plan.problem.inp
-    solver = cp_model.CpSolver()
-    params = solver.parameters
-    params.max_time_in_seconds = seconds
-    params.num_workers = inp.num_workers or max(1, ctx.threads)
-    params.random_seed = inp.rng_seed % _SEED_RANGE
-    # Measured (140 lines, 2 workers): symmetry detection, probing and repeated presolve
-    # rounds cost seconds before the search starts and buy nothing on these models.
-    params.symmetry_level = 1
-    params.cp_model_probing_level = 0
-    params.max_presolve_iterations = 1
+    solver = new_solver(plan.problem.inp, ctx, seconds)
     progress = _Progress(plan, ctx, phase, floor, stall)
     ctx.bind_solver(solver)
     done = threading.Event()
@@ -140,14 +146,19 @@ def run_phase(
 
 def hint_lines(plan: PlanModel, lines: tuple[tuple[int, ...], ...], seconds: float) -> bool:
     """Give ``plan`` a complete hint: ``lines`` in order, every helper variable solved for.
+    A model of optional lines may have more lines than ``lines``: the rest are left empty.
 
     CP-SAT repairs partial hints slowly; fixing the positions and letting a single worker fill
     in the rest (order, diversity and affinity variables) takes a fraction of a second.
     """
+    optional = all(line.built_var is not None for line in plan.lines)
+    if len(lines) > len(plan.lines) or (len(lines) < len(plan.lines) and not optional):
+        raise ValueError(f"{len(lines)} lines cannot hint a model of {len(plan.lines)}")
     fixed = plan.model.clone()
-    for line, held in zip(plan.lines, lines, strict=True):
+    for k, line in enumerate(plan.lines):
+        held = lines[k] if k < len(lines) else None
         for (t, i), v in line.cells.items():
-            value = int(held[t] == i)
+            value = int(held is not None and held[t] == i)
             domain = fixed.proto.variables[v.index].domain
             domain[0] = domain[1] = value
     solver = cp_model.CpSolver()

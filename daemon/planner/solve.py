@@ -3,8 +3,11 @@
 1. ``build_problem`` checks the run (BadInput names the rows at fault; the daemon fails it).
 2. ``line_bound``: counts that cap the lines (INFEASIBLE with the reasons, or fewer lines).
 3. Phase "demand": most lines, then required seats filled (no symmetry breaking: fastest).
-4. Phase "soft": lines in lexicographic order, diversity and affinity, demand kept first.
-5. Leave is placed, the lines are built, and the independent checker verifies every one:
+4. Fewer lines than asked (or none): ``explain`` names a minimal set of conflicting rules,
+   the data at fault and measured fixes, in a budget of its own (INFEASIBLE runs and short
+   ones alike; a short run is diagnosed before its soft goals are polished).
+5. Phase "soft": lines in lexicographic order, diversity and affinity, demand kept first.
+6. Leave is placed, the lines are built, and the independent checker verifies every one:
    a non-compliant line is never returned.
 
 ``max_seconds`` bounds the whole solve. CP-SAT's parallel search is not reproducible run to
@@ -22,6 +25,8 @@ from daemon.checks.planner import check_lines
 from daemon.planner import report
 from daemon.planner.data import PlannerInput
 from daemon.planner.diagnose import LineBound, line_bound
+from daemon.planner.explain import Diagnosis, explain
+from daemon.planner.explain import budget_for as explain_budget
 from daemon.planner.goals import set_demand_objective, set_soft_objective, unfilled_required
 from daemon.planner.leave import plan_leave
 from daemon.planner.model import build_model
@@ -42,7 +47,16 @@ def _remaining(deadline: float) -> float:
     return deadline - time.perf_counter()
 
 
-def _infeasible(problem: Problem, reasons: list[str], started: float) -> SolveOutcome:
+def _explain(
+    problem: Problem, found: tuple[tuple[int, ...], ...], ctx: SolveContext, deadline: float, share: float = 1.0
+) -> Diagnosis:
+    left = _remaining(deadline) * share
+    return explain(problem, found, ctx, explain_budget(problem.inp.max_seconds, left))
+
+
+def _infeasible(problem: Problem, reasons: list[str], started: float, diagnosis: Diagnosis) -> SolveOutcome:
+    # The counting reasons are short and exact; the conflict, data and fix follow them.
+    said = [*reasons, *diagnosis.sentences]
     return SolveOutcome(
         status="INFEASIBLE",
         metadata={
@@ -50,10 +64,11 @@ def _infeasible(problem: Problem, reasons: list[str], started: float) -> SolveOu
             "rules": list(problem.rule_names),
             "lines_requested": problem.inp.n_job_lines,
             "lines_built": 0,
-            "diagnosis": reasons,
+            "diagnosis": said,
+            "conflict": diagnosis.detail,
             "solve_seconds": time.perf_counter() - started,
         },
-        error="no compliant job lines: " + "; ".join(reasons),
+        error="no compliant job lines: " + "; ".join(said),
     )
 
 
@@ -133,16 +148,17 @@ def solve(inp: PlannerInput, ctx: SolveContext) -> SolveOutcome:
     problem = build_problem(inp)
     bound = line_bound(problem)
     if bound.max_lines == 0 or (bound.max_lines < inp.n_job_lines and not inp.allow_partial_filling):
-        return _infeasible(problem, list(bound.reasons), started)
+        return _infeasible(problem, list(bound.reasons), started, _explain(problem, (), ctx, deadline))
 
     demand = _demand(problem, bound, ctx, deadline)
     found = demand.result
     if found.lines is None and demand.full_infeasible and not inp.allow_partial_filling:
         rules = ", ".join(problem.rule_names)
         reasons = [f"CP-SAT proved that no {inp.n_job_lines} lines satisfy {rules} here"]
+        proved = _explain(problem, (), ctx, deadline, share=0.5)
         if _remaining(deadline) > 1:
             reasons.append(_most_lines(problem, ctx, deadline))
-        return _infeasible(problem, reasons, started)
+        return _infeasible(problem, reasons, started, proved)
     if found.lines is None:
         why = (
             "the solve was stopped (cancelled or shutting down) before any solution was found"
@@ -152,8 +168,11 @@ def solve(inp: PlannerInput, ctx: SolveContext) -> SolveOutcome:
         )
         return SolveOutcome(status="FAILED", metadata={"status": found.status, "phases": demand.phases}, error=why)
     if not found.lines:
-        return _infeasible(problem, [*bound.reasons, "no compliant line can be built"], started)
+        reasons = [*bound.reasons, "no compliant line can be built"]
+        return _infeasible(problem, reasons, started, _explain(problem, (), ctx, deadline))
 
+    # A short run is diagnosed before the soft goals are polished: half the time left at most.
+    diagnosis = _explain(problem, found.lines, ctx, deadline, 0.5) if len(found.lines) < inp.n_job_lines else None
     final, phases = found, dict(demand.phases)
     left = _remaining(deadline)
     has_soft_goals = len(found.lines) > 1 or bool(inp.specialty_affinity)
@@ -167,7 +186,7 @@ def solve(inp: PlannerInput, ctx: SolveContext) -> SolveOutcome:
             phases["soft"] = polished.as_metadata()
             if polished.lines is not None:
                 final = polished
-    return _complete(problem, bound, demand, final, phases=phases, started=started)
+    return _complete(problem, bound, demand, final, phases=phases, started=started, diagnosis=diagnosis)
 
 
 def _complete(
@@ -178,6 +197,7 @@ def _complete(
     *,
     phases: dict[str, Any],
     started: float,
+    diagnosis: Diagnosis | None,
 ) -> SolveOutcome:
     held = sorted(final.lines or ())
     leave = plan_leave(problem.terms, problem.leave_patterns, held)
@@ -201,12 +221,27 @@ def _complete(
         "lines_requested": n,
         "lines_built": len(lines),
         **report.demand(problem, held),
+        # The hard goal and the soft goals, each with its own proof or bound: the top-level
+        # objective, bound and gap are the last CP-SAT phase's, soft goals and all.
+        "demand": report.demand_proof(
+            problem,
+            held,
+            lines_proven=len(held) == bound.max_lines or demand.result.status == "OPTIMAL",
+            seats_proven=demand.result.status == "OPTIMAL",
+        ),
         "soft_goals": {
+            **report.soft_score(problem, held),
             "diversity": report.diversity(held),
             "affinity": report.affinity(problem, held),
             "leave": report.leave_goal(problem, held, leave),
         },
     }
+    error = None
     if len(lines) < n:
-        meta["fewer_lines_because"] = _why_fewer(problem, bound, demand, len(lines))
-    return SolveOutcome(status="COMPLETED", metadata=meta, payload=lines)
+        why = _why_fewer(problem, bound, demand, len(lines))
+        meta["fewer_lines_because"] = why
+        if diagnosis is not None:
+            meta["diagnosis"] = [*why, *diagnosis.sentences]
+            meta["conflict"] = diagnosis.detail
+            error = f"built {len(lines)} of the {n} lines asked: " + "; ".join(meta["diagnosis"])
+    return SolveOutcome(status="COMPLETED", metadata=meta, payload=lines, error=error)

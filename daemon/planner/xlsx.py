@@ -67,8 +67,10 @@ Result workbook format (``write_result``)
 - ``legend``: each parent specialty's colour and its positions, and the leave pattern.
   Colours are stable: common specialties (Medicine, Surgery, Emergency Medicine, …) always get
   the same colour, others take the remaining palette colours in alphabetical order.
-- ``diagnostics``: status, lines built against lines requested and why fewer, error and
-  diagnosis when not COMPLETED, objective, bound, gap and timings, dropped excludable and
+- ``diagnostics``: status, lines built against lines requested and why fewer, whether the
+  lines and required seats are proven the best possible, error and diagnosis (conflicting
+  rules, data at fault, measured fixes) when not COMPLETED or short, objective, bound, gap and
+  timings, dropped excludable and
   closed positions, the rules applied and what they mean, the soft goals' scores, the CP-SAT
   phases, unfilled seats per position and term (a table), violations if the checker found any,
   and any other metadata as JSON so nothing reported is lost.
@@ -672,8 +674,13 @@ _SUMMARY_FIELDS: tuple[tuple[str, str, str | None], ...] = (
     ("unfilled_required_seats", "required seats left unfilled", None),
     ("objective", "objective (last CP-SAT phase)", None),
     ("best_bound", "best bound (last phase)", None),
-    ("gap", "gap (last phase)", "percent"),
+    ("gap", "gap (last phase; to a weak bound, not plan quality)", "percent"),
     ("solve_seconds", "solve seconds", "seconds"),
+)
+_DEMAND_FIELDS: tuple[tuple[str, str], ...] = (
+    # (key of result_metadata.demand, label): the hard goal's proof, apart from the soft goals
+    ("lines_proven_most", "lines built: proven the most possible"),
+    ("required_seats_unfilled_proven_least", "required seats unfilled: proven the fewest possible"),
 )
 _SOFT_GOALS: tuple[tuple[str, str, str], ...] = (
     # (goal, metadata key, label)
@@ -700,6 +707,8 @@ _SHOWN = {
     "fill",  # the lines themselves show it
     "soft_goals",
     "phases",
+    "demand",
+    "conflict",  # its sentences are in "diagnosis"
 }
 
 
@@ -759,6 +768,10 @@ def _diagnostics_sheet(wb: Any, formats: Formats, inp: PlannerInput, outcome: So
     for key, label, fmt in _SUMMARY_FIELDS:
         if key in meta:
             out.field(label, _as_cell(meta[key]), getattr(formats, fmt) if fmt else None)
+    proof: Mapping[str, Any] = meta.get("demand") or {}
+    for key, label in _DEMAND_FIELDS:
+        if key in proof:
+            out.field(label, _as_cell(proof[key]))
     out.items("why fewer lines", [str(r) for r in meta.get("fewer_lines_because", ())])
     out.items("diagnosis", [str(r) for r in meta.get("diagnosis", ())])
     out.items("dropped excludable positions", [f"{names.get(p, p)} ({p})" for p in meta.get("dropped_positions", ())])
@@ -771,6 +784,11 @@ def _diagnostics_sheet(wb: Any, formats: Formats, inp: PlannerInput, outcome: So
     if goals:
         out.section("Soft goals")
         rows = [
+            ["all", label, _as_cell(goals[key])]
+            for key, label in (("score", "soft-goal score (lower is better)"), ("score_bound", "its lower bound"))
+            if key in goals
+        ]
+        rows += [
             [goal, label, _as_cell(goals[goal][key])]
             for goal, key, label in _SOFT_GOALS
             if goal in goals and key in goals[goal]

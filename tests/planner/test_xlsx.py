@@ -249,8 +249,14 @@ def test_diagnostics_report_the_run(solved: Solved) -> None:
     table = {r[0]: r for r in rows[rows.index(header) + 1 :] if r[0] is not None}
     for u in meta["unfilled"]:
         assert table[u["position"]][3 + u["term_index"]] == u["unfilled"]
-    goals = {r[1]: r[2] for r in rows if r[0] in ("diversity", "affinity", "leave")}
+    goals = {r[1]: r[2] for r in rows if r[0] in ("diversity", "affinity", "leave", "all")}
     assert goals["identical pairs of lines"] == meta["soft_goals"]["diversity"]["identical_pairs"]
+    # Demand's proof and the soft goals' score are shown apart, each labelled.
+    assert fields["lines built: proven the most possible"] == meta["demand"]["lines_proven_most"]
+    proven = meta["demand"]["required_seats_unfilled_proven_least"]
+    assert fields["required seats unfilled: proven the fewest possible"] == proven
+    assert goals["soft-goal score (lower is better)"] == meta["soft_goals"]["score"]
+    assert goals["its lower bound"] == meta["soft_goals"]["score_bound"]
 
 
 def test_result_workbook_replays(solved: Solved) -> None:

@@ -9,12 +9,14 @@ from daemon.planner.rules.kinds import is_non_clinical
 from daemon.planner.rules.shares import ServiceShareCap, ShareCap, TeamShareMin
 from daemon.planner.rules.terms import MinClinicalWeeks, MinLongTerms
 
+# One rule per category, so that a diagnosis names the category that blocks.
+
 
 def amc_pgy1(source: str = "AMC_PGY1") -> list[Rule]:
     return [
         MinLongTerms(source, count=4),
         MinClinicalWeeks(source, weeks=47),
-        CategoriesCovered(source, ("A", "B", "C", "D")),
+        *(CategoriesCovered(source, (c,)) for c in "ABCD"),
         ShareCap(source, "parent_specialty", 50),
         ShareCap(source, "subspecialty", 25),
         ServiceShareCap(source, 20),
@@ -26,7 +28,7 @@ def amc_pgy2(source: str = "AMC_PGY2") -> list[Rule]:
     return [
         MinLongTerms(source, count=3),
         MinClinicalWeeks(source, weeks=47),
-        CategoriesCovered(source, ("A", "B", "C")),
+        *(CategoriesCovered(source, (c,)) for c in "ABC"),
         ShareCap(source, "subspecialty", 25),
         MaxSlots(source, "non-clinical", is_non_clinical, 1),
         ServiceShareCap(source, 25),

@@ -1,6 +1,7 @@
 """What a rule is, and what it sees of the model.
 
-A rule has up to four jobs, each optional, each a method:
+A rule has up to four jobs, each optional, each a method (plus ``describe`` and ``reads``,
+which name it and the data it depends on in a diagnosis):
 
 - ``check_input``: run parameters that contradict the rule (the run must be fixed: BadInput);
 - ``shortfalls``: necessary conditions on the positions, as a bound on how many lines can be
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from ortools.sat.python import cp_model
 
@@ -24,6 +25,23 @@ from daemon.planner.rules.kinds import Predicate
 
 if TYPE_CHECKING:
     from daemon.planner.problem import Problem
+
+
+@dataclass(frozen=True)
+class Read:
+    """Position data a rule reads, for a diagnosis to describe in plain words.
+
+    ``role``: "needs" (every line needs such terms), "caps" (lines may hold few of them, so
+    the other positions must carry the rest), "barred" (no line may hold them), "share" (one
+    group of positions, capped as a share of the year), or "fact" (``fact`` says it all).
+    """
+
+    label: str  # plural, as an administrator says it: "team-based posts", "Surgery posts"
+    where: Predicate
+    role: Literal["needs", "caps", "barred", "share", "fact"]
+    fact: str = ""
+    limit: int = 0  # "caps": terms of the kind a line may hold
+    need: int = 1  # "needs": terms of the kind every line holds, at least
 
 
 @dataclass(frozen=True)
@@ -43,10 +61,15 @@ class LineVars(Protocol):
     @property
     def problem(self) -> Problem: ...
 
-    def require(self, constraint: cp_model.BoundedLinearExpression | bool) -> None:
-        """Add ``constraint`` for this line, enforced only when the line is built.
+    def require(
+        self, constraint: cp_model.BoundedLinearExpression | bool, *, when: cp_model.LiteralT | None = None
+    ) -> None:
+        """Add ``constraint`` for this line, enforced only when the line is built (and ``when``
+        holds, if given).
 
-        With partial filling a line may be left out; its terms are then all empty.
+        With partial filling a line may be left out; its terms are then all empty. In a
+        diagnosis each rule can be switched off as a whole, so a rule adds every constraint of
+        its own through here, never with ``model.add`` directly.
         """
         ...
 
@@ -73,6 +96,19 @@ class Rule:
     # Rules sharing a slot are one setting: an explicit NAME=k replaces a template's.
     slot: str | None = None
     six_month_terms: bool = False
+
+    def describe(self) -> str:
+        """What the rule asks of every line, as the administrator knows it (no source)."""
+        return type(self).__name__
+
+    @property
+    def title(self) -> str:
+        """The rule named for a diagnosis: "AMC_PGY1: at least 50% of weeks in team-based terms"."""
+        return f"{self.source}: {self.describe()}"
+
+    def reads(self, problem: Problem) -> list[Read]:
+        """The position data the rule depends on (for the data at fault)."""
+        return []
 
     def check_input(self, problem: Problem) -> list[str]:
         return []

@@ -6,11 +6,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from daemon.planner.data import Position
-from daemon.planner.rules.base import LineVars, Rule, Shortfall
+from daemon.planner.rules.base import LineVars, Read, Rule, Shortfall
 from daemon.planner.rules.kinds import Predicate
 
 if TYPE_CHECKING:
     from daemon.planner.problem import Problem
+
+
+def posts(kind: str) -> str:
+    """Positions of a kind, as an administrator says it ("service posts")."""
+    return f"{kind} posts"
 
 
 def most_lines_with_cap(problem: Problem, where: Predicate, per_line: int) -> int:
@@ -46,6 +51,12 @@ class MaxSlots(Rule):
     limit: int
     slot: str | None = None
 
+    def describe(self) -> str:
+        return f"at most {self.limit} {self.kind} term(s) per line"
+
+    def reads(self, problem: Problem) -> list[Read]:
+        return [Read(posts(self.kind), self.where, "caps", limit=self.limit)]
+
     def shortfalls(self, problem: Problem) -> list[Shortfall]:
         return [cap_shortfall(problem, self.source, self.kind, self.where, self.limit)]
 
@@ -59,6 +70,13 @@ class Exclude(Rule):
 
     source: str
     where: Predicate
+    kind: str
+
+    def describe(self) -> str:
+        return f"no {self.kind} terms"
+
+    def reads(self, problem: Problem) -> list[Read]:
+        return [Read(posts(self.kind), self.where, "barred")]
 
     def excludes(self, position: Position) -> bool:
         return self.where(position)

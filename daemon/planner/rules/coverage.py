@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from daemon.planner.rules.base import LineVars, Rule, Shortfall
+from daemon.planner.rules.base import LineVars, Read, Rule, Shortfall
 from daemon.planner.rules.kinds import Predicate, has_category, in_specialty
 
 if TYPE_CHECKING:
@@ -25,6 +25,14 @@ class CategoriesCovered(Rule):
 
     source: str
     categories: tuple[str, ...]
+
+    def describe(self) -> str:
+        if len(self.categories) == 1:
+            return f"a category {self.categories[0]} term on every line"
+        return f"categories {', '.join(self.categories)} each held on every line"
+
+    def reads(self, problem: Problem) -> list[Read]:
+        return [Read(f"category {c} posts", has_category(c), "needs") for c in self.categories]
 
     def shortfalls(self, problem: Problem) -> list[Shortfall]:
         return [
@@ -48,6 +56,13 @@ class RequiredSpecialties(Rule):
 
     source: str
     specialties: tuple[str, ...]
+
+    def describe(self) -> str:
+        terms = ", ".join(f"{'an' if s[:1].lower() in 'aeiou' else 'a'} {s} term" for s in self.specialties)
+        return f"{terms} on every line"
+
+    def reads(self, problem: Problem) -> list[Read]:
+        return [Read(f"{s} posts", in_specialty(s), "needs") for s in self.specialties]
 
     def shortfalls(self, problem: Problem) -> list[Shortfall]:
         return [

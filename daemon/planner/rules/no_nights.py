@@ -8,4 +8,4 @@ from daemon.planner.rules.kinds import is_nights
 
 
 def no_nights() -> list[Rule]:
-    return [Exclude("NO_NIGHTS", is_nights)]
+    return [Exclude("NO_NIGHTS", is_nights, "nights/relief")]

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Literal
 
 from ortools.sat.python import cp_model
 
-from daemon.planner.rules.base import LineVars, Rule, Shortfall
+from daemon.planner.rules.base import LineVars, Read, Rule, Shortfall
 from daemon.planner.rules.counts import cap_shortfall
 from daemon.planner.rules.kinds import Predicate, is_service, is_team_based, specialty_key
 
@@ -43,6 +43,23 @@ class ShareCap(Rule):
     attribute: Literal["parent_specialty", "subspecialty"]
     percent: int
 
+    def describe(self) -> str:
+        return f"at most {self.percent}% of weeks in one {self.attribute.replace('_', ' ')}"
+
+    def reads(self, problem: Problem) -> list[Read]:
+        """Groups holding more than the cap's share of the year's seats: lines must leave
+        the excess to others."""
+        total = problem.year_seats(lambda p: True)
+        out = []
+        for key in sorted({specialty_key(getattr(p, self.attribute)) for p in problem.positions} - {""}):
+            where = _in_group(self.attribute, key)
+            seats = problem.year_seats(where)
+            if seats * 100 > self.percent * total:
+                name = next(getattr(p, self.attribute) for p in problem.positions if where(p))
+                share = f"{seats} of the year's {total} seats ({round(100 * seats / total)}%)"
+                out.append(Read(f"{name} posts", where, "share", f"{name} posts hold {share}"))
+        return out
+
     def add(self, line: LineVars) -> None:
         problem = line.problem
         groups: dict[str, int] = {}
@@ -66,14 +83,21 @@ class ServiceShareCap(Rule):
     source: str
     percent: int
 
-    def shortfalls(self, problem: Problem) -> list[Shortfall]:
+    def describe(self) -> str:
+        return f"at most {self.percent}% of weeks in service terms (one service term in a year of 4+ terms)"
+
+    def reads(self, problem: Problem) -> list[Read]:
+        return [Read("service posts", is_service, "caps", limit=self._most_terms(problem))]
+
+    def _most_terms(self, problem: Problem) -> int:
         shortest = sorted(problem.terms)
         per_line = 0  # the most service terms the share admits: the shortest ones
         while per_line < len(shortest) and sum(shortest[: per_line + 1]) * 100 <= self.percent * problem.year_weeks:
             per_line += 1
-        if problem.n_terms >= 4:
-            per_line = max(per_line, 1)
-        return [cap_shortfall(problem, self.source, "service", is_service, per_line)]
+        return max(per_line, 1) if problem.n_terms >= 4 else per_line
+
+    def shortfalls(self, problem: Problem) -> list[Shortfall]:
+        return [cap_shortfall(problem, self.source, "service", is_service, self._most_terms(problem))]
 
     def add(self, line: LineVars) -> None:
         problem = line.problem
@@ -83,12 +107,10 @@ class ServiceShareCap(Rule):
             line.require(within_share)
             return
         one_term = line.model.new_bool_var("")
-        line.model.add(within_share).only_enforce_if(~one_term)
-        line.model.add(line.slots(is_service) <= 1).only_enforce_if(one_term)
+        line.require(within_share, when=~one_term)
+        line.require(line.slots(is_service) <= 1, when=one_term)
         if pairs:  # the exception needs four terms with 6-month terms counted once
-            line.model.add(problem.n_terms - cp_model.LinearExpr.sum([v for _, v in pairs]) >= 4).only_enforce_if(
-                one_term
-            )
+            line.require(problem.n_terms - cp_model.LinearExpr.sum([v for _, v in pairs]) >= 4, when=one_term)
 
 
 @dataclass(frozen=True)
@@ -97,6 +119,13 @@ class TeamShareMin(Rule):
 
     source: str
     percent: int
+
+    def describe(self) -> str:
+        return f"at least {self.percent}% of weeks in team-based terms"
+
+    def reads(self, problem: Problem) -> list[Read]:
+        need = _fewest_terms_reaching(problem.terms, self.percent * problem.year_weeks / 100)
+        return [Read("team-based posts", is_team_based, "needs", need=need)]
 
     def shortfalls(self, problem: Problem) -> list[Shortfall]:
         need = _fewest_terms_reaching(problem.terms, self.percent * problem.year_weeks / 100)

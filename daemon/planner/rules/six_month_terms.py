@@ -16,6 +16,9 @@ class SixMonthTerms(Rule):
     source: str = "ALLOW_6_MONTH_TERMS"
     six_month_terms: bool = True
 
+    def describe(self) -> str:
+        return "two consecutive terms in one position may be one 6-month term"
+
 
 def allow_six_month_terms() -> list[Rule]:
     return [SixMonthTerms()]

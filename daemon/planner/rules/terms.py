@@ -12,20 +12,52 @@ from typing import TYPE_CHECKING
 
 from ortools.sat.python import cp_model
 
-from daemon.planner.rules.base import LineVars, Rule
+from daemon.planner.rules.base import LineVars, Read, Rule, Shortfall
 
 if TYPE_CHECKING:
     from daemon.planner.problem import Problem
+
+NO_PAIRS = "no position has seats in two consecutive terms"
 
 
 def _weeks(terms: Sequence[int]) -> str:
     return "/".join(map(str, terms))
 
 
+def consecutive_seats(problem: Problem) -> int:
+    """Seats a 6-month term could use: per position, seats in both terms t and t+1."""
+    return sum(min(s[t], s[t + 1]) for s in problem.seats for t in range(problem.n_terms - 1))
+
+
+def pairs_read(problem: Problem) -> list[Read]:
+    """The data a term count under ALLOW_6_MONTH_TERMS depends on: consecutive seats."""
+    supply = consecutive_seats(problem)
+    fact = NO_PAIRS if supply == 0 else f"{supply} seats are held over two consecutive terms in one position"
+    return [Read("", lambda p: False, "fact", fact)]
+
+
+def _pairs_shortfall(problem: Problem, source: str, what: str, per_line: int) -> list[Shortfall]:
+    """Each line needs ``per_line`` 6-month terms, each taking one of the consecutive seats."""
+    if per_line <= 0:
+        return []
+    supply = consecutive_seats(problem)
+    data = NO_PAIRS if supply == 0 else f"positions offer only {supply} seats held over two consecutive terms"
+    return [
+        Shortfall(
+            supply // per_line,
+            f"{source} {what}: every line needs {per_line} 6-month term(s) (one position in two "
+            f"consecutive terms, ALLOW_6_MONTH_TERMS), but {data}",
+        )
+    ]
+
+
 @dataclass(frozen=True)
 class TermStructureIs(Rule):
     source: str
     terms: tuple[int, ...]
+
+    def describe(self) -> str:
+        return f"the term structure {_weeks(self.terms)}"
 
     def check_input(self, problem: Problem) -> list[str]:
         if problem.terms == self.terms:
@@ -51,6 +83,12 @@ class MinLongTerms(Rule):
     count: int
     min_weeks: int = 10
 
+    def describe(self) -> str:
+        return f"at least {self.count} terms of {self.min_weeks} weeks or more"
+
+    def reads(self, problem: Problem) -> list[Read]:
+        return pairs_read(problem) if problem.six_month_terms else []
+
     def check_input(self, problem: Problem) -> list[str]:
         most = _most_long_terms(problem.terms, self.min_weeks, problem.six_month_terms)
         if most >= self.count:
@@ -60,12 +98,24 @@ class MinLongTerms(Rule):
             f"more; the term structure {_weeks(problem.terms)} allows only {most}"
         ]
 
+    def shortfalls(self, problem: Problem) -> list[Shortfall]:
+        if not problem.six_month_terms or _most_long_terms(problem.terms, self.min_weeks, False) >= self.count:
+            return []
+        # Only merging terms reaches the count; without consecutive seats, no line can.
+        if consecutive_seats(problem):
+            return []
+        return _pairs_shortfall(problem, self.source, f"needs {self.count} terms of {self.min_weeks} weeks", 1)
+
     def add(self, line: LineVars) -> None:
-        pairs = line.six_month_pairs()
-        if not pairs:
-            return  # the count is fixed by the term structure, checked above
         terms = line.problem.terms
         long = [int(w >= self.min_weeks) for w in terms]
+        pairs = line.six_month_pairs()
+        if not pairs:
+            # The count is fixed by the term structure. check_input allowed it assuming
+            # merges; with no consecutive seats to merge in, the unmerged count must do.
+            if sum(long) < self.count:
+                line.require(False)
+            return
         # Merging terms t and t+1 replaces their two counts by one for the merged length.
         change = [(v, long[t] + long[t + 1] - int(terms[t] + terms[t + 1] >= self.min_weeks)) for t, v in pairs]
         line.require(
@@ -81,6 +131,12 @@ class ExactTermCount(Rule):
     count: int
     slot: str | None = "term_count"
 
+    def describe(self) -> str:
+        return f"exactly {self.count} terms per line (a 6-month term counts once)"
+
+    def reads(self, problem: Problem) -> list[Read]:
+        return pairs_read(problem) if problem.six_month_terms else []
+
     def check_input(self, problem: Problem) -> list[str]:
         n = len(problem.terms)
         fewest = n - n // 2 if problem.six_month_terms else n
@@ -93,10 +149,18 @@ class ExactTermCount(Rule):
             f"{self.source} needs exactly {self.count} terms; the term structure {_weeks(problem.terms)} has {n}{hint}"
         ]
 
+    def shortfalls(self, problem: Problem) -> list[Shortfall]:
+        if not problem.six_month_terms:
+            return []
+        return _pairs_shortfall(problem, self.source, f"needs exactly {self.count} terms", problem.n_terms - self.count)
+
     def add(self, line: LineVars) -> None:
         pairs = line.six_month_pairs()
+        n = len(line.problem.terms)
         if pairs:
-            line.require(len(line.problem.terms) - cp_model.LinearExpr.sum([v for _, v in pairs]) == self.count)
+            line.require(n - cp_model.LinearExpr.sum([v for _, v in pairs]) == self.count)
+        elif n != self.count:  # no 6-month term can be built here to bring n down to count
+            line.require(False)
 
 
 @dataclass(frozen=True)
@@ -105,6 +169,9 @@ class MinClinicalWeeks(Rule):
 
     source: str
     weeks: int
+
+    def describe(self) -> str:
+        return f"at least {self.weeks} clinical weeks"
 
     def check_input(self, problem: Problem) -> list[str]:
         clinical = problem.year_weeks - problem.inp.leave_weeks

@@ -17,7 +17,8 @@ def vic_pgy1() -> list[Rule]:
     return [
         *amc_pgy1(source),
         TermStructureIs(source, (10, 10, 10, 10, 12)),
-        RequiredSpecialties(source, ("Medicine", "Surgery", "Emergency Medicine")),
+        # One rule per specialty, so a diagnosis names the one that blocks.
+        *(RequiredSpecialties(source, (s,)) for s in ("Medicine", "Surgery", "Emergency Medicine")),
     ]
 
 
