@@ -129,23 +129,37 @@ def report(result: AllocatorResult, names: Names, workers: Sequence[str], *, onl
 
 def seat_table(seats: Sequence[SeatValue], names: Names, *, lines: int = SEAT_LINES) -> str:
     """The lines where one more seat lowers total dissatisfaction most, as a plain table."""
-    helping = sorted((s for s in seats if s.one_more_seat > 0), key=lambda s: (-s.one_more_seat, s.job_line))
+    helping = sorted(
+        (s for s in seats if s.one_more_seat_places > 0 or s.one_more_seat > 0),
+        key=lambda s: (-s.one_more_seat_places, -s.one_more_seat, s.job_line),
+    )
     if not helping:
         return "Value of a seat: one more seat on any line would not lower total dissatisfaction.\n"
     shown = helping[:lines]
     more, fewer = ("falls by", "rises by") if all(s.exact for s in shown) else ("falls by at most", "rises by at least")
-    rows = [
-        [names.line(s.job_line), amount(s.one_more_seat), "-" if s.one_fewer_seat is None else amount(s.one_fewer_seat)]
-        for s in shown
-    ]
+    rows = [[names.line(s.job_line), _more(s), _fewer(s)] for s in shown]
     where = "the line" if len(rows) == 1 else f"the {len(rows)} lines"
     text = [f"Value of a seat ({where} where one more seat helps most):"]
     text += _columns(["job line", "one more seat", "one fewer seat"], rows)
     text.append(f"  Total dissatisfaction {more} the first figure with one more seat on the line,")
     text.append(f"  and {fewer} the second with one fewer (-: no seat to take away, or no allocation without it).")
+    if any(s.one_more_seat_places or s.one_fewer_seat_leaves_out for s in shown):
+        text.append("  (+N placed / N left out: workers left unassigned come first, then dissatisfaction.)")
     if len(helping) > lines:
         text.append(f"  One more seat helps on {len(helping) - lines} more lines.")
     return "\n".join(text) + "\n"
+
+
+def _more(s: SeatValue) -> str:
+    figure = amount(s.one_more_seat)
+    return f"+{s.one_more_seat_places} placed, {figure}" if s.one_more_seat_places else figure
+
+
+def _fewer(s: SeatValue) -> str:
+    if s.one_fewer_seat is None:
+        return "-"
+    figure = amount(s.one_fewer_seat)
+    return f"{s.one_fewer_seat_leaves_out} left out, {figure}" if s.one_fewer_seat_leaves_out else figure
 
 
 def _columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:

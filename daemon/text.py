@@ -24,9 +24,12 @@ def _escape(code: int) -> str:
     return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
-# C0 (tabs and newlines included: a message is one line), DEL, C1, and the bidirectional
-# overrides and isolates that make a terminal show text in another order than it is.
-_CONTROL = [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+# C0 (tabs and newlines included: a message is one line), DEL, C1, the line and paragraph
+# separators (new lines to some terminals and viewers), and the bidirectional overrides and
+# isolates that make a terminal show text in another order than it is.
+_CONTROL = [
+    *range(0x00, 0x20), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029, *range(0x202A, 0x202F), *range(0x2066, 0x206A),
+]  # fmt: skip
 _TABLE = {code: _escape(code) for code in _CONTROL}
 
 

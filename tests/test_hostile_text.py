@@ -170,7 +170,7 @@ def test_a_last_error_is_bounded_whatever_writes_it(served: tuple[Conn, DaemonPr
 def test_printable_bounded_and_listing() -> None:
     from daemon.text import bounded, listing, printable
 
-    assert printable("a b\tc\nd\x1b[2J\x7f\x9b\u202e e") == "a b\\tc\\nd\\x1b[2J\\x7f\\x9b\\u202e e"
+    assert printable("a b\tc\nd\x1b[2J\x7f\x9b\u202e e\u2028f") == "a b\\tc\\nd\\x1b[2J\\x7f\\x9b\\u202e e\\u2028f"
     assert printable("Ünïcode and spaces stay") == "Ünïcode and spaces stay"
     assert bounded("short", 10) == "short"
     cut = bounded("x" * 10_000_000, 2000)

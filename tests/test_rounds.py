@@ -83,7 +83,7 @@ def test_a_priority_round_created_later_but_run_first_is_respected(db_url: str, 
 
 def test_b_two_rounds_inserted_in_one_transaction_are_both_respected(db_url: str, conn: psycopg.Connection) -> None:
     h = seed_allocation(conn, workers=4, lines=2, capacity=2, seed=22)
-    with conn.transaction():  # one created_at for both
+    with conn.transaction():  # one now() for both: created_at is clock_timestamp() (0011)
         first = insert_round(conn, h, workers=h.workers[:3])
         second = insert_round(conn, h)
     solve_now(db_url, first)
@@ -268,11 +268,10 @@ def test_a_round_is_never_claimed_before_the_rounds_ahead_of_it(
     """The next round's row locked by a daemon in the middle of claiming it: another daemon's
     claim skips that row (SKIP LOCKED) but must not take the round after it instead."""
     h = seed_allocation(conn, workers=2, lines=2, seed=32)
-    with conn.transaction():  # one created_at: the tie is broken by id, the same way everywhere
-        ahead = insert_round(conn, h, priority=2)
-        tied = [insert_round(conn, h, priority=1) for _ in range(2)]
-        what_if = enqueue(conn, h.allocation_run, priority=0)
-    tied.sort()
+    ahead = insert_round(conn, h, priority=2)
+    # Equal priority and creation time: the tie is broken by id, the same way everywhere.
+    tied = sorted(insert_round(conn, h, priority=1, created_at="2026-01-01T00:00:00Z") for _ in range(2))
+    what_if = enqueue(conn, h.allocation_run, priority=0)
     waiting: dict[str, str] = dict(conn.execute("SELECT id::text, waiting_for::text FROM receptord_waiting").fetchall())
     assert waiting == {tied[0]: ahead, tied[1]: ahead}
     with psycopg.connect(as_daemon(db_url), autocommit=True) as daemon, psycopg.connect(db_url) as holder:
@@ -313,6 +312,36 @@ def test_a_blocked_round_is_skipped_for_the_next_claimable_run(
         assert conn.execute("SELECT status FROM allocator_py_runs WHERE id = %s", (blocked,)).fetchone() == ("PENDING",)
         # The planner's claim is the shared one, unchanged.
         assert registry()["planner"].claim_sql == "claim"
+
+
+def test_rounds_inserted_in_one_transaction_are_claimed_in_insertion_order(
+    db_url: str, conn: psycopg.Connection, kind: RunKind
+) -> None:
+    h = seed_allocation(conn, workers=2, lines=2, seed=33)
+    with conn.transaction():
+        rounds = [insert_round(conn, h) for _ in range(5)]
+    with psycopg.connect(as_daemon(db_url), autocommit=True) as daemon:
+        for expected in rounds:
+            if expected != rounds[-1]:
+                assert runs.claim_id(daemon, kind, rounds[-1], "d:1") is None  # by name too: its turn comes
+            c = runs.claim(daemon, kind, "d:1")
+            assert c is not None and c.run_id == expected
+            conn.execute("UPDATE allocator_py_runs SET status = 'COMPLETED' WHERE id = %s", (expected,))
+
+
+def test_a_round_solved_by_name_waits_for_the_rounds_before_it(
+    db_url: str, conn: psycopg.Connection, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`receptord allocate --allocator-run-id` keeps the order daemons keep (review case)."""
+    h = seed_allocation(conn, workers=4, lines=2, capacity=2, seed=34)
+    high = insert_round(conn, h, priority=10, workers=h.workers[:2])
+    low = insert_round(conn, h)
+    assert foreground.solve_run(Settings(database_url=as_daemon(db_url)), "allocator", low) == 1
+    said = capsys.readouterr().out
+    assert f"is PENDING and waits: exclusive run {high} of the same allocation run comes first" in said
+    solve_now(db_url, high)
+    solve_now(db_url, low)
+    assert_rounds_hold(conn, h, capacity=2)
 
 
 def test_the_allocator_claim_uses_the_pending_index(conn: psycopg.Connection, kind: RunKind) -> None:

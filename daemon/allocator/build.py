@@ -165,6 +165,9 @@ def build_problem(inp: AllocatorInput) -> Problem:
     jitter = costs.tie_break_jitter(worker_ids, all_line_ids, cfg.rng_seed)
     scale = costs.scale_for(cost, eligible, n_nodes)
     cost_int, count_weight = None, 0
+    counted = np.zeros(n_w, dtype=np.int64)
+    if cfg.allow_unassigned:
+        counted = within_penalty(cost[:, :-1], eligible[:, :-1], penalty)
     while scale is not None:
         cost_int = costs.to_integer(cost, scale, jitter)
         if not cfg.allow_unassigned:
@@ -174,7 +177,7 @@ def build_problem(inp: AllocatorInput) -> Problem:
             # SPEC §4.1: leaving out a worker who has a placement within the penalty is what
             # the count minimises first (big-M); a worker whose every placement costs more than
             # the penalty may be left out at the penalty alone.
-            cost_int[:, -1] += count_weight * within_penalty(cost[:, :-1], eligible[:, :-1], penalty)
+            cost_int[:, -1] += count_weight * counted
             break
         scale = scale / 10.0 if scale > 1.0 else None
     if scale is None or cost_int is None:
@@ -202,6 +205,7 @@ def build_problem(inp: AllocatorInput) -> Problem:
         unassigned_line=n_l if cfg.allow_unassigned else None,
         penalty=penalty,
         count_weight=count_weight,
+        counted=counted,
     )
 
 

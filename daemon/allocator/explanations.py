@@ -98,7 +98,7 @@ class _Explainer:
                 reason, delta, detail = b[0], None, b[1]
             else:
                 reason, delta, detail = self._trade_off(w, ln, next(forced))
-            if self.p.config.stability == "weak":
+            if self.p.config.stability == "weak" and b is None:  # only an open pair can block
                 detail["stability"] = self._stability(w, ln)
             rows.append(
                 Explanation(self.p.worker_ids[w], self.p.line_ids[ln], float(self.p.rank[w, ln]), reason, delta, detail)
@@ -149,7 +149,8 @@ class _Explainer:
         }
         if basis.exact:
             detail |= _chain(p, what)
-            return "trade_off", max(0.0, what.delta), detail
+            # Fewest left out comes first: with more of them left out, the cost may even fall.
+            return "trade_off", what.delta if what.more_left_out > 0 else max(0.0, what.delta), detail
         if p.count_weight:
             # The integer objective counts unassigned workers first (big-M): its bound says
             # nothing of the cost alone once the count may change.
@@ -200,7 +201,12 @@ def _chain(p: Problem, what: WhatIf) -> dict[str, Any]:
         }
         for w, a, b in shown
     ]
-    return {"chain": moves, "chain_length": what.n_moves - 1, "more_unassigned": what.more_unassigned}
+    return {
+        "chain": moves,
+        "chain_length": what.n_moves - 1,
+        "more_unassigned": what.more_unassigned,
+        "more_left_out": what.more_left_out,
+    }
 
 
 def _at_least(p: Problem, delta_int: int, *, monotone: bool = True) -> float:
@@ -218,9 +224,10 @@ def seat_values(problem: Problem, basis: Basis) -> tuple[SeatValue, ...]:
     out = []
     mores, fewers = basis.residual.one_more_seat(), basis.residual.one_fewer_seat()
     for ln, (more, fewer) in enumerate(zip(mores, fewers, strict=True)):
-        if basis.exact:
-            gain = max(0.0, -more.delta)
-            loss = None if fewer is None else max(0.0, fewer.delta)
+        places, leaves_out = -more.more_left_out, 0 if fewer is None else fewer.more_left_out
+        if basis.exact:  # unclipped where the count of workers left out moves first
+            gain = -more.delta if places else max(0.0, -more.delta)
+            loss = None if fewer is None else fewer.delta if leaves_out else max(0.0, fewer.delta)
         else:
             gain = max(0.0, (basis.slack_int - more.delta_int) / problem.unit + problem.rounding_bound)
             # With stability one seat fewer can even lower the optimum (the seat no longer
@@ -230,5 +237,5 @@ def seat_values(problem: Problem, basis: Basis) -> tuple[SeatValue, ...]:
         # A supervisor cap left out of the graph (it does not bind) would bind with the extra
         # seat: the graph's gain is then an upper bound (and the exact loss a lower bound).
         exact = basis.exact and not problem.tight_caps[ln]
-        out.append(SeatValue(problem.line_ids[ln], gain, loss, bool(exact)))
+        out.append(SeatValue(problem.line_ids[ln], gain, loss, bool(exact), places, leaves_out))
     return tuple(out)

@@ -8,7 +8,7 @@ milliseconds, and much simpler to index than sparse structures).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -55,6 +55,10 @@ class SeatValue:
     one_more_seat: float
     one_fewer_seat: float | None
     exact: bool
+    # allow_unassigned: counted workers left out now that one more seat would place, and that
+    # one fewer would leave out; the count comes first, so the figures above may be negative.
+    one_more_seat_places: int = 0
+    one_fewer_seat_leaves_out: int = 0
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,9 @@ class Problem:
     unassigned_line: int | None = None
     penalty: float = 0.0
     count_weight: int = 0  # integer units added per unassigned worker: the big-M of the count
+    # Per worker, 1 where leaving them out counts (their dummy cell holds ``count_weight``);
+    # all 0 without allow_unassigned.
+    counted: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def n_real_lines(self) -> int:

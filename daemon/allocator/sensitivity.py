@@ -26,6 +26,7 @@ each target once; the distances are only ever used through the integer sums of t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,18 +56,26 @@ class WhatIf:
     delta: float
     n_moves: int
     more_unassigned: int
+    more_left_out: int  # of them, workers whose leaving out counts (SPEC §4.1): minimised first
     moves: IntArray
 
 
-NO_CHANGE = WhatIf(0, 0.0, 0, 0, np.zeros((0, 3), dtype=np.int64))
+NO_CHANGE = WhatIf(0, 0.0, 0, 0, 0, np.zeros((0, 3), dtype=np.int64))
 SHOWN = 5  # moves kept per what-if: the forced one and the first 4 links of its chain
 
 
-class Residual:
-    """The line-level residual graph of an optimal allocation ``line_of`` of ``problem``."""
+class OutOfTime(Exception):
+    """Raised by the ``check`` a Residual is given, when its caller's time is up."""
 
-    def __init__(self, problem: Problem, line_of: IntArray) -> None:
-        self.problem, self.line_of = problem, line_of
+
+class Residual:
+    """The line-level residual graph of an optimal allocation ``line_of`` of ``problem``.
+
+    ``check`` is called between steps of every loop whose length the input decides (it raises
+    ``OutOfTime``, or anything, to stop): the figures are worth less than the run's deadline."""
+
+    def __init__(self, problem: Problem, line_of: IntArray, check: Callable[[], None] = lambda: None) -> None:
+        self.problem, self.line_of, self._check = problem, line_of, check
         n_l = problem.n_lines
         parent = parents(problem)
         sups = sorted(set(parent[parent >= 0].tolist()))
@@ -96,7 +105,7 @@ class Residual:
             if load > 0:
                 weight[self.sink, node] = 0
         self.weight = weight
-        pi = _potentials(weight)
+        pi = _potentials(weight, check)
         rows, cols = np.nonzero(weight != _NONE)
         # Reduced costs (integers; rounding in the doubles may leave -tiny where the exact
         # value is 0), plus a hop cost too small to change which path is cheapest (all the
@@ -167,6 +176,7 @@ class Residual:
     def _grow(self, starts: IntArray, ends: IntArray) -> None:
         pending = np.ones(len(starts), dtype=bool)
         for reach in _ROUNDS * self._tau:
+            self._check()
             todo = np.unique(ends[pending])
             if not todo.size:
                 return
@@ -186,6 +196,7 @@ class Residual:
             if tree is not None and tree[1][leaf] <= tree[0]:
                 return tree
             if tree is None or tree[0] < reach:
+                self._check()
                 graph = self._cheap[into] if reach <= self._tau else self._complete(into)
                 dist, pred = dijkstra(graph, indices=root, return_predecessors=True, limit=reach)
                 tree = self._trees[(into, root)] = (reach, dist, pred)
@@ -214,19 +225,27 @@ class Residual:
         p, n_l = self.problem, self.problem.n_lines
         if not len(leaves):
             return []
+        # One predecessor row per distinct tree (at most one per line), not per path: memory
+        # stays lines x lines however many paths are asked for.
         trees = [self._tree(int(r), int(x), into=into) for x, r in zip(leaves.tolist(), roots.tolist(), strict=True)]
         reachable = np.array([np.isfinite(t[1][x]) for t, x in zip(trees, leaves.tolist(), strict=True)], dtype=bool)
-        pred = np.array([t[2] for t in trees], dtype=np.int64).reshape(len(trees), -1)
+        row_of: dict[int, int] = {}
+        tree_row = np.array([row_of.setdefault(id(t[2]), len(row_of)) for t in trees], dtype=np.int64)
+        distinct = {id(t[2]): t[2] for t in trees}
+        pred = np.array([distinct[key] for key in row_of], dtype=np.int64).reshape(len(row_of), -1)
         k = len(leaves)
         delta_int, delta = np.zeros(k, dtype=np.int64), np.zeros(k)
         n_moves, unassigned = np.zeros(k, dtype=np.int64), np.zeros(k, dtype=np.int64)
+        left_out = np.zeros(k, dtype=np.int64)
         shown = np.full((k, SHOWN, 3), -1, dtype=np.int64)
         dummy = -1 if p.unassigned_line is None else p.unassigned_line
 
         def moved(rows: IntArray, workers: IntArray, a: IntArray, b: IntArray) -> None:
             delta_int[rows] += p.cost_int[workers, b] - p.cost_int[workers, a]
             delta[rows] += p.cost[workers, b] - p.cost[workers, a]
-            unassigned[rows] += (b == dummy).astype(np.int64) - (a == dummy)
+            change = (b == dummy).astype(np.int64) - (a == dummy)
+            unassigned[rows] += change
+            left_out[rows] += change * p.counted[workers]
             keep = n_moves[rows] < SHOWN
             shown[rows[keep], n_moves[rows[keep]]] = np.stack([workers[keep], a[keep], b[keep]], axis=1)
             n_moves[rows] += 1
@@ -236,8 +255,9 @@ class Residual:
         cur = leaves.copy()
         active = reachable & (cur != roots)
         while active.any():
+            self._check()
             rows = np.flatnonzero(active)
-            here, there = cur[rows], pred[rows, cur[rows]]
+            here, there = cur[rows], pred[tree_row[rows], cur[rows]]
             a, b = (here, there) if into else (there, here)  # out of the root: walking backwards
             step = (a < n_l) & (b < n_l)
             moved(rows[step], self.mover[a[step], b[step]], a[step], b[step])
@@ -246,10 +266,12 @@ class Residual:
         if not into:  # met last first: only the totals are kept
             shown[:] = -1
         kept = np.minimum(n_moves, SHOWN).tolist()
-        totals = zip(delta_int.tolist(), delta.tolist(), n_moves.tolist(), unassigned.tolist(), strict=True)
+        totals = zip(
+            delta_int.tolist(), delta.tolist(), n_moves.tolist(), unassigned.tolist(), left_out.tolist(), strict=True
+        )
         return [
-            WhatIf(d_int, d, n, u, shown[i, : kept[i]]) if reachable[i] else None
-            for i, (d_int, d, n, u) in enumerate(totals)
+            WhatIf(d_int, d, n, u, out, shown[i, : kept[i]]) if reachable[i] else None
+            for i, (d_int, d, n, u, out) in enumerate(totals)
         ]
 
 
@@ -278,7 +300,7 @@ def _line_arcs(problem: Problem, line_of: IntArray) -> tuple[IntArray, IntArray]
     return weight, mover
 
 
-def _potentials(weight: IntArray) -> npt.NDArray[np.float64]:
+def _potentials(weight: IntArray, check: Callable[[], None]) -> npt.NDArray[np.float64]:
     """Shortest distances from a virtual source joined to every node at 0 (Bellman-Ford,
     vectorised): pi(b) <= pi(a) + arc(a, b) for every arc, so reduced costs are >= 0. The
     graph of an optimal flow has no negative cycle, so this ends within n rounds."""
@@ -286,6 +308,7 @@ def _potentials(weight: IntArray) -> npt.NDArray[np.float64]:
     pi = np.zeros(len(w))
     changed = np.arange(len(w))
     for _ in range(len(w) + 1):
+        check()  # usually a few rounds, but n on a crafted input: n^3 work
         # Only arcs out of nodes whose distance just fell can lower another's.
         nxt = np.minimum(pi, (pi[changed, None] + w[changed]).min(axis=0))
         changed = np.flatnonzero(nxt < pi)

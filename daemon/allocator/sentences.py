@@ -188,7 +188,13 @@ def _trade_off(opening: str, e: Explanation, names: Names, holding: Sequence[All
     else:
         went = ""
     rise = f"by {'' if exact else 'at least '}{amount(delta)}"
-    if exact and delta == 0:
+    left_out = int(d.get("more_left_out") or 0)
+    if left_out > 0:  # fewest left out comes first: the cost may then even fall
+        effect = (
+            f"would leave {plural(left_out, 'more worker')} without a line (fewest left out comes first)"
+            f" and change total dissatisfaction by {amount(delta)}"
+        )
+    elif exact and delta == 0:
         effect = "would leave total dissatisfaction as it is (another allocation ties with this one)"
     else:
         effect = f"would raise total dissatisfaction {rise}"
@@ -205,6 +211,6 @@ def _trade_off(opening: str, e: Explanation, names: Names, holding: Sequence[All
         if more > 0:
             text += f", displacing {plural(more, 'more worker')} in turn"
         unassigned = int(d.get("more_unassigned") or 0) - (first.get("to") is None)
-        if unassigned > 0:
+        if unassigned > 0 and left_out == 0:
             text += f", with {plural(unassigned, 'more worker')} left unassigned"
     return text + "."

@@ -37,7 +37,7 @@ from daemon.allocator.flow import FlowSolution, solve_flow
 from daemon.allocator.hints import line_cap_hint, stable_hint
 from daemon.allocator.model import CpSatResult, estimated_build_seconds, solve_cp_sat
 from daemon.allocator.problem import AllocatorResult, Problem
-from daemon.allocator.sensitivity import Residual
+from daemon.allocator.sensitivity import OutOfTime, Residual
 from daemon.solving import SolveContext, SolveOutcome, check_size
 
 # CP-SAT is skipped (given a feasible starting solution) when building its model is expected
@@ -68,9 +68,18 @@ def _stopped(started: float, stage: str) -> SolveOutcome:
 
 
 def _result(
-    problem: Problem, inp: AllocatorInput, line_of: npt.NDArray[np.int64], basis: Callable[[], explanations.Basis]
+    problem: Problem,
+    inp: AllocatorInput,
+    line_of: npt.NDArray[np.int64],
+    basis: Callable[[Callable[[], None]], explanations.Basis],
+    *,
+    ctx: SolveContext,
+    deadline: float,
 ) -> tuple[AllocatorResult, dict[str, Any]]:
-    """The rows to write, explained unless config says not to; and what the metadata says of it."""
+    """The rows to write, explained unless config says not to; and what the metadata says of it.
+
+    Explaining is worth less than the run: it stops at the solve's deadline (``max_seconds``
+    from the start) or a stop request, and the run completes without explanations, saying so."""
     placed = report.allocations(problem, line_of)
     if not problem.config.explain:
         return AllocatorResult(placed), {}
@@ -78,8 +87,17 @@ def _result(
     if skipped is not None:
         return AllocatorResult(placed), {"explanations": {"skipped": skipped}}
     started = time.perf_counter()
-    on = basis()
-    rows, seats = explanations.explain(problem, inp, line_of, on)
+
+    def check() -> None:
+        if ctx.stop_requested() or time.perf_counter() > deadline:
+            raise OutOfTime
+
+    try:
+        on = basis(check)
+        rows, seats = explanations.explain(problem, inp, line_of, on)
+    except OutOfTime:
+        why = f"not computed: explaining did not finish within max_seconds={problem.config.max_seconds:g}"
+        return AllocatorResult(placed), {"explanations": {"skipped": why}}
     summary = {"rows": len(rows), "exact": on.exact}
     return AllocatorResult(placed, rows, seats), {
         "explanations": summary,
@@ -93,11 +111,17 @@ def _optimal(
     solution: FlowSolution,
     method: str,
     *,
+    ctx: SolveContext,
     started: float,
     build_seconds: float,
 ) -> SolveOutcome:
     result, extra = _result(
-        problem, inp, solution.line_of, lambda: explanations.Basis(Residual(problem, solution.line_of), exact=True)
+        problem,
+        inp,
+        solution.line_of,
+        lambda check: explanations.Basis(Residual(problem, solution.line_of, check), exact=True),
+        ctx=ctx,
+        deadline=started + problem.config.max_seconds,
     )
     meta = report.metadata(
         problem,
@@ -139,7 +163,7 @@ def solve(inp: AllocatorInput, ctx: SolveContext) -> SolveOutcome:
         if exact is None:
             reasons = precheck(problem)
             return _infeasible(problem, started, "precheck" if reasons else assignment.METHOD, reasons)
-        return _optimal(problem, inp, exact, assignment.METHOD, started=started, build_seconds=build_seconds)
+        return _optimal(problem, inp, exact, assignment.METHOD, ctx=ctx, started=started, build_seconds=build_seconds)
     reasons = precheck(problem)
     if reasons:
         return _infeasible(problem, started, "precheck", reasons)
@@ -149,7 +173,7 @@ def solve(inp: AllocatorInput, ctx: SolveContext) -> SolveOutcome:
         # flow there is no allocation at all.
         return _infeasible(problem, started, "min_cost_flow")
     if not problem.needs_cp_sat:
-        return _optimal(problem, inp, relaxed, "min_cost_flow", started=started, build_seconds=build_seconds)
+        return _optimal(problem, inp, relaxed, "min_cost_flow", ctx=ctx, started=started, build_seconds=build_seconds)
     if ctx.stop_requested():
         return _stopped(started, "after the min-cost flow")
     return _with_cp_sat(problem, inp, relaxed, ctx, started=started, build_seconds=build_seconds)
@@ -211,9 +235,11 @@ def _with_cp_sat(
         problem,
         inp,
         line_of,
-        lambda: explanations.Basis(
-            Residual(problem, relaxed.line_of), exact=False, slack_int=written_int - relaxed.cost_int
+        lambda check: explanations.Basis(
+            Residual(problem, relaxed.line_of, check), exact=False, slack_int=written_int - relaxed.cost_int
         ),
+        ctx=ctx,
+        deadline=started + problem.config.max_seconds,
     )
     meta = report.metadata(
         problem,

@@ -25,8 +25,8 @@ def read_result(conn: psycopg.Connection[Any], run_id: str) -> AllocatorResult:
             for w, j, rank, reason, delta, detail in conn.execute(sql_text("allocator/explanations"), params)
         ),
         seat_values=tuple(
-            SeatValue(str(j), more, fewer, exact)
-            for j, more, fewer, exact in conn.execute(sql_text("allocator/seat_values"), params)
+            SeatValue(str(j), more, fewer, exact, places, leaves_out)
+            for j, more, fewer, exact, places, leaves_out in conn.execute(sql_text("allocator/seat_values"), params)
         ),
     )
 

@@ -27,7 +27,17 @@ def write(conn: psycopg.Connection[Any], run_id: str, outcome: SolveOutcome) -> 
                 copy.write_row((run_id, e.worker, e.job_line, e.worker_rank, e.reason, e.delta, Jsonb(e.detail)))
         with cur.copy(sql_text("allocator/write_seat_values")) as copy:
             for s in result.seat_values:
-                copy.write_row((run_id, s.job_line, s.one_more_seat, s.one_fewer_seat, s.exact))
+                copy.write_row(
+                    (
+                        run_id,
+                        s.job_line,
+                        s.one_more_seat,
+                        s.one_fewer_seat,
+                        s.exact,
+                        s.one_more_seat_places,
+                        s.one_fewer_seat_leaves_out,
+                    )
+                )
     # Whatever the model was given, the database has the last word: a round that would allocate
     # a worker twice or overfill a line or a supervisor across the rounds fails the run, and
     # the finishing transaction rolls back (runner._finish), so nothing of it is written.

@@ -82,7 +82,8 @@ other metadata as JSON, then a rank histogram table); for a COMPLETED run, ``why
 one row per explanation, per worker best-ranked line first: worker_mapping, worker_name,
 job_line, job_line_name, worker_rank, reason, delta (the rise of total dissatisfaction of a
 trade-off), exact (false: delta is a lower bound) and sentence, the one ``receptord explain``
-prints) and ``seat_values`` (job_line, job_line_name, one_more_seat, one_fewer_seat, exact;
+prints) and ``seat_values`` (job_line, job_line_name, one_more_seat, one_fewer_seat, exact,
+one_more_seat_places, one_fewer_seat_leaves_out;
 the most valuable extra seat first); then the input sheets.
 
 Speed (openpyxl read-only, xlsxwriter): about 30 µs a preference row each way, so 100,000 rows
@@ -917,7 +918,10 @@ def write_result(
 WHY_COLUMNS = (
     "worker_mapping", "worker_name", "job_line", "job_line_name", "worker_rank", "reason", "delta", "exact", "sentence",
 )  # fmt: skip
-SEAT_VALUE_COLUMNS = ("job_line", "job_line_name", "one_more_seat", "one_fewer_seat", "exact")
+SEAT_VALUE_COLUMNS = (
+    "job_line", "job_line_name", "one_more_seat", "one_fewer_seat", "exact",
+    "one_more_seat_places", "one_fewer_seat_leaves_out",
+)  # fmt: skip
 
 
 def _why(wb: Any, formats: Formats, inp: AllocatorInput, result: AllocatorResult, said: sentences.Names) -> None:
@@ -947,11 +951,19 @@ def _why(wb: Any, formats: Formats, inp: AllocatorInput, result: AllocatorResult
     ]
     _write_table(wb, formats, WHY, WHY_COLUMNS, why, column_formats={6: formats.decimal})
 
-    def value_order(s: SeatValue) -> tuple[float, str]:
-        return -s.one_more_seat, s.job_line
+    def value_order(s: SeatValue) -> tuple[int, float, str]:
+        return -s.one_more_seat_places, -s.one_more_seat, s.job_line
 
     seats: list[list[Cell]] = [
-        [s.job_line, line_names.get(s.job_line), s.one_more_seat, s.one_fewer_seat, s.exact]
+        [
+            s.job_line,
+            line_names.get(s.job_line),
+            s.one_more_seat,
+            s.one_fewer_seat,
+            s.exact,
+            s.one_more_seat_places,
+            s.one_fewer_seat_leaves_out,
+        ]
         for s in sorted(result.seat_values, key=value_order)
     ]
     _write_table(

@@ -26,9 +26,9 @@ Conventions it checks against (the allocator documents the same decisions):
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from daemon.allocator.data import AllocatorInput, Eligibility, JobLine, RankTable
 
@@ -318,6 +318,8 @@ class ExplanationRow(Protocol):
     def reason(self) -> str: ...
     @property
     def delta(self) -> float | None: ...
+    @property
+    def detail(self) -> Mapping[str, Any]: ...
 
 
 def check_explanations(
@@ -366,6 +368,8 @@ def _explanation_violations(run: _Run, e: ExplanationRow, allowed: set[str]) -> 
         bad.append(f"reason {e.reason}, expected {expected}")
     if expected is None and e.reason not in {"supervisor_cap", "trade_off", "no_allocation"}:
         bad.append(f"reason {e.reason}, but the worker is eligible and the line has seats")
-    if (e.reason == "trade_off") != (e.delta is not None) or (e.delta is not None and e.delta < 0):
+    # Below 0 only when more workers are left out, which the objective counts first.
+    falls = e.delta is not None and e.delta < 0 and not e.detail.get("more_left_out", 0) > 0
+    if (e.reason == "trade_off") != (e.delta is not None) or falls:
         bad.append(f"delta {e.delta} for reason {e.reason}")
     return bad

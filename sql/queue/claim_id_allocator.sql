@@ -1,5 +1,7 @@
--- The allocator's claim of one named run: queue/claim_id.sql, and not while another exclusive
--- run of its allocation run is GENERATING if it is exclusive (see queue/claim_allocator.sql).
+-- The allocator's claim of one named run: queue/claim_id.sql, and, for an exclusive run (a
+-- round), only when it is its allocation run's next round, as queue/claim_allocator.sql says:
+-- no other round of it GENERATING, none PENDING before it in claim order. Solving a round
+-- by name (`receptord allocate --allocator-run-id`) runs rounds in the same order as daemons.
 UPDATE {table} AS r
    SET status = 'GENERATING', claimed_by = %(daemon)s, claimed_at = now(), heartbeat_at = now(),
        attempts = r.attempts + 1, progress = NULL, last_error = NULL
@@ -7,7 +9,11 @@ UPDATE {table} AS r
                 WHERE q.id = %(id)s AND q.status = 'PENDING'
                   AND NOT (q.is_exclusive AND EXISTS (
                           SELECT 1 FROM {table} AS g
-                           WHERE g.allocation_run_id = q.allocation_run_id AND g.is_exclusive
-                             AND g.status = 'GENERATING'))
+                           WHERE g.allocation_run_id = q.allocation_run_id AND g.is_exclusive AND g.id <> q.id
+                             AND (g.status = 'GENERATING'
+                                  OR (g.status = 'PENDING'
+                                      AND (g.priority > q.priority
+                                           OR (g.priority = q.priority
+                                               AND (g.{created}, g.id) < (q.{created}, q.id)))))))
                   FOR UPDATE OF q SKIP LOCKED)
 RETURNING r.id, r.attempts

@@ -9,3 +9,5 @@ CREATE OR REPLACE VIEW receptord_waiting AS
         ON g.allocation_run_id = p.allocation_run_id AND g.is_exclusive AND g.status = 'GENERATING'
      WHERE p.status = 'PENDING' AND p.is_exclusive
      ORDER BY p.priority DESC, p.created_at;
+
+ALTER TABLE allocator_py_runs ALTER COLUMN created_at SET DEFAULT now();

@@ -25,3 +25,7 @@ CREATE OR REPLACE VIEW receptord_waiting AS
              WHERE p.status = 'PENDING' AND p.is_exclusive
              ORDER BY p.id, g.status = 'GENERATING' DESC, g.priority DESC, g.created_at, g.id) AS w
      ORDER BY priority DESC, created_at;
+
+-- Rounds inserted in one transaction run in the order they were inserted: now() is the
+-- transaction's start, the same for every row, so it left their order to their random ids.
+ALTER TABLE allocator_py_runs ALTER COLUMN created_at SET DEFAULT clock_timestamp();

@@ -14,23 +14,33 @@ CREATE TABLE allocator_py_explanations (
                    CHECK (reason IN ('not_eligible', 'no_seat', 'supervisor_cap', 'trade_off', 'no_allocation')),
     -- trade_off: how much the run's objective (total dissatisfaction) would rise in the best
     -- allocation that puts this worker on job_line; exact, or a lower bound when
-    -- detail->>'exact' is false (runs solved by CP-SAT)
-    delta          double precision CONSTRAINT ape_delta_check CHECK (delta >= 0),
+    -- detail->>'exact' is false (runs solved by CP-SAT). With allow_unassigned, fewest workers
+    -- left out comes first: when detail->>'more_left_out' > 0 the cost may even fall (< 0)
+    delta          double precision,
     detail         jsonb NOT NULL DEFAULT '{}',
     CONSTRAINT ape_pkey PRIMARY KEY (run_id, worker_mapping, job_line)
 );
+-- The foreign keys' other ends, so deleting a line or a worker mapping finds its rows.
 CREATE INDEX ape_job_line_idx ON allocator_py_explanations (job_line);
+CREATE INDEX ape_worker_mapping_idx ON allocator_py_explanations (worker_mapping);
 
 CREATE TABLE allocator_py_seat_values (
     run_id         uuid NOT NULL CONSTRAINT apsv_run_fkey REFERENCES allocator_py_runs ON DELETE CASCADE,
-    job_line       uuid NOT NULL CONSTRAINT apsv_job_line_fkey REFERENCES job_lines ON DELETE CASCADE,
+    -- Not a foreign key: every line of the run has a row, and a planner run may replace lines
+    -- nobody ranked or got while an allocator run finishes; a row may then name a line gone.
+    job_line       uuid NOT NULL,
     -- how much the objective would fall with one more seat on the line (at most, when not exact)
-    one_more_seat  double precision NOT NULL CONSTRAINT apsv_more_check CHECK (one_more_seat >= 0),
+    one_more_seat  double precision NOT NULL,
     -- how much it would rise with one fewer (at least, when not exact: and under stability a
     -- seat fewer can lower the optimum, so that bound may be negative); NULL: the line has no
     -- seat to take away, or no allocation of the run would be possible without it
     one_fewer_seat double precision,
     exact          boolean NOT NULL,
+    -- allow_unassigned: workers left out (whose leaving out counts, SPEC §4.1) that one more
+    -- seat would place, and that one fewer would leave out. That count comes first, so with
+    -- either above 0 the figure beside it may be negative.
+    one_more_seat_places      integer NOT NULL DEFAULT 0,
+    one_fewer_seat_leaves_out integer NOT NULL DEFAULT 0,
     CONSTRAINT apsv_pkey PRIMARY KEY (run_id, job_line)
 );
 CREATE INDEX apsv_job_line_idx ON allocator_py_seat_values (job_line);

@@ -495,7 +495,10 @@ def test_result_workbook_has_a_why_sheet_with_the_cli_s_sentences_and_seat_value
         assert sentence == sentences.sentence(e, said, on_line)  # the sentence `receptord explain` prints
         assert line_name in sentence and name not in sentence  # the line by name; "you", not the worker
     header, *rows = list(wb["seat_values"].iter_rows(values_only=True))
-    assert header == ("job_line", "job_line_name", "one_more_seat", "one_fewer_seat", "exact")
+    assert header == (
+        "job_line", "job_line_name", "one_more_seat", "one_fewer_seat", "exact",
+        "one_more_seat_places", "one_fewer_seat_leaves_out",
+    )  # fmt: skip
     assert len(rows) == len(seats)
     assert [r[2] for r in rows] == sorted((r[2] for r in rows), reverse=True)  # most valuable first
     assert_same(read_workbook(path), inp)  # the result sheets are still ignored when it is read back
