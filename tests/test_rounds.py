@@ -20,7 +20,7 @@ from psycopg.types.json import Jsonb
 
 from daemon import foreground, runs
 from daemon.allocator import write
-from daemon.allocator.problem import Allocation, AllocatorResult
+from daemon.allocator.problem import Allocation, AllocatorResult, SeatValue
 from daemon.db import queue_statement
 from daemon.kinds import RunKind, registry
 from daemon.settings import Settings
@@ -419,3 +419,22 @@ def test_solving_a_blocked_round_now_says_what_it_waits_for(
     assert foreground.solve_run(Settings(database_url=as_daemon(db_url)), "allocator", blocked) == 1
     said = capsys.readouterr().out
     assert f"is PENDING and waits: exclusive run {running}" in said and "one at a time" in said
+
+
+def test_a_line_deleted_while_a_run_finishes_does_not_fail_it_through_its_seat_value(
+    conn: psycopg.Connection,
+) -> None:
+    """A planner run may delete generated lines nobody ranked or got while an allocator run
+    finishes: the run's seat value for such a line must not fail its write (review case)."""
+    h = seed_allocation(conn, workers=1, lines=2, seed=35)
+    run = enqueue(conn, h.allocation_run)
+    gone = "00000000-0000-4000-8000-000000000001"  # a line deleted since the run was loaded
+    outcome = SolveOutcome(
+        "COMPLETED",
+        payload=AllocatorResult(
+            (Allocation(h.workers[0], h.lines[0], 1.0, 0.0),), (), (SeatValue(gone, 0.0, None, exact=True),)
+        ),
+    )
+    with conn.transaction():
+        write.write(conn, run, outcome)
+    assert conn.execute("SELECT count(*) FROM allocator_py_seat_values WHERE run_id = %s", (run,)).fetchone() == (1,)
