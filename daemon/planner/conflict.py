@@ -27,7 +27,7 @@ from typing import Literal
 
 from ortools.sat.python import cp_model
 
-from daemon.planner.model import PlanModel, build_model
+from daemon.planner.model import PlanModel, build_model, estimated_build_seconds
 from daemon.planner.problem import Problem, seats_of
 from daemon.planner.remedy import most_lines
 from daemon.planner.rules import Rule
@@ -52,6 +52,9 @@ class Budget:
     deadline: float  # time.perf_counter() value
     per_solve: float
 
+    def left(self) -> float:
+        return self.deadline - time.perf_counter()
+
     def next_solve(self) -> float:
         return min(self.per_solve, self.deadline - time.perf_counter())
 
@@ -71,6 +74,7 @@ class Conflict:
     dropped: tuple[Rule, ...] = ()
     dropped_verdict: Without = Without("unknown")
     solves: int = 0
+    skipped: bool = False  # not searched: the model would take longer to build than the time left
 
 
 def with_barred(problem: Problem) -> Problem:
@@ -183,9 +187,14 @@ def find_conflict(
 ) -> Conflict:
     """The rules that keep ``lines`` lines from being built, minimal, with a measured fix.
     ``built``: compliant lines the run found, a start for the measurements."""
-    if budget.next_solve() <= 0:  # no time even to build the model
+    roomy = with_barred(problem)
+    if budget.left() <= 0:
         return Conflict(lines, "unknown")
-    search = _Search(with_barred(problem), lines, ctx, budget, built)
+    if budget.left() <= estimated_build_seconds(roomy, lines):  # no time even to build the model
+        return Conflict(lines, "unknown", skipped=True)
+    search = _Search(roomy, lines, ctx, budget, built)
+    if budget.next_solve() <= 0:  # the build took longer than estimated
+        return Conflict(lines, "unknown")
     everything = list(range(len(problem.rules)))
     verdict, core = _check(search, everything)
     if verdict != "infeasible":

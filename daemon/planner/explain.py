@@ -19,18 +19,34 @@ from daemon.planner.fault import data_at_fault
 from daemon.planner.problem import Problem
 from daemon.planner.remedy import SeatFix, fewest_extra_seats
 from daemon.solving import SolveContext
+from daemon.text import bounded, printable
 
 SHARE = 0.4  # of max_seconds, at most, for a diagnosis
 MIN_SECONDS = 2.0  # a diagnosis gets at least this much, if the run has it left
 PER_SOLVE_SECONDS = 5.0  # cap on each re-solve of the conflict search
 CONFLICT_SHARE = 0.6  # of the diagnosis' time for the conflict; the rest for the seat fix
 MAX_SEATS_LISTED = 5
+# Names in a sentence are cut to daemon.text.NAME_WIDTH where they are quoted; these bound
+# whatever else a sentence or the whole diagnosis could grow to (a workbook cell holds 32,767).
+SENTENCE_LIMIT = 1000
+DIAGNOSIS_LIMIT = 8000
 # What becomes of the request without a rule, as result_metadata says it.
 VERDICTS: dict[Verdict, str] = {"feasible": "builds", "infeasible": "still short", "unknown": "not settled in time"}
 
 
 def _measured(without: Without) -> dict[str, Any]:
     return {"result": VERDICTS[without.verdict], "lines_found": without.lines}
+
+
+def said(sentences: Sequence[str]) -> list[str]:
+    """Sentences as result_metadata, last_error and the workbook get them: no control
+    characters, each bounded."""
+    return [bounded(printable(s), SENTENCE_LIMIT) for s in sentences]
+
+
+def joined(head: str, sentences: Sequence[str]) -> str:
+    """A run's error: ``head`` then the sentences, bounded as a whole."""
+    return bounded(head + "; ".join(said(sentences)), DIAGNOSIS_LIMIT)
 
 
 def budget_for(max_seconds: float, left: float) -> float:
@@ -80,6 +96,11 @@ def _conflict_sentences(conflict: Conflict | None, n: int) -> list[str]:
             f"no rule conflict: CP-SAT built {conflict.lines} lines under every rule in the diagnosis; "
             "the run ran out of time (allow more max_seconds)"
         ]
+    if conflict.skipped:
+        return [
+            "the rules in conflict were not searched for: a model of this size takes longer to build than the "
+            "diagnosis' time (allow more max_seconds)"
+        ]
     if conflict.outcome == "unknown":
         return ["the rules in conflict could not be found within the diagnosis' time"]
     if conflict.outcome == "data":
@@ -121,14 +142,16 @@ def explain(problem: Problem, found: Sequence[tuple[int, ...]], ctx: SolveContex
         if conflict.outcome == "possible" and lines < n:
             conflict = None  # every rule holds on all the lines the seats allow: seats are short
     rules = conflict.rules if conflict else ()
-    data = data_at_fault(roomy, rules, lines if rules else n)
+    data = said(data_at_fault(roomy, rules, lines if rules else n))
     fix = fewest_extra_seats(problem, n, ctx, started + seconds - time.perf_counter(), found)
-    sentences = [
-        *_conflict_sentences(conflict, n),
-        *(["data at fault: " + "; ".join(data)] if data else []),
-        *(_without(conflict, built) if conflict else []),
-        *_seat_sentence(fix, n, built),
-    ]
+    sentences = said(
+        [
+            *_conflict_sentences(conflict, n),
+            *(["data at fault: " + "; ".join(data)] if data else []),
+            *(_without(conflict, built) if conflict else []),
+            *_seat_sentence(fix, n, built),
+        ]
+    )
     detail: dict[str, Any] = {
         "lines_asked": n,
         "lines_built": built,

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from daemon.planner.problem import Problem
+from daemon.planner.problem import Problem, seats_of
 from daemon.planner.rules import Rule
 from daemon.planner.rules.base import Read
 from daemon.planner.rules.kinds import Predicate
+from daemon.text import listing, printable
 
 
 def terms_text(terms: Sequence[int]) -> str:
@@ -38,6 +39,40 @@ def _per_term(problem: Problem, where: Predicate) -> list[int]:
     return [problem.term_seats(t, where) for t in range(problem.n_terms)]
 
 
+def _open(problem: Problem) -> str:
+    """How seats are counted: those open to the run's cohort, when some are closed to it."""
+    return f" open to cohort {problem.inp.cohort}" if problem.closed else ""
+
+
+def _closed(problem: Problem, where: Predicate | None = None) -> list[int]:
+    """Seats per term of the positions closed to the run's cohort (of a kind, if ``where``)."""
+    seats = [0] * problem.n_terms
+    for p in problem.closed:
+        if where is None or where(p):
+            seats = [a + b for a, b in zip(seats, seats_of(p, problem.n_terms), strict=True)]
+    return seats
+
+
+def _closed_to(problem: Problem, where: Predicate | None = None) -> str:
+    closed = sum(_closed(problem, where))
+    return f" ({closed} more closed to cohort {problem.inp.cohort})" if closed else ""
+
+
+def _terms_in(problem: Problem, posts: int) -> int:
+    """The most terms of a line in ``posts`` different positions: a line holds a position
+    once, or for two consecutive terms with 6-month terms."""
+    return min(problem.n_terms, 2 * posts if problem.six_month_terms else posts)
+
+
+def _few_posts(problem: Problem, posts: int, label: str, need: int) -> str:
+    once = "two consecutive terms at most" if problem.six_month_terms else "once"
+    are = "is" if posts == 1 else "are"
+    return (
+        f"only {posts} {label} {are} {_open(problem).strip() or 'open'} and a line holds a position {once}, "
+        f"but every line needs {need} terms in them (more seats cannot help)"
+    )
+
+
 def _needs(problem: Problem, reads: list[Read], lines: int) -> list[str]:
     """Where the positions lines need are open; reads open in the same few terms together."""
     by_terms: dict[tuple[int, ...], list[tuple[str, int]]] = {}
@@ -47,12 +82,17 @@ def _needs(problem: Problem, reads: list[Read], lines: int) -> list[str]:
         if not any(seats):
             out.append(f"no position open to the run is one of the {r.label}")
             continue
+        posts = sum(1 for p in problem.positions if r.where(p))
+        if r.need > _terms_in(problem, posts):  # posts are short, not seats: more seats cannot help
+            out.append(_few_posts(problem, posts, r.label, r.need))
+            continue
         needing = f" needing {r.need * lines}" if r.need > 1 else ""
         few = f" for {lines} lines{needing}" if sum(seats) < r.need * lines else ""
         open_terms = tuple(t + 1 for t, s in enumerate(seats) if s)
         if len(open_terms) == problem.n_terms:
             spread = "" if len(set(seats)) == 1 else f" ({_and([str(s) for s in seats])} by term)"
-            out.append(f"{r.label} offer {sum(seats)} seats over the year{spread}{few}")
+            closed = _closed_to(problem, r.where)
+            out.append(f"{r.label} offer {sum(seats)} seats{_open(problem)} over the year{spread}{closed}{few}")
         else:
             by_terms.setdefault(open_terms, []).append((r.label, sum(seats)))
     for open_terms, group in by_terms.items():
@@ -83,16 +123,25 @@ def _caps(problem: Problem, read: Read, lines: int) -> list[str]:
     return [f"{said}; each line needs {need} terms in them, one position once"]
 
 
+def _by_term(seats: Sequence[int], terms: Sequence[int] | None = None) -> str:
+    """Seats per term in words: "3 seats in each term", "1, 0 and 2 seats in terms 1-3"."""
+    terms = list(range(1, len(seats) + 1)) if terms is None else list(terms)
+    if len(set(seats)) == 1:
+        one = f"{seats[0]} seat{'' if seats[0] == 1 else 's'}"
+        return f"{one} in {terms_text(terms)}" if len(terms) == 1 else f"{one} in each of {terms_text(terms)}"
+    return f"{_and([str(s) for s in seats])} seats in {terms_text(terms)}"
+
+
 def _barred(problem: Problem, read: Read, lines: int) -> list[str]:
     seats = _per_term(problem, read.where)
     if not any(seats):
         return []
     rest = [problem.term_seats(t) - s for t, s in enumerate(seats)]
     short = [(t + 1, s) for t, s in enumerate(rest) if s < lines]
-    what = f"{read.label} hold {sum(seats)} seats"
+    what = f"barring {read.label} takes away {_by_term(seats)} ({sum(seats)} seats over the year)"
     if not short:
         return [what]
-    left = f"{_and([str(s) for _, s in short])} seats in {terms_text([t for t, _ in short])}"
+    left = _by_term([s for _, s in short], [t for t, _ in short])
     return [f"{what}; without them only {left} remain for {lines} lines"]
 
 
@@ -108,7 +157,15 @@ def data_at_fault(problem: Problem, rules: Sequence[Rule], lines: int) -> list[s
         elif r.role in ("share", "fact"):
             out.append(r.fact)
     # The seats every line needs in each term, when a term alone is short.
-    for t in range(problem.n_terms):
-        if problem.term_seats(t) < lines:
-            out.append(f"term {t + 1} has only {problem.term_seats(t)} seats for {lines} lines")
+    need = problem.n_terms - problem.n_terms // 2 if problem.six_month_terms else problem.n_terms
+    if len(problem.positions) < need:
+        out.append(_few_posts(problem, len(problem.positions), "positions", need))
+    short = [t for t in range(problem.n_terms) if problem.term_seats(t) < lines]
+    for t in short:
+        out.append(f"term {t + 1} has only {problem.term_seats(t)} seats{_open(problem)} for {lines} lines")
+    closed = _closed(problem)
+    if short and any(closed[t] for t in short):
+        names = listing(p.name for p in problem.closed if any(seats_of(p, problem.n_terms)))
+        held = _by_term([closed[t] for t in short], [t + 1 for t in short])
+        out.append(f"positions closed to cohort {problem.inp.cohort} ({printable(names)}) hold {held}")
     return list(dict.fromkeys(out))

@@ -25,7 +25,7 @@ from daemon.checks.planner import check_lines
 from daemon.planner import report
 from daemon.planner.data import PlannerInput
 from daemon.planner.diagnose import LineBound, line_bound
-from daemon.planner.explain import Diagnosis, explain
+from daemon.planner.explain import Diagnosis, explain, joined, said
 from daemon.planner.explain import budget_for as explain_budget
 from daemon.planner.goals import set_demand_objective, set_soft_objective, unfilled_required
 from daemon.planner.leave import plan_leave
@@ -56,7 +56,7 @@ def _explain(
 
 def _infeasible(problem: Problem, reasons: list[str], started: float, diagnosis: Diagnosis) -> SolveOutcome:
     # The counting reasons are short and exact; the conflict, data and fix follow them.
-    said = [*reasons, *diagnosis.sentences]
+    sentences = said([*reasons, *diagnosis.sentences])
     return SolveOutcome(
         status="INFEASIBLE",
         metadata={
@@ -64,11 +64,11 @@ def _infeasible(problem: Problem, reasons: list[str], started: float, diagnosis:
             "rules": list(problem.rule_names),
             "lines_requested": problem.inp.n_job_lines,
             "lines_built": 0,
-            "diagnosis": said,
+            "diagnosis": sentences,
             "conflict": diagnosis.detail,
             "solve_seconds": time.perf_counter() - started,
         },
-        error="no compliant job lines: " + "; ".join(said),
+        error=joined("no compliant job lines: ", sentences),
     )
 
 
@@ -238,10 +238,10 @@ def _complete(
     }
     error = None
     if len(lines) < n:
-        why = _why_fewer(problem, bound, demand, len(lines))
+        why = said(_why_fewer(problem, bound, demand, len(lines)))
         meta["fewer_lines_because"] = why
         if diagnosis is not None:
-            meta["diagnosis"] = [*why, *diagnosis.sentences]
+            meta["diagnosis"] = said([*why, *diagnosis.sentences])
             meta["conflict"] = diagnosis.detail
-            error = f"built {len(lines)} of the {n} lines asked: " + "; ".join(meta["diagnosis"])
+            error = joined(f"built {len(lines)} of the {n} lines asked: ", meta["diagnosis"])
     return SolveOutcome(status="COMPLETED", metadata=meta, payload=lines, error=error)

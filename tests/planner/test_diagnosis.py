@@ -137,7 +137,9 @@ def test_a_barring_rule_is_named_when_its_positions_are_missed() -> None:
     conflict = out.metadata["conflict"]
     assert [r["constraint"] for r in conflict["rules"]] == ["NO_NIGHTS"]
     assert conflict["rules"][0]["without_it"] == "builds"
-    assert "nights/relief posts hold 4 seats" in conflict["data"]
+    assert (
+        "barring nights/relief posts takes away 1 seat in each of terms 1-4 (4 seats over the year)" in conflict["data"]
+    )
 
 
 def test_when_no_single_rule_is_enough_the_next_conflict_and_a_combined_fix_are_measured() -> None:

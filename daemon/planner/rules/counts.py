@@ -78,5 +78,34 @@ class Exclude(Rule):
     def reads(self, problem: Problem) -> list[Read]:
         return [Read(posts(self.kind), self.where, "barred")]
 
+    def barred_seats(self, problem: Problem) -> list[int]:
+        """Seats per term of the positions this rule bars: in ``problem.barred`` as a run
+        sees them, or back among the positions in a diagnosis (``conflict.with_barred``)."""
+        n = problem.n_terms
+        seats = [problem.term_seats(t, self.where) for t in range(n)]
+        held = {p.id for p in problem.positions}
+        for p in problem.barred:
+            if self.where(p) and p.id not in held:
+                seats = [a + b for a, b in zip(seats, p.capacity_by_term or (p.capacity,) * n, strict=True)]
+        return seats
+
+    def shortfalls(self, problem: Problem) -> list[Shortfall]:
+        """Every line holds a seat in every term, none of them in a barred post: the seats per
+        term of the other positions cap the lines."""
+        barred = self.barred_seats(problem)
+        if not any(barred):
+            return []
+        rest = [problem.term_seats(t, lambda p: not self.where(p)) for t in range(problem.n_terms)]
+        most = min(rest)
+        taken = ", ".join(f"term {t + 1}: {s}" for t, s in enumerate(barred))
+        left = ", ".join(f"term {t + 1}: {s}" for t, s in enumerate(rest))
+        return [
+            Shortfall(
+                most,
+                f"{self.source} bars {posts(self.kind)} ({taken} seats barred), and the other "
+                f"positions offer too few seats ({left}) for more than {most} lines",
+            )
+        ]
+
     def excludes(self, position: Position) -> bool:
         return self.where(position)

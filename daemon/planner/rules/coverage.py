@@ -12,6 +12,11 @@ if TYPE_CHECKING:
     from daemon.planner.problem import Problem
 
 
+def a_term(specialty: str) -> str:
+    """ "a Surgery term", "an Emergency Medicine term"."""
+    return f"{'an' if specialty[:1].lower() in 'aeiou' else 'a'} {specialty} term"
+
+
 def _coverage_shortfall(problem: Problem, where: Predicate, need: str, kind: str) -> Shortfall:
     seats = problem.year_seats(where)
     if seats == 0:
@@ -58,7 +63,7 @@ class RequiredSpecialties(Rule):
     specialties: tuple[str, ...]
 
     def describe(self) -> str:
-        terms = ", ".join(f"{'an' if s[:1].lower() in 'aeiou' else 'a'} {s} term" for s in self.specialties)
+        terms = ", ".join(a_term(s) for s in self.specialties)
         return f"{terms} on every line"
 
     def reads(self, problem: Problem) -> list[Read]:
@@ -69,7 +74,7 @@ class RequiredSpecialties(Rule):
             _coverage_shortfall(
                 problem,
                 in_specialty(s),
-                f"{self.source} requires a {s} term",
+                f"{self.source} requires {a_term(s)}",
                 f"parent_specialty {s}",
             )
             for s in self.specialties

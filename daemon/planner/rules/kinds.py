@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from daemon.planner.data import Position
+from daemon.text import NAME_WIDTH, bounded, printable
 
 Predicate = Callable[[Position], bool]
 
@@ -15,6 +16,11 @@ Predicate = Callable[[Position], bool]
 def specialty_key(name: str | None) -> str:
     """Specialties compare case- and space-insensitively ("surgery" is "Surgery ")."""
     return " ".join((name or "").split()).casefold()
+
+
+def shown(name: str | None) -> str:
+    """A name from the run's data as a diagnosis quotes it: printable, at most NAME_WIDTH."""
+    return bounded(printable(name or ""), NAME_WIDTH)
 
 
 def is_service(p: Position) -> bool:

@@ -12,7 +12,7 @@ from ortools.sat.python import cp_model
 
 from daemon.planner.rules.base import LineVars, Read, Rule, Shortfall
 from daemon.planner.rules.counts import cap_shortfall
-from daemon.planner.rules.kinds import Predicate, is_service, is_team_based, specialty_key
+from daemon.planner.rules.kinds import Predicate, is_service, is_team_based, shown, specialty_key
 
 if TYPE_CHECKING:
     from daemon.planner.problem import Problem
@@ -55,7 +55,7 @@ class ShareCap(Rule):
             where = _in_group(self.attribute, key)
             seats = problem.year_seats(where)
             if seats * 100 > self.percent * total:
-                name = next(getattr(p, self.attribute) for p in problem.positions if where(p))
+                name = shown(next(getattr(p, self.attribute) for p in problem.positions if where(p)))
                 share = f"{seats} of the year's {total} seats ({round(100 * seats / total)}%)"
                 out.append(Read(f"{name} posts", where, "share", f"{name} posts hold {share}"))
         return out
