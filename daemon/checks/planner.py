@@ -8,7 +8,9 @@ every line is compliant.
 
 Readings shared with the planner's documented semantics: shares are of the year's term weeks
 (leave not deducted); service = is_service_term or is_nights; specialties compare
-case-insensitively; a 6-month term (ALLOW_6_MONTH_TERMS) is one term for term counts and two
+case-insensitively (for PGY2's long terms in different subspecialties a post without one
+is its parent specialty's; a post with no specialty counts for none); HMO3 / PGY3 and later
+cohorts get no template; a 6-month term (ALLOW_6_MONTH_TERMS) is one term for term counts and two
 for caps on terms of a kind; leave blocks lie inside one term each.
 """
 
@@ -50,6 +52,9 @@ class Requirements:
     """Everything the constraint names ask of one line. Caps: None = no cap."""
 
     long_terms: int = 0  # terms of >= 10 weeks
+    distinct_specialties: int = 0  # of them in different parent specialties (PGY1)
+    distinct_subspecialties: int = 0  # ... in different subspecialties, else parent (PGY2)
+    max_categories: int | None = None  # categories a post may list (QLD: PMAQ accredits 2)
     clinical_weeks: int = 0
     categories: frozenset[str] = frozenset()
     specialty_pct: int | None = None
@@ -69,6 +74,7 @@ class Requirements:
 
 _AMC1 = Requirements(
     long_terms=4,
+    distinct_specialties=4,
     clinical_weeks=47,
     categories=frozenset("ABCD"),
     specialty_pct=50,
@@ -78,6 +84,7 @@ _AMC1 = Requirements(
 )
 _AMC2 = Requirements(
     long_terms=3,
+    distinct_subspecialties=3,
     clinical_weeks=47,
     categories=frozenset("ABC"),
     subspecialty_pct=25,
@@ -94,8 +101,19 @@ _TEMPLATES = {
     "VIC_PGY2": _AMC2,
     "NSW_PGY1": replace(_AMC1, terms=5, service_terms=1),
     "NSW_PGY2": replace(_AMC2, terms=5, service_terms=1),
-    **{f"{s}_PGY{n}": (_AMC1 if n == 1 else _AMC2) for s in ("QLD", "SA", "WA", "TAS", "NT") for n in (1, 2)},
+    **{f"{s}_PGY{n}": (_AMC1 if n == 1 else _AMC2) for s in ("SA", "WA", "TAS", "NT") for n in (1, 2)},
+    "QLD_PGY1": replace(_AMC1, max_categories=2),
+    "QLD_PGY2": replace(_AMC2, max_categories=2),
 }
+
+
+def _senior(cohort: str) -> bool:
+    """HMO3 / PGY3 and later: no accreditation template, only the always-on rules."""
+    for prefix in ("HMO", "PGY"):
+        number = cohort.removeprefix(prefix)
+        if cohort.startswith(prefix) and number.isascii() and number.isdigit() and int(number) >= 3:
+            return True
+    return False
 
 
 @dataclass
@@ -136,6 +154,9 @@ def _tightest(reqs: list[Requirements]) -> Requirements:
 
     return Requirements(
         long_terms=max((r.long_terms for r in reqs), default=0),
+        distinct_specialties=max((r.distinct_specialties for r in reqs), default=0),
+        distinct_subspecialties=max((r.distinct_subspecialties for r in reqs), default=0),
+        max_categories=cap([r.max_categories for r in reqs]),
         clinical_weeks=max((r.clinical_weeks for r in reqs), default=0),
         categories=frozenset().union(*(r.categories for r in reqs)),
         specialty_pct=cap([r.specialty_pct for r in reqs]),
@@ -155,7 +176,7 @@ def requirements(inp: PlannerInput) -> tuple[Requirements, list[str]]:
     reading = _Reading()
     state, cohort = inp.state.strip().upper(), inp.cohort.strip().upper()
     names = [c.strip().upper() for c in inp.constraints]
-    if state != "UNRESTRICTED":
+    if state != "UNRESTRICTED" and not _senior(cohort):
         names.insert(0, f"{state}_{cohort}")
     for name in names:
         _read_name(name, reading)
@@ -285,6 +306,17 @@ def _check_rules(req: Requirements, inp: PlannerInput, held: list[Position]) -> 
             found.append(f"position {pid} held in terms {at} (only a 6-month term repeats)")
     if sum(1 for w, _ in units if w >= 10) < req.long_terms:
         found.append(f"fewer than {req.long_terms} terms of 10 weeks or more")
+    for n, attr in ((req.distinct_specialties, "parent specialties"), (req.distinct_subspecialties, "subspecialties")):
+        if attr == "parent specialties":
+            keys = {_key(p.parent_specialty) for w, p in units if w >= 10}
+        else:
+            keys = {_key(p.subspecialty) or _key(p.parent_specialty) for w, p in units if w >= 10}
+        if len(keys - {""}) < n:
+            found.append(f"fewer than {n} terms of 10 weeks or more in different {attr}")
+    if req.max_categories is not None:
+        for p in held:
+            if len(set(p.experience_categories)) > req.max_categories:
+                found.append(f"{p.name} lists more than {req.max_categories} experience categories")
     if req.terms is not None and len(units) != req.terms:
         found.append(f"{len(units)} terms, not exactly {req.terms}")
     if req.structure is not None and tuple(terms) != req.structure:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from ortools.sat.python import cp_model
 
+from daemon.planner.data import Position
 from daemon.planner.problem import Problem
 from daemon.planner.rules.kinds import Predicate
 
@@ -55,6 +56,10 @@ class Line:
         found = self._matching(where)
         terms = self.problem.terms
         return cp_model.LinearExpr.weighted_sum([v for _, v in found], [terms[t] for (t, _), _ in found])
+
+    def term_cells(self, term: int) -> Sequence[tuple[Position, cp_model.IntVar]]:
+        positions = self.problem.positions
+        return [(positions[i], v) for (t, i), v in self.cells.items() if t == term]
 
     def six_month_pairs(self) -> Sequence[tuple[int, cp_model.IntVar]]:
         return self.pairs

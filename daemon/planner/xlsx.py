@@ -624,10 +624,12 @@ def _legend_sheet(wb: Any, formats: Formats, fmt: _LineFormats, inp: PlannerInpu
 _CATALOGUE = {
     "UNRESTRICTED": "only the always-on rules: one position per term, capacities, the cohort, a position at most "
     "once per line, leave as one block or 2+3 / 3+2 weeks at least 13 weeks apart",
-    "AMC_PGY1": "AMC PGY1: at least 4 terms of at least 10 weeks and 47 clinical weeks; categories A, B, C and D "
+    "AMC_PGY1": "AMC PGY1: at least 4 terms of at least 10 weeks, in 4 different parent specialties, and 47 "
+    "clinical weeks; categories A, B, C and D "
     "all covered; at most 50% of weeks in one parent specialty, 25% in one subspecialty, 20% in service terms "
     "(one service term is always allowed in a year of four or more terms); at least 50% in team-based terms",
-    "AMC_PGY2": "AMC PGY2: at least 3 terms of at least 10 weeks and 47 clinical weeks; categories A, B and C "
+    "AMC_PGY2": "AMC PGY2: at least 3 terms of at least 10 weeks, in 3 different subspecialties (a post without "
+    "one counts as its parent specialty), and 47 clinical weeks; categories A, B and C "
     "covered; at most 25% of weeks in one subspecialty, one non-clinical term, 25% in service terms; at least "
     "50% in team-based terms",
     "VIC_PGY1": "AMC_PGY1, plus five terms of 10/10/10/10/12 weeks with the 12-week term last, and a Medicine, "
@@ -635,6 +637,10 @@ _CATALOGUE = {
     "VIC_PGY2": "AMC_PGY2, plus PMCV's rules for PGY2 (a 6-month term only with ALLOW_6_MONTH_TERMS)",
     "NSW_PGY1": "AMC_PGY1, plus exactly five terms and at most one service term",
     "NSW_PGY2": "AMC_PGY2, plus exactly five terms and at most one service term",
+    "QLD_PGY1": "QLD: the AMC PGY1 baseline (AMC_PGY1) with the hospital's term structure; a position listing "
+    "more than two experience categories is bad input (PMAQ)",
+    "QLD_PGY2": "QLD: the AMC PGY2 baseline (AMC_PGY2) with the hospital's term structure; a position listing "
+    "more than two experience categories is bad input (PMAQ)",
     "NO_NIGHTS": "no line holds a position marked is_nights (nights/relief)",
     "MAX_ONE_RURAL": "at most one rural term per line",
     "MAX_ONE_SERVICE": "at most one service term (is_service_term or is_nights) per line",

@@ -26,9 +26,11 @@ def test_every_category_is_covered() -> None:
 
 
 def test_at_most_half_the_year_in_one_parent_specialty() -> None:
-    inp = run([pos(f"m{k}", "Medicine") for k in range(3)] + [filler("x0"), filler("x1")])
+    # In a 52-week year the four long terms in different specialties leave one specialty at
+    # most 22 weeks, so the 50% cap never binds on its own any more; the checker still reads it.
+    inp = run([pos(f"m{k}", "Medicine") for k in range(3)] + [filler("x0"), filler("x1"), filler("x2")])
     out, rejected = rejected_without(inp, ("AMC_PGY1",))
-    assert sum(pid.startswith("m") for pid in held(lines_of(out)[0])) == 2  # 26 of 52 weeks
+    assert sum(pid.startswith("m") for pid in held(lines_of(out)[0])) == 1
     assert any("50% of the year in parent_specialty medicine" in v for v in rejected)
 
 

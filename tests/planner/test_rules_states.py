@@ -7,9 +7,11 @@ from dataclasses import replace
 
 import pytest
 
+from daemon.checks.planner import check_lines
 from daemon.planner.data import Position
 from daemon.planner.rules import Rule, resolve
 from daemon.planner.rules.amc import amc_pgy1, amc_pgy2
+from daemon.planner.rules.qld import AtMostTwoCategories
 from daemon.planner.solve import solve
 from daemon.solving import BadInput, SolveContext
 from tests.planner.factory import (
@@ -61,10 +63,40 @@ def _parts(rules: Sequence[Rule]) -> list[tuple[str, tuple[object, ...]]]:
     return [(type(r).__name__, tuple(v for k, v in vars(r).items() if k != "source")) for r in rules]
 
 
-@pytest.mark.parametrize("state", ["QLD", "SA", "WA", "TAS", "NT"])
+@pytest.mark.parametrize("state", ["SA", "WA", "TAS", "NT"])
 def test_baseline_states_are_the_amc_rules(state: str) -> None:
     assert _parts(resolve([], state, "PGY1").rules) == _parts(amc_pgy1())
     assert _parts(resolve([], state, "PGY2").rules) == _parts(amc_pgy2())
+
+
+def test_qld_is_the_amc_rules_and_pmaq_category_limit() -> None:
+    assert _parts(resolve([], "QLD", "PGY1").rules) == _parts([*amc_pgy1(), AtMostTwoCategories("")])
+    assert _parts(resolve([], "QLD", "PGY2").rules) == _parts([*amc_pgy2(), AtMostTwoCategories("")])
+
+
+@pytest.mark.parametrize("cohort", ["PGY1", "PGY2"])
+def test_qld_post_with_three_categories_is_bad_input(cohort: str) -> None:
+    # PMAQ accredits a term for at most two categories: the posts at fault are named, every one.
+    two = ("A", "B")
+    positions = [pos("ok", experience_categories=two), pos("Ward 3", experience_categories=ABC), pos("Ward 4")]
+    inp = run(positions + [filler(f"x{k}", experience_categories=two) for k in range(3)], state="QLD", cohort=cohort)
+    with pytest.raises(BadInput, match=r"at most 2 experience categories.*Ward 3 \(ABC\), Ward 4 \(ABCD\)$"):
+        solve(inp, SolveContext())
+    # Elsewhere such a post is fine; and under QLD_* the checker rejects a line holding one.
+    lines = lines_of(solve_checked(replace(inp, state="SA")))
+    qld = replace(inp, state="UNRESTRICTED", constraints=(f"QLD_{cohort}",))
+    assert any("Ward 4 lists more than 2 experience categories" in v for v in check_lines(qld, lines))
+
+
+@pytest.mark.parametrize("cohort", ["HMO3", "pgy3", "PGY4", "HMO5"])
+def test_senior_cohorts_get_the_always_on_rules_only(cohort: str) -> None:
+    # HMO3 / PGY3 and later: no accreditation template (one specialty all year is allowed).
+    assert resolve([], "VIC", cohort).rules == ()
+    assert resolve(["NO_NIGHTS"], "QLD", cohort).names == ("NO_NIGHTS",)
+    inp = run([pos(f"m{k}", "Medicine", experience_categories=("A",)) for k in range(4)], state="NSW", cohort=cohort)
+    out = solve_checked(inp)
+    assert sorted(held(lines_of(out)[0])) == ["m0", "m1", "m2", "m3"]
+    assert out.metadata["rules"] == ["UNRESTRICTED"]
 
 
 def test_vic_pgy2_is_amc_pgy2() -> None:
@@ -102,7 +134,7 @@ def test_nsw_needs_five_terms_unless_num_terms_overrides() -> None:
 
 @pytest.mark.parametrize(
     ("state", "cohort", "message"),
-    [("XYZ", "PGY1", "unknown state 'XYZ'"), ("VIC", "ANY", "PGY1 or PGY2")],
+    [("XYZ", "PGY1", "unknown state 'XYZ'"), ("VIC", "ANY", "PGY1 or PGY2"), ("NSW", "HMO2", "PGY1 or PGY2")],
 )
 def test_state_needs_a_known_template(state: str, cohort: str, message: str) -> None:
     with pytest.raises(BadInput, match=message):

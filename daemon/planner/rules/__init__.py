@@ -7,7 +7,10 @@ the same text separately):
   comparisons (25% of 52 weeks admits 13).
 - Service = ``is_service_term`` or ``is_nights`` (SPEC: "service (nights/relief) term").
 - Specialty names compare case-insensitively, whole name ("Emergency Medicine" is not
-  "Medicine"); an empty subspecialty belongs to no subspecialty.
+  "Medicine"); an empty subspecialty belongs to no subspecialty for the 25% cap. For PGY2's
+  long terms in different subspecialties a post with none counts as its parent specialty;
+  a post with no specialty at all counts towards no distinct one.
+- Cohorts HMO3 / PGY3 and later select no template with a state (the always-on rules only).
 - With ALLOW_6_MONTH_TERMS, two consecutive terms in one position are one 6-month term for the
   term counts (``>= k terms of >= 10 weeks``, exactly k terms, the four-term service
   exception); caps that count terms of a kind (service, rural, non-clinical) count both.

@@ -1,10 +1,15 @@
-"""AMC_PGY1 and AMC_PGY2: the national framework every state template builds on (SPEC §5)."""
+"""AMC_PGY1 and AMC_PGY2: the national framework every state template builds on (SPEC §5).
+
+The long terms are in different specialties as PMCV's "PGY1 & PGY2 Requirements" word them:
+parent specialties for PGY1, subspecialties for PGY2 (``distinct_specialties``).
+"""
 
 from __future__ import annotations
 
 from daemon.planner.rules.base import Rule
 from daemon.planner.rules.counts import MaxSlots
 from daemon.planner.rules.coverage import CategoriesCovered
+from daemon.planner.rules.distinct_specialties import distinct_parent_specialties, distinct_subspecialties
 from daemon.planner.rules.kinds import is_non_clinical
 from daemon.planner.rules.shares import ServiceShareCap, ShareCap, TeamShareMin
 from daemon.planner.rules.terms import MinClinicalWeeks, MinLongTerms
@@ -15,6 +20,7 @@ from daemon.planner.rules.terms import MinClinicalWeeks, MinLongTerms
 def amc_pgy1(source: str = "AMC_PGY1") -> list[Rule]:
     return [
         MinLongTerms(source, count=4),
+        distinct_parent_specialties(source, 4),
         MinClinicalWeeks(source, weeks=47),
         *(CategoriesCovered(source, (c,)) for c in "ABCD"),
         ShareCap(source, "parent_specialty", 50),
@@ -27,6 +33,7 @@ def amc_pgy1(source: str = "AMC_PGY1") -> list[Rule]:
 def amc_pgy2(source: str = "AMC_PGY2") -> list[Rule]:
     return [
         MinLongTerms(source, count=3),
+        distinct_subspecialties(source, 3),
         MinClinicalWeeks(source, weeks=47),
         *(CategoriesCovered(source, (c,)) for c in "ABC"),
         ShareCap(source, "subspecialty", 25),

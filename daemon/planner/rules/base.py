@@ -81,6 +81,10 @@ class LineVars(Protocol):
         """Term weeks of the line in positions matching ``where`` (leave not deducted)."""
         ...
 
+    def term_cells(self, term: int) -> Sequence[tuple[Position, cp_model.IntVar]]:
+        """(p, v) for each position open in ``term``: v is 1 when the line holds p then."""
+        ...
+
     def six_month_pairs(self) -> Sequence[tuple[int, cp_model.IntVar]]:
         """(t, v): v is 1 when terms t and t+1 hold the same position (a 6-month term).
 

@@ -42,6 +42,16 @@ PARAMETRISED: dict[str, tuple[int, Callable[[int], list[Rule]]]] = {  # name: (l
 }
 STATES = ("UNRESTRICTED", "AMC", "VIC", "NSW", *BASELINE_STATES)
 _PARAMETRISED_NAME = re.compile(r"([A-Z_]+)=(-?\d+)")
+# HMO3 / PGY3 and later: no accreditation template applies (the seeds' presale demos bypass the
+# strict checks); a run with a state and such a cohort gets the always-on rules and its names.
+_SENIOR_COHORT = re.compile(r"(?:HMO|PGY)0*([1-9][0-9]*)")
+SENIOR_FROM = 3
+
+
+def is_senior(cohort: str) -> bool:
+    """HMO3, PGY3 or later (case-insensitive): past the AMC's two accredited years."""
+    match = _SENIOR_COHORT.fullmatch(cohort.strip().upper())
+    return match is not None and int(match[1]) >= SENIOR_FROM
 
 
 def valid_names() -> list[str]:
@@ -57,11 +67,14 @@ class RuleSet:
 def _template_of(state: str, cohort: str) -> str | None:
     if state not in STATES:
         raise BadInput(f"unknown state {state!r}; valid states: {', '.join(STATES)}")
-    if state == "UNRESTRICTED":
+    if state == "UNRESTRICTED" or is_senior(cohort):
         return None
     name = f"{state}_{cohort}"
     if name not in TEMPLATES:
-        raise BadInput(f"state {state} selects its template by cohort, PGY1 or PGY2; the run's cohort is {cohort!r}")
+        raise BadInput(
+            f"state {state} selects its template by cohort, PGY1 or PGY2 (HMO3 / PGY3 and later: "
+            f"no template); the run's cohort is {cohort!r}"
+        )
     return name
 
 
