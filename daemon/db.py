@@ -59,8 +59,13 @@ def sql_text(name: str) -> str:
 
 @functools.cache
 def queue_statement(name: str, table: str, created: str) -> sql.Composed:
-    """A ``sql/queue/<name>.sql`` statement bound to one queue table."""
-    return sql.SQL(sql_text(f"queue/{name}")).format(table=sql.Identifier(table), created=sql.Identifier(created))
+    """A ``sql/queue/<name>.sql`` statement bound to one queue table. ``{round_is_blocked}``
+    in it stands for ``sql/queue/round_is_blocked.sql``, the allocator's claims' shared test."""
+    names: dict[str, sql.Composable] = {"table": sql.Identifier(table), "created": sql.Identifier(created)}
+    text = sql_text(f"queue/{name}")
+    if "{round_is_blocked}" in text:
+        names["round_is_blocked"] = sql.SQL(sql_text("queue/round_is_blocked")).format(**names)
+    return sql.SQL(text).format(**names)
 
 
 def redact(url: str) -> str:

@@ -7,13 +7,6 @@ UPDATE {table} AS r
        attempts = r.attempts + 1, progress = NULL, last_error = NULL
  WHERE r.id = (SELECT q.id FROM {table} AS q
                 WHERE q.id = %(id)s AND q.status = 'PENDING'
-                  AND NOT (q.is_exclusive AND EXISTS (
-                          SELECT 1 FROM {table} AS g
-                           WHERE g.allocation_run_id = q.allocation_run_id AND g.is_exclusive AND g.id <> q.id
-                             AND (g.status = 'GENERATING'
-                                  OR (g.status = 'PENDING'
-                                      AND (g.priority > q.priority
-                                           OR (g.priority = q.priority
-                                               AND (g.{created}, g.id) < (q.{created}, q.id)))))))
+                  AND NOT {round_is_blocked}
                   FOR UPDATE OF q SKIP LOCKED)
 RETURNING r.id, r.attempts
