@@ -10,7 +10,8 @@ first, up to ``explain_limit``), the first reason that applies:
    the worker there, and the chain of moves of that allocation; or ``no_allocation`` when no
    allocation of the run can (a must-have line would be left empty, or a cap broken).
 
-With stability (SPEC §4.6) each row also says whether the pair blocks. Per line, the value of
+With stability (SPEC §4.6) each trade-off and no-allocation row also says whether the pair
+blocks (a pair closed by reasons 1-3 cannot). Per line, the value of
 a seat: the fall of the objective with one more, the rise with one fewer.
 
 Exact runs (linear_sum_assignment, min-cost flow) take their figures from the optimum's

@@ -18,8 +18,8 @@ The shortest paths run on a graph of lines, not workers: a path through worker w
 to line b ("a's worker w' moves to b") only ever uses the cheapest such w', so
 arc(a, b) = min over workers w' on a of c(w', b) - c(w', a), and the graph has one node per
 line, per capped supervisor and the sink. Costs are the solver's integer costs, so every
-figure here is about the same objective the solver minimised; the chain of moves behind each
-path is returned too, and its true (unscaled) cost is summed from the moves themselves.
+figure here is about the same objective the solver minimised; the first moves of the chain
+behind each path are returned too, and its true (unscaled) cost is summed from all its moves.
 Potentials from Bellman-Ford make every arc non-negative, so Dijkstra (scipy) can run from
 each target once; the distances are only ever used through the integer sums of their moves.
 """
