@@ -1,0 +1,1 @@
+ALTER TABLE positions DROP COLUMN six_month_approved;
