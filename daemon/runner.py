@@ -122,7 +122,10 @@ class Runner:
         loaded = time.monotonic()
         log_.info("loaded", seconds=round(loaded - started, 3))
         limit = kind.seconds_allowed(problem)
-        outcome = self._solve(problem, loaded + limit + self._settings.solve_grace_seconds, limit)
+        # The grace covers the stop too: a solve that ignores the stop request is killed by
+        # max_seconds + grace after its load, not STOP_GRACE_SECONDS later.
+        grace = max(0.0, self._settings.solve_grace_seconds - STOP_GRACE_SECONDS - POLL_SECONDS)
+        outcome = self._solve(problem, loaded + limit + grace, limit)
         if outcome is None:
             return
         timing = {"load": loaded - started, "solve": time.monotonic() - loaded}

@@ -17,6 +17,9 @@ FinalStatus = Literal["COMPLETED", "INFEASIBLE", "FAILED"]
 
 # CP-SAT refuses a model asking for more search workers than this ("the model is invalid").
 MAX_NUM_WORKERS = 10_000
+# The longest max_seconds a run may ask for (a day; allocation_planner_runs checks the same):
+# beyond it a deadline is no deadline, and a run stuck by mistake would hold a slot for ever.
+MAX_SECONDS = 86_400.0
 
 
 class BadInput(Exception):

@@ -79,18 +79,23 @@ def worker_rank(value: str) -> Case:
     return case
 
 
-def supervisor_rank(conn: Conn) -> tuple[str, str]:
-    h = hospital(conn, supervisors=2)
-    w = h.workers[0]
-    p = one(
-        conn, "SELECT id FROM allocation_run_preferencers WHERE allocation_run = %s ORDER BY name", h.allocation_run
-    )
-    conn.execute(
-        "UPDATE preference_preferencer_workers SET rank = 1e400 WHERE preferencer = %s AND worker_mapping = %s", (p, w)
-    )
-    return enqueue(conn, h.allocation_run), (
-        f"{BEYOND_FLOAT8}preference_preferencer_workers.rank = 1e+400 (preferencer {p}, worker mapping {w})"
-    )
+def supervisor_rank(value: str) -> Case:
+    def case(conn: Conn) -> tuple[str, str]:
+        h = hospital(conn, supervisors=2)
+        w = h.workers[0]
+        p = one(
+            conn, "SELECT id FROM allocation_run_preferencers WHERE allocation_run = %s ORDER BY name", h.allocation_run
+        )
+        conn.execute(
+            f"UPDATE preference_preferencer_workers SET rank = {value} WHERE preferencer = %s AND worker_mapping = %s",
+            (p, w),
+        )
+        return enqueue(conn, h.allocation_run), (
+            f"{BEYOND_FLOAT8}preference_preferencer_workers.rank = {shown(value)} (preferencer {p}, worker mapping {w})"
+        )
+
+    case.__name__ = f"supervisor_rank_{value}"
+    return case
 
 
 def weighting(value: str, line: bool) -> Case:
@@ -169,7 +174,8 @@ def eligibility_naming_another_runs_workers(column: str, count: int) -> Case:
 ALLOCATOR_CASES: list[Case] = [
     worker_rank("1e400"),
     worker_rank("1e-400"),
-    supervisor_rank,
+    supervisor_rank("1e400"),
+    supervisor_rank("1e-400"),
     weighting("1e400", line=True),
     weighting("-1e-400", line=False),
     many_ranks_beyond_float8,
@@ -217,13 +223,21 @@ PLANNER_CASES: list[tuple[str, str, str, str]] = [
         "run",
         "max_seconds",
         "'Infinity'",
-        "allocation_planner_runs.max_seconds of run {run}: must be a finite number of seconds, got Infinity",
+        "allocation_planner_runs.max_seconds of run {run}: must be a finite number of seconds, at most 86400, "
+        "got Infinity",
     ),
     (
         "run",
         "max_seconds",
         "'NaN'",
-        "allocation_planner_runs.max_seconds of run {run}: must be a finite number of seconds, got NaN",
+        "allocation_planner_runs.max_seconds of run {run}: must be a finite number of seconds, at most 86400, got NaN",
+    ),
+    (  # a row from before 0008's bound: a deadline a million years away is no deadline
+        "run",
+        "max_seconds",
+        "1e12",
+        "allocation_planner_runs.max_seconds of run {run}: must be a finite number of seconds, at most 86400, "
+        "got 1000000000000.0",
     ),
     (
         "position",

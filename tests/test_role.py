@@ -134,6 +134,8 @@ TABLES = [
     "rotations",
     "preference_worker_job_lines",
     "allocator_py_allocations",
+    "allocator_py_explanations",
+    "allocator_py_seat_values",
     "allocator_py_runs",
     "allocation_planner_runs",
     "run_events",
@@ -178,6 +180,31 @@ FORBIDDEN: dict[str, list[str]] = {
     "cancel a running run": ["UPDATE allocator_py_runs SET status = 'CANCELLED' WHERE id = '{running}'"],
     "cancel_run()": ["SELECT cancel_run('{pending}')"],
     "complete a run never claimed": ["UPDATE allocator_py_runs SET status = 'COMPLETED' WHERE id = '{pending}'"],
+    "add an allocation to a finished run": [
+        "INSERT INTO allocator_py_allocations (run_id, worker_mapping, job_line, dissatisfaction) "
+        "VALUES ('{failed}', '{m}', '{gen_old}', 0)"
+    ],
+    "add an allocation to a run nobody claimed": [
+        "INSERT INTO allocator_py_allocations (run_id, worker_mapping, job_line, dissatisfaction) "
+        "VALUES ('{pending}', '{m}', '{hand}', 0)"
+    ],
+    "add an explanation to a finished run": [
+        "INSERT INTO allocator_py_explanations (run_id, worker_mapping, job_line, worker_rank, reason) "
+        "VALUES ('{failed}', '{m}', '{hand}', 1, 'no_seat')"
+    ],
+    "add a seat value to a finished run": [
+        "INSERT INTO allocator_py_seat_values (run_id, job_line, one_more_seat, exact) "
+        "VALUES ('{done}', '{hand}', 0, true)"
+    ],
+    "snapshot lines for a finished planner run": [
+        "INSERT INTO job_lines_history (allocation_run, planner_run, snapshot) VALUES ('{a}', '{p_done}', '{{}}')"
+    ],
+    "snapshot lines for no planner run": [
+        "INSERT INTO job_lines_history (allocation_run, snapshot) VALUES ('{a}', '{{}}')"
+    ],
+    "snapshot another allocation run's lines under a running planner run": [
+        "INSERT INTO job_lines_history (allocation_run, planner_run, snapshot) VALUES ('{b}', '{p_run}', '{{}}')"
+    ],
     "insert into run_events": [
         "INSERT INTO run_events (run_id, run_kind, event) VALUES ('{done}', 'allocator', 'completed')"
     ],
@@ -219,6 +246,29 @@ def test_the_daemon_role_cannot_copy_rotations_onto_a_hand_made_line(
     ):
         copy.write_row((world["a"], world["hand"], None, None, 20, 5, "LEAVE"))
     assert contents(conn) == before
+
+
+def test_the_daemon_role_cannot_copy_allocations_into_a_finished_run(
+    conn: Conn, db_url: str, world: dict[str, str]
+) -> None:
+    """COPY, as the allocator writes its results, goes through the same check; a running run
+    takes them (the daemon's own job)."""
+    before = contents(conn)
+    with (
+        psycopg.connect(as_daemon(db_url)) as daemon,
+        pytest.raises(psycopg.errors.InsufficientPrivilege, match="only to a running allocator run"),
+        daemon.cursor() as cur,
+        cur.copy(sql_text("allocator/write")) as copy,
+    ):
+        copy.write_row((world["failed"], world["m"], world["gen_old"], 1.0, 0.0))
+    assert contents(conn) == before
+    with (
+        psycopg.connect(as_daemon(db_url)) as daemon,
+        daemon.cursor() as cur,
+        cur.copy(sql_text("allocator/write")) as copy,
+    ):
+        copy.write_row((world["running"], world["m"], world["hand"], 1.0, 0.0))
+    assert one(conn, "SELECT count(*) FROM allocator_py_allocations WHERE run_id = %s", (world["running"],)) == 1
 
 
 def test_a_temporary_run_events_table_does_not_swallow_the_events(conn: Conn, db_url: str) -> None:

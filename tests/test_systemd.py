@@ -23,6 +23,7 @@ import pytest
 
 from daemon import notify
 from daemon.notify import SystemdNotifier
+from daemon.settings import Settings, memory_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 SYSTEMD_DIR = ROOT / "systemd"
@@ -296,6 +297,7 @@ REQUIRED_SERVICE = {
     "TimeoutStopSec": "90",
     "KillMode": "mixed",
     "OOMPolicy": "continue",
+    "MemoryMax": "14G",
     "User": "receptord",
     "Group": "receptord",
     "NoNewPrivileges": "yes",
@@ -335,6 +337,18 @@ def test_unit_directives(name: str, env_file: str) -> None:
         assert unit["Unit"][key] == ["network-online.target postgresql.service"]
     assert "Requires" not in unit["Unit"], "the database may be remote: Wants= only"
     assert unit["Install"]["WantedBy"] == ["multi-user.target"]
+
+
+@pytest.mark.parametrize("name", ["receptord.service", "receptord@.service"])
+def test_memory_max_leaves_the_daemon_room_beside_its_solvers(name: str) -> None:
+    """MemoryMax= caps the whole unit, so the kernel's OOM killer picks within it, not
+    PostgreSQL: the default slots' limits plus about 2 GiB for the daemon must fit under it,
+    or a run within its own limit would take the daemon down."""
+    defaults = Settings()
+    slots = memory_bytes(defaults.slot_memory)
+    unit = memory_bytes(load_unit(name)["Service"]["MemoryMax"][0])
+    assert slots is not None and unit is not None
+    assert unit >= defaults.pool_size * slots + 2 * 2**30
 
 
 def test_template_is_instance_aware() -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Literal
 
-from daemon.solving import MAX_NUM_WORKERS, BadInput
+from daemon.solving import MAX_NUM_WORKERS, MAX_SECONDS, BadInput
 from daemon.text import listing
 
 RankNotation = Literal["competition", "dense", "fractional"]
@@ -100,10 +100,7 @@ def parse_config(raw: dict[str, Any] | None) -> AllocatorConfig:
             raise BadInput(f"config key 'preference_power' must be positive, got {power}")
         values["preference_power"] = power
     if "max_seconds" in raw:
-        seconds = _number("max_seconds", raw["max_seconds"])
-        if seconds <= 0.0:
-            raise BadInput(f"config key 'max_seconds' must be positive, got {seconds}")
-        values["max_seconds"] = seconds
+        values["max_seconds"] = _max_seconds(raw["max_seconds"])
     if "rng_seed" in raw:
         seed = _integer("rng_seed", raw["rng_seed"])
         if not 0 <= seed < 2**63:
@@ -143,6 +140,13 @@ def time_limit(raw: Mapping[str, Any] | None) -> float:
     """The run's ``max_seconds`` for the daemon's solve deadline; the default when the key is
     missing or invalid (the solver then rejects the run with the key's name)."""
     try:
-        return _number("max_seconds", (raw or {})["max_seconds"])
+        return _max_seconds((raw or {})["max_seconds"])
     except (KeyError, BadInput):
         return AllocatorConfig.max_seconds
+
+
+def _max_seconds(value: Any) -> float:
+    seconds = _number("max_seconds", value)
+    if not 0.0 < seconds <= MAX_SECONDS:
+        raise BadInput(f"config key 'max_seconds' must be within (0, {MAX_SECONDS:g}] seconds, got {seconds:g}")
+    return seconds

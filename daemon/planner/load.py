@@ -13,7 +13,7 @@ import psycopg
 
 from daemon.db import sql_text
 from daemon.planner.data import PlannerInput, Position
-from daemon.solving import BadInput
+from daemon.solving import MAX_SECONDS, BadInput
 
 MAX_LISTED = 10  # positions named in one message before "and N more" (as problem.py)
 
@@ -79,10 +79,10 @@ def _run_errors(run_id: str, *, terms: list[Any], constraints: list[Any], max_se
         for column, value in (("term_structure", terms), ("constraints", constraints))
         if (fault := _array_fault(value))
     ]
-    if not math.isfinite(max_seconds):  # the daemon's deadline is load time + max_seconds
+    if not max_seconds <= MAX_SECONDS:  # the daemon's deadline is load time + max_seconds (NaN too)
         errors.append(
             f"allocation_planner_runs.max_seconds of run {run_id}: must be a finite number of seconds, "
-            f"got {_shown(max_seconds)}"
+            f"at most {MAX_SECONDS:g}, got {_shown(max_seconds)}"
         )
     return errors
 

@@ -12,7 +12,7 @@ from daemon.planner.data import PlannerInput, Position
 from daemon.planner.leave import LeavePattern, leave_patterns, term_starts
 from daemon.planner.rules import Rule, resolve
 from daemon.planner.rules.kinds import Predicate
-from daemon.solving import MAX_NUM_WORKERS, BadInput
+from daemon.solving import MAX_NUM_WORKERS, MAX_SECONDS, BadInput
 
 YEAR_WEEKS = 52
 CATEGORIES = ("A", "B", "C", "D")
@@ -97,8 +97,8 @@ def _run_errors(inp: PlannerInput) -> list[str]:
         errors.append(f"leave_weeks must not be negative, got {inp.leave_weeks}")
     if not math.isfinite(inp.max_seconds):
         errors.append(f"max_seconds must be a finite number, got {inp.max_seconds}")
-    elif inp.max_seconds <= 0:
-        errors.append(f"max_seconds must be positive, got {inp.max_seconds}")
+    elif not 0 < inp.max_seconds <= MAX_SECONDS:
+        errors.append(f"max_seconds must be within (0, {MAX_SECONDS:g}] seconds, got {inp.max_seconds:g}")
     if not all(isinstance(c, str) for c in inp.constraints):
         errors.append(f"constraints must be names, got {inp.constraints}")
     if inp.num_workers is not None and not 1 <= inp.num_workers <= MAX_NUM_WORKERS:

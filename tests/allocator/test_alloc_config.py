@@ -60,6 +60,8 @@ def test_unknown_key_is_named() -> None:
         ("preference_power", None),
         ("max_seconds", 0),
         ("max_seconds", float("nan")),
+        ("max_seconds", 86_400.5),
+        ("max_seconds", 1e300),
         ("rng_seed", 1.5),
         ("rng_seed", -1),
         ("allow_worker_preference_ties", 1),
@@ -104,3 +106,5 @@ def test_numbers_beyond_double_precision_name_the_key(key: str, value: Any, show
 def test_time_limit_of_an_unbounded_max_seconds_is_the_default() -> None:
     # The daemon's deadline: the default, and the solver then rejects the key.
     assert time_limit({"max_seconds": 10**400}) == time_limit({"max_seconds": float("inf")}) == 60.0
+    assert time_limit({"max_seconds": 1e300}) == 60.0
+    assert time_limit({"max_seconds": 86_400}) == 86_400.0

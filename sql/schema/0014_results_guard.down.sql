@@ -1,0 +1,6 @@
+DROP TRIGGER job_lines_history_daemon_guard ON job_lines_history;
+DROP TRIGGER allocator_py_seat_values_daemon_guard ON allocator_py_seat_values;
+DROP TRIGGER allocator_py_explanations_daemon_guard ON allocator_py_explanations;
+DROP TRIGGER allocator_py_allocations_daemon_guard ON allocator_py_allocations;
+DROP FUNCTION receptord_history_guard();
+DROP FUNCTION receptord_results_guard();
