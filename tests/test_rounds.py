@@ -28,7 +28,7 @@ from daemon.solving import BadInput, SolveOutcome
 from daemon.synthetic import Hospital, seed_allocation
 from tests.checked import assert_valid_allocation
 from tests.daemons import DaemonProcess, enqueue, wait_final, wait_for
-from tests.pg import as_daemon
+from tests.pg import Server, as_daemon
 from tests.slow_kind import SLEEP_KEY
 
 
@@ -37,14 +37,21 @@ def kind() -> RunKind:
     return registry()["allocator"]
 
 
-def solve_now(db_url: str, run_id: str) -> str:
-    """Solve one run in the foreground, through the real lifecycle, as the daemon's role."""
+def solve_in_foreground(db_url: str, run_id: str) -> tuple[str, str | None]:
+    """Solve one run in the foreground, through the real lifecycle, as the daemon's role;
+    return its status and last_error."""
     foreground.solve_run(Settings(database_url=as_daemon(db_url)), "allocator", run_id)
     with psycopg.connect(db_url) as c:
         row = c.execute("SELECT status, last_error FROM allocator_py_runs WHERE id = %s", (run_id,)).fetchone()
     assert row is not None
-    assert row[0] == "COMPLETED", row
-    return str(row[0])
+    return str(row[0]), row[1]
+
+
+def solve_now(db_url: str, run_id: str) -> str:
+    """solve_in_foreground, which must complete."""
+    status = solve_in_foreground(db_url, run_id)
+    assert status[0] == "COMPLETED", status
+    return status[0]
 
 
 def allocated(conn: psycopg.Connection, run_id: str) -> dict[str, str]:
@@ -93,46 +100,74 @@ def test_b_two_rounds_inserted_in_one_transaction_are_both_respected(db_url: str
     assert_rounds_hold(conn, h, capacity=2)
 
 
-@pytest.mark.parametrize(("priority_a", "priority_b"), [(3, 2), (2, 3)], ids=["a first", "b first"])
-def test_c_rounds_are_solved_one_at_a_time_by_any_number_of_daemons(
-    db_url: str, conn: psycopg.Connection, tmp_path: Path, priority_a: int, priority_b: int
-) -> None:
-    """Two overlapping priority rounds in either order, then a round for whoever is left."""
-    h = seed_allocation(conn, workers=6, lines=3, capacity=2, seed=23)
-    config = Jsonb({SLEEP_KEY: 2})
+def three_rounds(conn: psycopg.Connection, h: Hospital, priorities: tuple[int, ...], **config: Any) -> dict[str, str]:
+    """Rounds a and b overlap on worker 2; c, for everyone, has seats on lines 0 and 1 only
+    (4 for 6 workers). All may leave workers unassigned: whoever a round leaves, or cannot
+    seat, the next one may place. Inserted in one transaction."""
+    cfg = Jsonb({"allow_unassigned": True, "num_workers": 1, **config})  # one CP-SAT worker: repeatable
     with conn.transaction():
-        a = insert_round(conn, h, workers=h.workers[:3], priority=priority_a, config=config)
-        b = insert_round(conn, h, workers=h.workers[2:5], priority=priority_b, config=config)
-        c = insert_round(conn, h, priority=1, config=config)
-        other = enqueue(conn, h.allocation_run, config=config)  # not a round: runs alongside
+        return {
+            "a": insert_round(conn, h, workers=h.workers[:3], priority=priorities[0], config=cfg),
+            "b": insert_round(conn, h, workers=h.workers[2:5], priority=priorities[1], config=cfg),
+            "c": insert_round(conn, h, included_job_lines=h.lines[:2], priority=priorities[2], config=cfg),
+        }
+
+
+def final(conn: psycopg.Connection, h: Hospital, run_id: str) -> tuple[str, dict[int, int]]:
+    """A run's status and allocations as worker -> line positions in the seeded hospital, the
+    same in any database seeded alike."""
+    row = conn.execute("SELECT status FROM allocator_py_runs WHERE id = %s", (run_id,)).fetchone()
+    assert row is not None
+    return str(row[0]), {h.workers.index(w): h.lines.index(j) for w, j in allocated(conn, run_id).items()}
+
+
+@pytest.mark.parametrize("priorities", list(itertools.permutations((3, 2, 1))), ids=lambda p: "".join(map(str, p)))
+def test_c_rounds_are_solved_one_at_a_time_by_any_number_of_daemons(
+    db_url: str, conn: psycopg.Connection, pg_server: Server, tmp_path: Path, priorities: tuple[int, ...]
+) -> None:
+    """Three rounds enqueued together, in every priority order, solved by two daemons: never
+    two at a time, claimed by priority, and the final allocations are those of the same rounds
+    solved one by one in that order in a second database seeded alike."""
+    h = seed_allocation(conn, workers=6, lines=3, capacity=2, seed=23)
+    rounds = three_rounds(conn, h, priorities, **{SLEEP_KEY: 1})
+    other = enqueue(conn, h.allocation_run, config=Jsonb({SLEEP_KEY: 1}))  # not a round: runs alongside
     daemons = [DaemonProcess(db_url, slow=True, name=f"d{i}", log_dir=tmp_path) for i in range(2)]
     try:
-        for run in (a, b, c, other):
-            status = wait_final(conn, run, timeout=90)
-            assert status == "COMPLETED", conn.execute(
-                "SELECT id, status, last_error, attempts FROM allocator_py_runs WHERE id = %s", (run,)
-            ).fetchone()
+        for run in (*rounds.values(), other):
+            assert wait_final(conn, run, timeout=90) in {"COMPLETED", "FAILED"}
     finally:
         for d in daemons:
             d.stop()
+    assert final(conn, h, other)[0] == "COMPLETED"
     spans = {
         str(run): (start, end)
         for run, start, end in conn.execute(
-            "SELECT run_id, max(at) FILTER (WHERE event = 'claimed'), max(at) FILTER (WHERE event = 'completed')"
+            "SELECT run_id, max(at) FILTER (WHERE event = 'claimed'),"
+            " max(at) FILTER (WHERE event IN ('completed', 'failed', 'infeasible'))"
             " FROM run_events WHERE run_id = ANY (%s) GROUP BY run_id",
-            ([a, b, c],),
+            (list(rounds.values()),),
         )
     }
     order = sorted(spans, key=lambda r: spans[r][0])
     for earlier, later in itertools.pairwise(order):
         assert spans[earlier][1] < spans[later][0], spans  # never GENERATING at the same time
-    first, second = (a, b) if priority_a > priority_b else (b, a)
-    assert order == [first, second, c]  # by priority
-    # As if run one by one in that order: each round gets its included workers less earlier ones.
-    included = {a: set(h.workers[:3]), b: set(h.workers[2:5]), c: set(h.workers)}
-    assert set(allocated(conn, first)) == included[first]
-    assert set(allocated(conn, second)) == included[second] - included[first]
-    assert set(allocated(conn, c)) == set(h.workers) - included[first] - included[second]
+    by_priority = sorted(rounds, key=lambda name: -priorities["abc".index(name)])
+    assert order == [rounds[name] for name in by_priority]
+    got = {name: final(conn, h, run) for name, run in rounds.items()}
+
+    # The reference: the same hospital and rounds, solved one by one in claim order.
+    ref_url = pg_server.create_database()
+    try:
+        with psycopg.connect(ref_url, autocommit=True) as ref:
+            ref_h = seed_allocation(ref, workers=6, lines=3, capacity=2, seed=23)
+            ref_rounds = three_rounds(ref, ref_h, priorities)
+            for name in by_priority:
+                solve_in_foreground(ref_url, ref_rounds[name])
+            expected = {name: final(ref, ref_h, run) for name, run in ref_rounds.items()}
+    finally:
+        pg_server.drop_database(ref_url)
+    assert got == expected
+    assert any(status == "COMPLETED" and placed for status, placed in got.values())
     assert_rounds_hold(conn, h, capacity=2)
 
 

@@ -8,6 +8,7 @@ import sys
 import psycopg
 
 from daemon.db import ROOT
+from tests.pg import as_daemon
 
 
 def test_views_answer_queued_running_failed_stuck_and_throughput(db_url: str) -> None:
@@ -52,3 +53,33 @@ def test_status_command_prints_every_section(db_url: str) -> None:
     for title in ("Queue", "Running", "Stuck", "Recent failures", "Throughput", "Live daemons"):
         assert title in done.stdout
     assert "allocator" in done.stdout
+
+
+def test_status_command_names_the_round_a_run_waits_for(db_url: str) -> None:
+    """Run as the daemon's role, like a DBA's `receptord status`: a pending round behind a
+    running one is listed under Waiting with the id of the round it waits for."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        row = conn.execute(
+            "INSERT INTO allocator_py_runs (allocation_run_id, is_exclusive, status, claimed_by, claimed_at,"
+            " heartbeat_at, attempts) VALUES (gen_random_uuid(), true, 'GENERATING', 'busy:1', now(), now(), 1)"
+            " RETURNING id, allocation_run_id"
+        ).fetchone()
+        assert row is not None
+        running, allocation_run = str(row[0]), row[1]
+        row = conn.execute(
+            "INSERT INTO allocator_py_runs (allocation_run_id, is_exclusive) VALUES (%s, true) RETURNING id",
+            (allocation_run,),
+        ).fetchone()
+        assert row is not None
+        waiting = str(row[0])
+    done = subprocess.run(
+        [sys.executable, "-m", "daemon.cli", "status", "--database-url", as_daemon(db_url)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    section = done.stdout.split("\nWaiting\n", 1)[1].split("\n\n", 1)[0]
+    listed = [line.split() for line in section.splitlines()[2:]]
+    assert [fields[:3] for fields in listed] == [["allocator", waiting, running]], done.stdout
+    assert f"exclusive run {running}" in section, section

@@ -1,6 +1,8 @@
 -- receptord status: one titled section per DBA view (a "section" comment line starts each).
 -- section: Queue
 SELECT * FROM receptord_queue ORDER BY kind;
+-- section: Waiting
+SELECT kind, id, waiting_for, why FROM receptord_waiting;
 -- section: Running
 SELECT kind, id, claimed_by, running_for, heartbeat_age, attempts, progress FROM receptord_running;
 -- section: Stuck

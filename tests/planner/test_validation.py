@@ -77,7 +77,7 @@ def test_duplicate_ids_and_odd_categories() -> None:
 
 def test_run_settings() -> None:
     _fails("n_job_lines must be at least 1", n=0)
-    _fails("max_seconds must be positive", max_seconds=0)
+    _fails(r"max_seconds must be within \(0, 86400\] seconds, got 0", max_seconds=0)
     _fails(r"num_workers must be within \[1, 10000\], got 0", num_workers=0)
     _fails(r"num_workers must be within \[1, 10000\], got 10001", num_workers=10_001)
     _fails("NUM_TERMS=0: k must be at least 1", constraints=("NUM_TERMS=0",))
