@@ -9,9 +9,11 @@ every line is compliant.
 Readings shared with the planner's documented semantics: shares are of the year's term weeks
 (leave not deducted); service = is_service_term or is_nights; specialties compare
 case-insensitively (for PGY2's long terms in different subspecialties a post without one
-is its parent specialty's; a post with no specialty counts for none); HMO3 / PGY3 and later
-cohorts get no template; a 6-month term (ALLOW_6_MONTH_TERMS) is one term for term counts and two
-for caps on terms of a kind; leave blocks lie inside one term each.
+is its parent specialty's; a post with no specialty counts for none); specialties are the
+input's, those the loader inferred from position names included (inference is input, not
+model); HMO3 / PGY3 and later cohorts get no template; a 6-month term (ALLOW_6_MONTH_TERMS)
+is one term for term counts and two for caps on terms of a kind; leave blocks lie inside one
+term each.
 """
 
 from __future__ import annotations

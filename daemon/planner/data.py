@@ -6,7 +6,7 @@ it. Frozen dataclasses of plain values: picklable, printable, testable without a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,26 @@ class Position:
 
 
 @dataclass(frozen=True)
+class Inferred:
+    """A specialty ``infer`` filled in from a position's name (``position`` is its id)."""
+
+    position: str
+    name: str
+    parent_specialty: str
+    subspecialty: str | None  # None: the position kept its own (or the table gives none)
+    keyword: str
+
+
+@dataclass(frozen=True)
+class Inference:
+    """What the keyword table did to the positions that came without a parent specialty."""
+
+    inferred: tuple[Inferred, ...] = ()
+    unmatched: tuple[Position, ...] = ()  # no keyword in the name: left without a specialty
+    ambiguous: tuple[tuple[Position, tuple[str, ...]], ...] = ()  # tied keywords: left without one
+
+
+@dataclass(frozen=True)
 class PlannerInput:
     run_id: str
     allocation_run_id: str
@@ -45,3 +65,5 @@ class PlannerInput:
     rng_seed: int = 1234
     # (specialty_a, specialty_b) -> weight in -100..100; symmetric, optional.
     specialty_affinity: tuple[tuple[str, str, int], ...] = ()
+    # What the loader inferred from position names (``positions`` already hold it).
+    inference: Inference = field(default_factory=Inference)

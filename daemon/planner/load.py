@@ -2,7 +2,10 @@
 
 Values the model's types cannot hold are refused here, naming the column and the row: NULL
 entries or more than one dimension in an array column, an infinite or NaN ``max_seconds``
-(migration 0008 has the database refuse them too, but rows may predate it)."""
+(migration 0008 has the database refuse them too, but rows may predate it).
+
+An empty ``parent_specialty`` is inferred from the position's name (``infer``); one the
+keyword table cannot settle stays empty and counts for no specialty, as before."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import psycopg
 
 from daemon.db import sql_text
 from daemon.planner.data import PlannerInput, Position
+from daemon.planner.infer import infer, keyword_table
 from daemon.solving import MAX_SECONDS, BadInput
 
 MAX_LISTED = 10  # positions named in one message before "and N more" (as problem.py)
@@ -36,7 +40,8 @@ def load(conn: psycopg.Connection[Any], run_id: str) -> PlannerInput:
         errors += _position_errors(rows)
         if errors:
             raise BadInput("; ".join(errors))
-        positions = tuple(_position(r) for r in rows)
+        # Before validation, as the workbook reader does: the rules see the inferred specialties.
+        positions, inference = infer(tuple(_position(r) for r in rows), keyword_table())
         affinity = tuple((a, b, int(w)) for a, b, w in conn.execute(sql_text("planner/affinity")))
     return PlannerInput(
         run_id=run_id,
@@ -51,6 +56,7 @@ def load(conn: psycopg.Connection[Any], run_id: str) -> PlannerInput:
         max_seconds=float(max_seconds),
         allow_partial_filling=bool(partial),
         specialty_affinity=affinity,
+        inference=inference,
     )
 
 

@@ -9,6 +9,8 @@
 5. Phase "soft": lines in lexicographic order, diversity and affinity, demand kept first.
 6. Leave is placed, the lines are built, and the independent checker verifies every one:
    a non-compliant line is never returned.
+7. Every outcome's metadata says which specialties the loader inferred from position names
+   and which names matched no keyword (``infer``).
 
 ``max_seconds`` bounds the whole solve. CP-SAT's parallel search is not reproducible run to
 run (measured on 9.15, interleave_search included); given its solution, everything else here
@@ -18,11 +20,11 @@ is deterministic.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from daemon.checks.planner import check_lines
-from daemon.planner import report
+from daemon.planner import infer, report
 from daemon.planner.data import PlannerInput
 from daemon.planner.diagnose import LineBound, line_bound
 from daemon.planner.explain import Diagnosis, explain, joined, said
@@ -132,6 +134,12 @@ def _most_lines(problem: Problem, ctx: SolveContext, deadline: float) -> str:
 
 
 def solve(inp: PlannerInput, ctx: SolveContext) -> SolveOutcome:
+    outcome = _solve(inp, ctx)
+    # Whatever the outcome, the specialties the loader inferred are said (never silently).
+    return replace(outcome, metadata={**outcome.metadata, **infer.metadata(inp.inference)})
+
+
+def _solve(inp: PlannerInput, ctx: SolveContext) -> SolveOutcome:
     started = time.perf_counter()
     # CP-SAT held about 17 KB per (line, position, term) triple at peak with 2 search workers
     # (VIC_PGY1, 140 lines, 35 positions, measured here), more per triple with more lines, and

@@ -28,7 +28,8 @@ to none; ``capacity_by_term`` empty = ``capacity`` in every term.
   (CP-SAT workers, 2; normally the daemon's setting); the writer leaves them empty at their
   defaults. The queue columns (status, priority, createdat, attempts, …) may be present and
   are ignored.
-- ``positions``: ``id*``, ``name*``, ``parent_specialty*``, ``subspecialty``,
+- ``positions``: ``id*``, ``name*``, ``parent_specialty*`` (a blank cell is inferred from the
+  name, ``daemon.planner.infer``; one the keyword table cannot settle is an error), ``subspecialty``,
   ``experience_categories`` (letters A-D, comma-separated), ``is_service_term``,
   ``is_nights``, ``is_rural``, ``is_non_clinical`` (FALSE), ``is_team_based`` (TRUE),
   ``capacity`` (1), ``capacity_by_term`` (one whole number per term), ``cohorts``,
@@ -71,7 +72,8 @@ Result workbook format (``write_result``)
   lines and required seats are proven the best possible, error and diagnosis (conflicting
   rules, data at fault, measured fixes) when not COMPLETED or short, objective, bound, gap and
   timings, dropped excludable and
-  closed positions, the rules applied and what they mean, the soft goals' scores, the CP-SAT
+  closed positions, the specialties inferred from position names (and the names no keyword
+  matched or that tied), the rules applied and what they mean, the soft goals' scores, the CP-SAT
   phases, unfilled seats per position and term (a table), violations if the checker found any,
   and any other metadata as JSON so nothing reported is lost.
 - ``rotations``: the rotations as a table (SPEC §3 ``rotations``, with the line's and the
@@ -94,7 +96,8 @@ from typing import Any
 import xlsxwriter
 
 from daemon import workbook
-from daemon.planner.data import PlannerInput, Position
+from daemon.planner.data import Inference, PlannerInput, Position
+from daemon.planner.infer import TABLE, infer, keyword_table
 from daemon.planner.result import GeneratedLine
 from daemon.planner.rules import resolve
 from daemon.planner.rules.kinds import specialty_key
@@ -311,7 +314,7 @@ def _position(row: _Row, allocation_run: str) -> Position:
     return Position(
         id=row.required("id"),
         name=row.required("name"),
-        parent_specialty=row.required("parent_specialty"),
+        parent_specialty=row.text("parent_specialty") or "",
         subspecialty=row.text("subspecialty"),
         experience_categories=row.categories("experience_categories"),
         is_service_term=row.boolean("is_service_term", False),
@@ -340,11 +343,12 @@ def read_workbook(path: Path) -> PlannerInput:
     _unique(affinity_rows, ("specialty_a", "specialty_b"), "specialty pair")
     constraints = run.items("constraints")
     term_structure = run.whole_numbers("term_structure")
+    positions, inference = _inferred(tables[POSITIONS], allocation_run)
     return PlannerInput(
         run_id=run.required("id"),
         allocation_run_id=allocation_run,
         n_job_lines=run.integer("n_job_lines"),
-        positions=tuple(_position(row, allocation_run) for row in tables[POSITIONS]),
+        positions=positions,
         constraints=_DEFAULTS.constraints if constraints is None else constraints,
         state=run.text("state") or _DEFAULTS.state,
         cohort=run.text("cohort") or _DEFAULTS.cohort,
@@ -357,7 +361,26 @@ def read_workbook(path: Path) -> PlannerInput:
         specialty_affinity=tuple(
             (row.required("specialty_a"), row.required("specialty_b"), row.integer("weight")) for row in affinity_rows
         ),
+        inference=inference,
     )
+
+
+def _inferred(rows: Sequence[_Row], allocation_run: str) -> tuple[tuple[Position, ...], Inference]:
+    """The positions, blank ``parent_specialty`` cells inferred from the names (``infer``).
+    A cell the keyword table cannot settle stays bad input, as a blank required cell was
+    before inference: the error says which keywords matched, if any."""
+    positions, inference = infer(tuple(_position(row, allocation_run) for row in rows), keyword_table())
+    row_of = {row.text("id"): row for row in rows}
+    for p in inference.unmatched:
+        raise row_of[p.id].error(
+            "parent_specialty", f"a value is required: no keyword of {TABLE.name} is in the name {p.name!r}"
+        )
+    for p, tied in inference.ambiguous:
+        raise row_of[p.id].error(
+            "parent_specialty",
+            f"a value is required: the name {p.name!r} matches keywords of {TABLE.name} that tie: {', '.join(tied)}",
+        )
+    return positions, inference
 
 
 # ---------------------------------------------------------------------------------------------
@@ -411,12 +434,15 @@ def _input_sheets(wb: Any, formats: Formats, inp: PlannerInput) -> None:
         None if inp.num_workers == d.num_workers else inp.num_workers,
     ]
     _write_table(wb, formats, RUNS, _SPECS[RUNS].columns, [run])
+    # Inferred specialties are written as the blanks they came as: the reader infers them
+    # again, so the workbook reads back as ``inp``, its inference record included.
+    inferred = {i.position: i for i in inp.inference.inferred}
     positions: list[list[Cell]] = [
         [
             p.id,
             p.name,
-            p.parent_specialty,
-            p.subspecialty,
+            None if p.id in inferred else p.parent_specialty,
+            None if p.id in inferred and inferred[p.id].subspecialty is not None else p.subspecialty,
             _list_cell(p.experience_categories, empty_is_blank=True),
             p.is_service_term,
             p.is_nights,
@@ -709,6 +735,9 @@ _SHOWN = {
     "violations",
     "dropped_positions",
     "closed_positions",
+    "inferred",
+    "positions_unmatched",
+    "positions_ambiguous",
     "unfilled",
     "fill",  # the lines themselves show it
     "soft_goals",
@@ -782,6 +811,19 @@ def _diagnostics_sheet(wb: Any, formats: Formats, inp: PlannerInput, outcome: So
     out.items("diagnosis", [str(r) for r in meta.get("diagnosis", ())])
     out.items("dropped excludable positions", [f"{names.get(p, p)} ({p})" for p in meta.get("dropped_positions", ())])
     out.items(f"closed to cohort {inp.cohort}", [f"{names.get(p, p)} ({p})" for p in meta.get("closed_positions", ())])
+    inferred: Mapping[str, Mapping[str, Any]] = meta.get("inferred") or {}
+    out.items(
+        "specialty inferred from the name",
+        [
+            f"{i['name']} ({pid}): {i['parent_specialty']}"
+            + (f" / {i['subspecialty']}" if i.get("subspecialty") else "")
+            + f" (keyword {i['keyword']!r})"
+            for pid, i in inferred.items()
+        ],
+    )
+    out.items("no specialty keyword in the name", [str(n) for n in meta.get("positions_unmatched", ())])
+    tied: Mapping[str, Sequence[str]] = meta.get("positions_ambiguous") or {}
+    out.items("specialty keywords tied (none chosen)", [f"{n}: {', '.join(k)}" for n, k in tied.items()])
 
     out.section("Rules applied")
     out.table(("rule", "meaning"), [[name, rule_meaning(name)] for name in _rule_names(inp, meta)], {1: formats.wrap})

@@ -3,10 +3,10 @@
 PGY1: the at-least-4 terms of at least 10 weeks are in different parent specialties. PGY2: the
 at-least-3 terms of at least 10 weeks are in different subspecialties; a post with no
 subspecialty recorded is its parent specialty's own (a "General Medicine" post with none is
-"General Medicine"). A post with no specialty recorded at all cannot show that it differs,
-so it never counts towards the distinct ones. A 6-month term (ALLOW_6_MONTH_TERMS) is one term
-of its post's specialty; two short terms merged into one of 10 weeks or more count as one
-long term.
+"General Medicine"). A post with no specialty recorded at all, and none inferred from its
+name (``daemon.planner.infer``), cannot show that it differs, so it never counts towards the
+distinct ones. A 6-month term (ALLOW_6_MONTH_TERMS) is one term of its post's specialty;
+two short terms merged into one of 10 weeks or more count as one long term.
 
 Modelled per line: one boolean per specialty, "the line holds a long term in it", bounded by
 the line's long terms in that specialty; at least ``count`` of them true.
@@ -101,7 +101,8 @@ class DistinctLongTerms(Rule):
         blank = [p.name for p in problem.positions if not key(p)]
         if blank:
             names = ", ".join(shown(n) for n in blank[:8]) + (f" and {len(blank) - 8} more" if len(blank) > 8 else "")
-            out.append(Read("", lambda p: False, "fact", f"posts with no {singular} recorded count for none: {names}"))
+            why = f"posts with no {singular} recorded or inferred from the name count for none: {names}"
+            out.append(Read("", lambda p: False, "fact", why))
         return out
 
     def shortfalls(self, problem: Problem) -> list[Shortfall]:

@@ -1,0 +1,152 @@
+"""Specialty inference (SPEC §5): a position that comes without a parent specialty gets one
+from its name, by the keyword table ``specialty_keywords.csv`` shipped beside this module.
+
+The table is data, not code: one row per keyword, ``keyword,parent_specialty,subspecialty``
+(subspecialty optional). Edit it to a district's vocabulary; every run reads it.
+
+Matching: case-insensitive and by whole words. A name and a keyword are both cut into words
+(letters and digits; ``&`` reads as ``and``, other punctuation separates), and a keyword
+matches when its words appear consecutively in the name's: ``ed`` matches "Gen Med/ED" but
+not "Medicine", ``surgery urology`` matches "Surgery - Urology".
+
+Precedence: the longest keyword that matches wins (its words joined by single spaces, counted
+in characters), so ``general medicine relief`` beats ``general medicine``, which beats
+``medicine``. Keywords of that same greatest length that give different specialties are a
+tie: nothing is chosen, and the position is reported as ambiguous with the keywords tied.
+
+Only a missing (empty) ``parent_specialty`` is filled, never a given one; with it the
+table's subspecialty, when the position has none of its own. What was inferred, and the names
+that matched nothing or tied, go to ``result_metadata`` (``inferred``,
+``positions_unmatched``, ``positions_ambiguous``) and the workbook's diagnostics sheet: the
+planner never guesses silently. A position still without a specialty is what it was before
+inference: the database's empty one counts for no specialty (the rules' diagnosis names it),
+the workbook's blank cell is bad input (``xlsx.read_workbook``).
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from daemon.planner.data import Inference, Inferred, Position
+from daemon.planner.rules.kinds import specialty_key
+from daemon.solving import BadInput
+
+TABLE = Path(__file__).with_name("specialty_keywords.csv")
+COLUMNS = ("keyword", "parent_specialty", "subspecialty")
+_WORD = re.compile(r"[^\W_]+")
+
+
+@dataclass(frozen=True)
+class Keyword:
+    words: tuple[str, ...]
+    parent_specialty: str
+    subspecialty: str | None
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.words)
+
+    def shown(self) -> str:
+        """ "ent" (General Surgery / ENT)."""
+        specialty = self.parent_specialty + (f" / {self.subspecialty}" if self.subspecialty else "")
+        return f"{self.text!r} ({specialty})"
+
+
+def words(text: str) -> tuple[str, ...]:
+    return tuple(_WORD.findall(text.casefold().replace("&", " and ")))
+
+
+@functools.cache
+def keyword_table(path: Path = TABLE) -> tuple[Keyword, ...]:
+    """The table at ``path``; BadInput names the file and the row (as a spreadsheet numbers it)
+    of a malformed one."""
+    with path.open(newline="", encoding="utf-8-sig") as f:
+        reader = csv.reader(f)
+        header = tuple(h.strip() for h in next(reader, ()))
+        if header not in (COLUMNS, COLUMNS[:2]):
+            raise BadInput(f"{path.name}: the header must be {','.join(COLUMNS)}, got {','.join(header)}")
+        table: list[Keyword] = []
+        first_row: dict[tuple[str, ...], int] = {}
+        for number, row in enumerate(reader, start=2):
+            cells = [c.strip() for c in row] + [""] * (len(COLUMNS) - len(row))
+            if not any(cells):
+                continue
+            keyword, parent, sub = cells[: len(COLUMNS)]
+            where = f"{path.name} row {number}"
+            if not words(keyword):
+                raise BadInput(f"{where}: the keyword needs a letter or digit, got {keyword!r}")
+            if not parent:
+                raise BadInput(f"{where}: keyword {keyword!r} needs a parent_specialty")
+            if words(keyword) in first_row:
+                raise BadInput(f"{where}: keyword {keyword!r} is the same as row {first_row[words(keyword)]}'s")
+            first_row[words(keyword)] = number
+            table.append(Keyword(words(keyword), parent, sub or None))
+    return tuple(table)
+
+
+def _contains(name: tuple[str, ...], keyword: tuple[str, ...]) -> bool:
+    n = len(keyword)
+    return any(name[i : i + n] == keyword for i in range(len(name) - n + 1))
+
+
+def best_keywords(name: str, table: Sequence[Keyword]) -> tuple[Keyword, ...]:
+    """The longest keywords in ``name``: none, one, or a tie (only keywords that disagree on
+    the specialty make a tie; two giving the same one are one answer)."""
+    found = [k for k in table if _contains(words(name), k.words)]
+    longest = max((len(k.text) for k in found), default=0)
+    best: dict[tuple[str, str | None], Keyword] = {}
+    for k in found:
+        if len(k.text) == longest:
+            best.setdefault((specialty_key(k.parent_specialty), specialty_key(k.subspecialty)), k)
+    return tuple(best.values())
+
+
+def infer(positions: Sequence[Position], table: Sequence[Keyword]) -> tuple[tuple[Position, ...], Inference]:
+    """``positions`` with every missing parent specialty the table settles filled in, and
+    the record of what it did."""
+    out: list[Position] = []
+    inferred: list[Inferred] = []
+    unmatched: list[Position] = []
+    ambiguous: list[tuple[Position, tuple[str, ...]]] = []
+    for p in positions:
+        if specialty_key(p.parent_specialty):
+            out.append(p)
+            continue
+        best = best_keywords(p.name, table)
+        if not best:
+            unmatched.append(p)
+        elif len(best) > 1:
+            ambiguous.append((p, tuple(k.shown() for k in best)))
+        if len(best) != 1:
+            out.append(p)
+            continue
+        k = best[0]
+        sub = k.subspecialty if not specialty_key(p.subspecialty) else None
+        out.append(replace(p, parent_specialty=k.parent_specialty, subspecialty=sub or p.subspecialty))
+        inferred.append(Inferred(p.id, p.name, k.parent_specialty, sub, k.text))
+    return tuple(out), Inference(tuple(inferred), tuple(unmatched), tuple(ambiguous))
+
+
+def metadata(inference: Inference) -> dict[str, Any]:
+    """The ``result_metadata`` keys; none when every position came with its specialty."""
+    if inference == Inference():
+        return {}
+    return {
+        "inferred": {
+            i.position: {
+                "name": i.name,
+                "parent_specialty": i.parent_specialty,
+                "subspecialty": i.subspecialty,
+                "keyword": i.keyword,
+            }
+            for i in inference.inferred
+        },
+        "positions_unmatched": [p.name for p in inference.unmatched],
+        "positions_ambiguous": {p.name: list(tied) for p, tied in inference.ambiguous},
+    }
