@@ -27,8 +27,8 @@ class Rotation:
 
 
 class Line:
-    def __init__(self, name: str, rotations: list[Rotation]) -> None:
-        self.name, self.rotations = name, rotations
+    def __init__(self, name: str, rotations: list[Rotation], pathway: str | None = None) -> None:
+        self.name, self.rotations, self.pathway = name, rotations, pathway
 
 
 def written_lines(conn: Conn, allocation_run: str) -> list[Line]:

@@ -29,6 +29,18 @@ class Position:
 
 
 @dataclass(frozen=True)
+class Pathway:
+    """Lines reserved for a priority cohort (``daemon.planner.pathways`` says what it asks)."""
+
+    name: str
+    lines: int  # lines reserved
+    specialties: tuple[str, ...]  # parent specialties or subspecialties, any of them
+    min_terms: int = 1  # terms each reserved line holds in them, at least
+    mode: str = "exact"  # "exact": a hard rule on those lines; "soft": a heavily weighted goal
+    distinct: bool = False  # the terms counted are in different subspecialties
+
+
+@dataclass(frozen=True)
 class PlannerInput:
     run_id: str
     allocation_run_id: str
@@ -45,3 +57,4 @@ class PlannerInput:
     rng_seed: int = 1234
     # (specialty_a, specialty_b) -> weight in -100..100; symmetric, optional.
     specialty_affinity: tuple[tuple[str, str, int], ...] = ()
+    pathways: tuple[Pathway, ...] = ()  # reserved first, in this order; the rest is the general pool
