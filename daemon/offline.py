@@ -99,13 +99,15 @@ def export_planner_run(url: str, run_id: str, output: Path) -> int:
         assert row is not None
         _, status, _, error, metadata = row
         if status == "COMPLETED":
-            lines: dict[int, tuple[str, list[Rotation]]] = {}
-            for name, order, kind, start, length, position, term in conn.execute(
+            lines: dict[int, tuple[str, str | None, list[Rotation]]] = {}
+            for name, order, pathway, kind, start, length, position, term in conn.execute(
                 sql_text("planner/lines_of_run"), {"run": run_id}
             ):
                 rotation = Rotation(kind, start, length, None if position is None else str(position), term)
-                lines.setdefault(order, (name, []))[1].append(rotation)
-            payload = tuple(GeneratedLine(name, order, tuple(rs)) for order, (name, rs) in sorted(lines.items()))
+                lines.setdefault(order, (name, pathway, []))[2].append(rotation)
+            payload = tuple(
+                GeneratedLine(name, order, tuple(rs), pathway) for order, (name, pathway, rs) in sorted(lines.items())
+            )
             planner_xlsx.write_result(output, inp, SolveOutcome("COMPLETED", metadata or {}, None, payload))
         else:
             planner_xlsx.write_input(output, inp)

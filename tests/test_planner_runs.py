@@ -9,10 +9,13 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg.types.json import Jsonb
 
 from daemon.checks.planner import check_lines
+from daemon.offline import export_planner_run
 from daemon.planner.hospitals import vic_hospital
 from daemon.planner.load import load
+from daemon.planner.xlsx import read_workbook
 from daemon.synthetic import seed_allocation, seed_positions
 from tests.daemons import DaemonProcess, events, wait_final
 
@@ -27,19 +30,20 @@ class Rotation:
 
 
 class Line:
-    def __init__(self, name: str, rotations: list[Rotation]) -> None:
-        self.name, self.rotations = name, rotations
+    def __init__(self, name: str, rotations: list[Rotation], pathway: str | None) -> None:
+        self.name, self.rotations, self.pathway = name, rotations, pathway
 
 
 def written_lines(conn: Conn, allocation_run: str) -> list[Line]:
     lines: dict[str, Line] = {}
-    for line_id, name, kind, start, length, position, term in conn.execute(
-        "SELECT j.id, j.name, r.kind, r.start_week, r.length_weeks, r.position, r.term_index "
+    for line_id, name, pathway, kind, start, length, position, term in conn.execute(
+        "SELECT j.id, j.name, j.pathway, r.kind, r.start_week, r.length_weeks, r.position, r.term_index "
         "FROM job_lines j JOIN rotations r ON r.job_line = j.id WHERE j.allocation_run = %s "
         "ORDER BY j.sort_order, r.start_week, r.kind",
         (allocation_run,),
     ):
-        lines.setdefault(str(line_id), Line(name, [])).rotations.append(Rotation(kind, start, length, position, term))
+        line = lines.setdefault(str(line_id), Line(name, [], pathway))
+        line.rotations.append(Rotation(kind, start, length, position, term))
     return list(lines.values())
 
 
@@ -88,6 +92,38 @@ def test_vic_pgy1_lines_are_written_compliant_and_replaced_with_a_snapshot(
     assert snap == (12,)
 
 
+PATHWAYS = [
+    {"name": "GP", "lines": 2, "specialties": ["Paediatrics", "Obstetrics"], "mode": "exact"},
+    {"name": "pre-BPT", "lines": 2, "specialties": ["Medicine"], "min_terms": 2, "distinct": True, "mode": "soft"},
+]
+
+
+def test_pathways_reserve_the_first_lines_and_label_them(
+    served: tuple[Conn, DaemonProcess], db_url: str, tmp_path: Path
+) -> None:
+    """Through the real lifecycle: the reserved lines come first, carry their pathway's name in
+    job_lines.pathway, meet an exact pathway (the checker, from the database), are reported,
+    and the export reads them back."""
+    conn, d = served
+    allocation_run = seed_positions(conn, vic_hospital(), name="pathways", seed=4)
+    run_id = plan(conn, allocation_run, 6, ["UNRESTRICTED"], max_seconds=30, pathways=Jsonb(PATHWAYS))
+    assert wait_final(conn, run_id, timeout=120) == "COMPLETED", d.log()[-3000:]
+    lines = written_lines(conn, allocation_run)
+    assert [line.pathway for line in lines] == ["GP", "GP", "pre-BPT", "pre-BPT", None, None]
+    with psycopg.connect(db_url) as c:
+        inp = load(c, run_id)
+    assert [p.name for p in inp.pathways] == ["GP", "pre-BPT"]
+    assert check_lines(inp, lines) == []
+    meta = conn.execute("SELECT result_metadata FROM allocation_planner_runs WHERE id = %s", (run_id,)).fetchone()
+    assert meta is not None
+    gp, bpt = meta[0]["pathways"]
+    assert (gp["lines"], gp["lines_met"]) == (["Line 001", "Line 002"], 2)
+    assert (bpt["mode"], bpt["lines_built"]) == ("soft", 2)
+    output = tmp_path / "export.xlsx"
+    assert export_planner_run(db_url, run_id, output) == 0
+    assert read_workbook(output).pathways == inp.pathways
+
+
 def test_lines_in_use_are_never_replaced(served: tuple[Conn, DaemonProcess]) -> None:
     conn, d = served
     allocation_run = seed_positions(conn, vic_hospital(), name="in use", seed=2)
@@ -115,8 +151,16 @@ def test_lines_in_use_are_never_replaced(served: tuple[Conn, DaemonProcess]) -> 
         ({"constraints": ["VIC_PGY1", "BOGUS_RULE"]}, ["BOGUS_RULE", "VIC_PGY1"]),
         ({"term_structure": [10, 10, 10]}, ["term"]),
         ({"leave_weeks": 60}, ["leave"]),
+        (
+            {"pathways": Jsonb([{"name": "GP", "lines": 2, "specialties": ["Paeds"], "mode": "exact"}])},
+            ["pathway 'GP'", "'Paeds' match no position"],
+        ),
+        (
+            {"pathways": Jsonb([{"name": "GP", "lines": "2", "specialties": ["Paediatrics"], "mode": "exact"}])},
+            ["allocation_planner_runs.pathways of run", "pathway 1 ('GP'): lines must be a whole number"],
+        ),
     ],
-    ids=["unknown constraint", "term structure", "leave cannot fit"],
+    ids=["unknown constraint", "term structure", "leave cannot fit", "pathway specialty", "pathway type"],
 )
 def test_bad_planner_input_fails_with_a_specific_message(
     served: tuple[Conn, DaemonProcess], columns: dict[str, Any], words: list[str]

@@ -24,7 +24,9 @@ CONTRACT: dict[str, set[str]] = {
     "qualification_tags": {"id", "name"},
     "worker_qualifications": {"worker", "tag"},
     "allocation_run_worker_mappings": {"id", "allocation_run", "worker"},
-    "job_lines": {"id", "allocation_run", "name", "sort_order", "max_n_workers", "must_have_workers", "planner_run"},
+    "job_lines": {
+        "id", "allocation_run", "name", "sort_order", "max_n_workers", "must_have_workers", "planner_run", "pathway",
+    },
     "run_events": {"run_id", "run_kind", "at", "event", "detail"},
     "allocation_run_preferencers": {"id", "allocation_run", "name", "max_job_lines", "max_workers"},
     "job_line_preferencers": {"job_line", "preferencer"},
@@ -55,7 +57,7 @@ CONTRACT: dict[str, set[str]] = {
         "id", "createdat", "updatedat", "status", "n_job_lines", "constraints", "allocation_run",
         "state", "cohort", "term_structure", "leave_weeks", "max_seconds", "allow_partial_filling",
         "priority", "claimed_by", "claimed_at", "heartbeat_at", "attempts", "max_attempts",
-        "completed_at", "last_error", "result_metadata",
+        "completed_at", "last_error", "result_metadata", "pathways",
     },
     "rotations": {
         "id", "allocation_run", "job_line", "position", "term_index", "start_week", "length_weeks", "kind",
@@ -169,10 +171,10 @@ def test_every_client_column_has_a_default(db_url: str) -> None:
         conn.execute("INSERT INTO allocator_py_runs (allocation_run_id) VALUES (gen_random_uuid())")
         conn.execute("INSERT INTO allocation_planner_runs (allocation_run, n_job_lines) VALUES (gen_random_uuid(), 4)")
         row = conn.execute(
-            "SELECT status, constraints, state, cohort, term_structure, leave_weeks, allow_partial_filling "
-            "FROM allocation_planner_runs"
+            "SELECT status, constraints, state, cohort, term_structure, leave_weeks, allow_partial_filling, "
+            "pathways FROM allocation_planner_runs"
         ).fetchone()
-    assert row == ("PENDING", ["UNRESTRICTED"], "UNRESTRICTED", "ANY", [10, 10, 10, 10, 12], 5, True)
+    assert row == ("PENDING", ["UNRESTRICTED"], "UNRESTRICTED", "ANY", [10, 10, 10, 10, 12], 5, True, [])
 
 
 @pytest.mark.parametrize(
@@ -192,6 +194,8 @@ def test_every_client_column_has_a_default(db_url: str) -> None:
             f"INSERT INTO allocation_planner_runs (allocation_run, n_job_lines, max_seconds) VALUES ('{{a}}', 1, {v})"
             for v in ("'NaN'", "'Infinity'", "'-Infinity'", "86401")
         ),
+        # 0015: pathways are a list (the daemon validates its elements)
+        "INSERT INTO allocation_planner_runs (allocation_run, n_job_lines, pathways) VALUES ('{a}', 1, '{{}}')",
         # 0008: no NULL entries, one dimension, in the arrays the planner reads
         *(
             f"INSERT INTO allocation_planner_runs (allocation_run, n_job_lines, {column}) VALUES ('{{a}}', 1, {v})"

@@ -14,6 +14,13 @@ input's, those the loader inferred from position names included (inference is in
 model); HMO3 / PGY3 and later cohorts get no template; a 6-month term (ALLOW_6_MONTH_TERMS)
 is one term for term counts and two for caps on terms of a kind; leave blocks lie inside one
 term each.
+
+
+Targeted pathways: a line written with a pathway's name must name one of the run's pathways,
+no pathway has more lines than it reserves, and each line of an *exact* pathway holds at least
+``min_terms`` terms in posts whose parent specialty or subspecialty it lists (``distinct``: in
+that many different subspecialties, a post with none being its parent specialty's). A *soft*
+pathway's lines are a goal, reported, not checked.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from daemon.planner.data import PlannerInput, Position
+from daemon.planner.data import Pathway, PlannerInput, Position
 
 LEAVE_SPLITS = ({2, 3},)  # two blocks of 2 and 3 weeks, either order, for 5 weeks of leave
 LEAVE_GAP = 13
@@ -47,6 +54,8 @@ class LineLike(Protocol):
     def name(self) -> str: ...
     @property
     def rotations(self) -> Sequence[RotationLike]: ...
+    @property
+    def pathway(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -364,12 +373,45 @@ def _check_rules(req: Requirements, inp: PlannerInput, held: list[Position]) -> 
     return found
 
 
+def _check_pathway(pathway: Pathway, held: list[Position]) -> list[str]:
+    if pathway.mode != "exact":
+        return []
+    wanted = {_key(s) for s in pathway.specialties}
+    counted = [p for p in held if _key(p.parent_specialty) in wanted or _key(p.subspecialty) in wanted]
+    if pathway.distinct:
+        found = len({_key(p.subspecialty) or _key(p.parent_specialty) for p in counted})
+        if found < pathway.min_terms:
+            return [f"pathway {pathway.name}: {found} different subspecialties of its list, not {pathway.min_terms}"]
+    elif len(counted) < pathway.min_terms:
+        return [
+            f"pathway {pathway.name}: {len(counted)} terms in {', '.join(pathway.specialties)}, not {pathway.min_terms}"
+        ]
+    return []
+
+
+def _pathway_counts(inp: PlannerInput, lines: Sequence[LineLike]) -> list[str]:
+    by_name = {p.name: p for p in inp.pathways}
+    used = Counter(line.pathway for line in lines if line.pathway is not None)
+    found = [
+        f"{n} lines name pathway {name!r}, which the run does not have"
+        for name, n in used.items()
+        if name not in by_name
+    ]
+    found += [
+        f"pathway {name}: {n} lines, more than the {by_name[name].lines} it reserves"
+        for name, n in used.items()
+        if name in by_name and n > by_name[name].lines
+    ]
+    return found
+
+
 def check_lines(inp: PlannerInput, lines: Sequence[LineLike]) -> list[str]:
     req, unknown = requirements(inp)
     if unknown:
         return [f"unknown constraint names: {', '.join(unknown)}"]
     by_id = {p.id: p for p in inp.positions}
-    found: list[str] = []
+    pathways = {p.name: p for p in inp.pathways}
+    found: list[str] = _pathway_counts(inp, lines)
     taken = Counter[tuple[str, int]]()
     for line in lines:
         clinical = [r for r in line.rotations if r.kind == "CLINICAL"]
@@ -380,6 +422,8 @@ def check_lines(inp: PlannerInput, lines: Sequence[LineLike]) -> list[str]:
         problems += _check_leave(inp, leave)
         if held and not problems:
             problems += _check_rules(req, inp, held)
+            if line.pathway in pathways:
+                problems += _check_pathway(pathways[line.pathway], held)
             taken.update((p.id, t) for t, p in enumerate(held))
         found += [f"{line.name}: {m}" for m in problems]
     for (pid, t), n in sorted(taken.items()):

@@ -49,6 +49,18 @@ class Inference:
 
 
 @dataclass(frozen=True)
+class Pathway:
+    """Lines reserved for a priority cohort (``daemon.planner.pathways`` says what it asks)."""
+
+    name: str
+    lines: int  # lines reserved
+    specialties: tuple[str, ...]  # parent specialties or subspecialties, any of them
+    min_terms: int = 1  # terms each reserved line holds in them, at least
+    mode: str = "exact"  # "exact": a hard rule on those lines; "soft": a heavily weighted goal
+    distinct: bool = False  # the terms counted are in different subspecialties
+
+
+@dataclass(frozen=True)
 class PlannerInput:
     run_id: str
     allocation_run_id: str
@@ -67,3 +79,4 @@ class PlannerInput:
     specialty_affinity: tuple[tuple[str, str, int], ...] = ()
     # What the loader inferred from position names (``positions`` already hold it).
     inference: Inference = field(default_factory=Inference)
+    pathways: tuple[Pathway, ...] = ()  # reserved first, in this order; the rest is the general pool

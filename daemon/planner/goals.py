@@ -1,4 +1,5 @@
-"""Objectives, in priority order: lines built, then required seats filled, then soft goals.
+"""Objectives, in priority order: lines built (reserved ones first), then required seats
+filled, then soft goals: soft pathways' terms first (``pathways``), diversity, affinity.
 
 Two phases (measured on 140 lines x 35 positions, 2 workers): without symmetry breaking
 CP-SAT fills all demand in a few seconds, while lexicographic line order from the start found
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 
 from ortools.sat.python import cp_model
 
+from daemon.planner import pathways
 from daemon.planner.model import PlanModel
 from daemon.planner.problem import Problem
 from daemon.planner.rules.kinds import specialty_key
@@ -49,9 +51,16 @@ def unfilled_required(problem: Problem, lines: Sequence[Sequence[int]]) -> int:
 
 
 def set_demand_objective(plan: PlanModel, n_lines: int) -> int:
-    """Minimise missing lines (first) and empty required seats; returns the ideal value."""
-    per_line = sum(_required_seats(plan.problem)) + 1  # one more line outweighs every seat
-    plan.model.minimize(per_line * (n_lines - plan.n_built) + plan.unfilled_required)
+    """Minimise missing lines (first), missing reserved lines and empty required seats;
+    returns the ideal value."""
+    per_reserved = sum(_required_seats(plan.problem)) + 1  # one more reserved line outweighs every seat
+    n_reserved = sum(plan.reserved)
+    per_line = per_reserved * (n_reserved + 1)  # one more line outweighs both
+    plan.model.minimize(
+        per_line * (n_lines - plan.n_built)
+        + per_reserved * (n_reserved - plan.n_reserved_built)
+        + plan.unfilled_required
+    )
     return fewest_unfilled(plan.problem, n_lines)
 
 
@@ -136,10 +145,11 @@ def _affinity(plan: PlanModel) -> tuple[cp_model.LinearExpr, int]:
     return cp_model.LinearExpr.sum(terms), bound
 
 
-def soft_score(problem: Problem, lines: Sequence[Sequence[int]]) -> int:
-    """The soft goals' part of the objective for ``lines`` in lexicographic order (lower is
-    better): what ``set_soft_objective`` minimises once the required seats are settled."""
-    ordered = sorted(tuple(held) for held in lines)
+def soft_score(problem: Problem, lines: Sequence[Sequence[int]], reserved: Sequence[int]) -> int:
+    """Diversity and affinity for ``lines`` in the model's order (``reserved``: lines per
+    pathway, each pathway's and then the pool's in lexicographic order; lower is better): what
+    ``set_soft_objective`` minimises once required seats and soft pathways are settled."""
+    ordered = pathways.ordered([tuple(held) for held in lines], reserved)
     shared = 0
     for a, b in nearby_pairs(len(ordered)):
         same = sum(x == y for x, y in zip(ordered[a], ordered[b], strict=True))
@@ -150,10 +160,17 @@ def soft_score(problem: Problem, lines: Sequence[Sequence[int]]) -> int:
     return DIVERSITY_WEIGHT * shared - AFFINITY_WEIGHT * affinity
 
 
-def _least_shared(problem: Problem, n_lines: int) -> int:
+def _groups(n_lines: int, reserved: Sequence[int]) -> list[int]:
+    """Sizes of the runs of lines kept in lexicographic order: each pathway's, the pool's."""
+    return [*reserved, n_lines - sum(reserved)]
+
+
+def _least_shared(problem: Problem, n_lines: int, reserved: Sequence[int]) -> int:
     """Lines that start in one position are neighbours in lexicographic order: each line
-    beyond the number of first-term positions shares its first term with a neighbour."""
-    return max(0, n_lines - sum(1 for seats in problem.seats if seats[0] > 0))
+    beyond the number of first-term positions shares its first term with a neighbour (counted
+    per run of lines in order: a pathway's lines are ordered apart from the pool's)."""
+    starts = sum(1 for seats in problem.seats if seats[0] > 0)
+    return sum(max(0, g - starts) for g in _groups(n_lines, reserved))
 
 
 def _affinity_bound(problem: Problem, n_lines: int) -> int:
@@ -161,31 +178,41 @@ def _affinity_bound(problem: Problem, n_lines: int) -> int:
     return max((abs(w) for w in table.values()), default=0) * (problem.n_terms - 1) * n_lines
 
 
-def soft_score_bound(problem: Problem, n_lines: int) -> int:
+def soft_score_bound(problem: Problem, n_lines: int, reserved: Sequence[int]) -> int:
     """A counting lower bound on ``soft_score``: every affinity rewarded on every pair of
     terms, the fewest shared terms. Far below what plans reach: a distance to it is no gap."""
-    return DIVERSITY_WEIGHT * _least_shared(problem, n_lines) - AFFINITY_WEIGHT * _affinity_bound(problem, n_lines)
+    shared = _least_shared(problem, n_lines, reserved)
+    return DIVERSITY_WEIGHT * shared - AFFINITY_WEIGHT * _affinity_bound(problem, n_lines)
 
 
 def set_soft_objective(plan: PlanModel, unfilled_at_most: int) -> int:
-    """Lexicographic line order, then: required seats (no worse than ``unfilled_at_most``, the
-    demand phase's), diversity, affinity. Every line of ``plan`` is built.
+    """Lexicographic line order (within each pathway's lines and the pool's), then: required
+    seats (no worse than ``unfilled_at_most``, the demand phase's), soft pathways' missing
+    terms, diversity, affinity. Every line of ``plan`` is built.
 
     Returns a counting lower bound on the objective."""
     model, problem, n = plan.model, plan.problem, len(plan.lines)
     codes = _codes(plan)
-    for a, b in itertools.pairwise(codes):
-        model.add(a <= b)
+    for (a, line_a), (b, line_b) in itertools.pairwise(zip(codes, plan.lines, strict=True)):
+        if line_a.pathway is line_b.pathway:
+            model.add(a <= b)
     # Redundant bounds, so CP-SAT's reported bound and gap mean something: lines cannot
     # beat the counting bound, and in order, lines that start in one position are neighbours
     # (neighbours are among the nearby pairs compared).
     model.add(plan.unfilled_required <= unfilled_at_most)
     model.add(plan.unfilled_required >= fewest_unfilled(problem, n))
     shared = _shared_terms(plan)
-    model.add(shared >= _least_shared(problem, n))
+    model.add(shared >= _least_shared(problem, n, plan.reserved))
     affinity, affinity_bound = _affinity(plan)
     most_shared = 2 * problem.n_terms * len(nearby_pairs(n))
     soft_bound = DIVERSITY_WEIGHT * most_shared + AFFINITY_WEIGHT * affinity_bound
-    fill_weight = soft_bound + 1  # one required seat outweighs every soft goal
-    model.minimize(fill_weight * plan.unfilled_required + DIVERSITY_WEIGHT * shared - AFFINITY_WEIGHT * affinity)
-    return fill_weight * fewest_unfilled(problem, n) + soft_score_bound(problem, n)
+    pathway_weight = soft_bound + 1  # one term a soft pathway's line misses outweighs diversity and affinity
+    most_short = sum(ln.pathway.min_terms for ln in plan.lines if ln.pathway is not None and ln.pathway.mode == "soft")
+    fill_weight = pathway_weight * (most_short + 1)  # one required seat outweighs every soft goal
+    model.minimize(
+        fill_weight * plan.unfilled_required
+        + pathway_weight * plan.pathway_shortfall
+        + DIVERSITY_WEIGHT * shared
+        - AFFINITY_WEIGHT * affinity
+    )
+    return fill_weight * fewest_unfilled(problem, n) + soft_score_bound(problem, n, plan.reserved)

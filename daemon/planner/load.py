@@ -17,6 +17,7 @@ import psycopg
 from daemon.db import sql_text
 from daemon.planner.data import PlannerInput, Position
 from daemon.planner.infer import infer, keyword_table
+from daemon.planner.pathways import from_json
 from daemon.solving import MAX_SECONDS, BadInput
 
 MAX_LISTED = 10  # positions named in one message before "and N more" (as problem.py)
@@ -31,7 +32,7 @@ def load(conn: psycopg.Connection[Any], run_id: str) -> PlannerInput:
         row = conn.execute(sql_text("planner/run"), {"run": run_id}).fetchone()
         if row is None:
             raise BadInput(f"planner run {run_id} does not exist")
-        (allocation_run, n_lines, constraints, state, cohort, terms, leave, max_seconds, partial, exists) = row
+        (allocation_run, n_lines, constraints, state, cohort, terms, leave, max_seconds, partial, exists, raw) = row
         if not exists:
             raise BadInput(f"allocation run {allocation_run} does not exist (allocation_planner_runs.allocation_run)")
         params = {"allocation_run": allocation_run}
@@ -42,6 +43,7 @@ def load(conn: psycopg.Connection[Any], run_id: str) -> PlannerInput:
             raise BadInput("; ".join(errors))
         # Before validation, as the workbook reader does: the rules see the inferred specialties.
         positions, inference = infer(tuple(_position(r) for r in rows), keyword_table())
+        pathways = from_json(raw, f"allocation_planner_runs.pathways of run {run_id}")
         affinity = tuple((a, b, int(w)) for a, b, w in conn.execute(sql_text("planner/affinity")))
     return PlannerInput(
         run_id=run_id,
@@ -57,6 +59,7 @@ def load(conn: psycopg.Connection[Any], run_id: str) -> PlannerInput:
         allow_partial_filling=bool(partial),
         specialty_affinity=affinity,
         inference=inference,
+        pathways=pathways,
     )
 
 

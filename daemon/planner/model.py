@@ -3,7 +3,8 @@
 Always on: one position per built line per term; seats per position and term; a line holds a
 position once (or twice in consecutive terms under ALLOW_6_MONTH_TERMS); then every rule adds
 its constraints line by line through ``LineVars`` — in a diagnosis (``conflict``) each rule
-behind a literal of its own, so that it can be switched off. Objectives live in ``goals``.
+behind a literal of its own, so that it can be switched off. The first lines are the run's
+pathways' (``pathways``), constrained on those lines only. Objectives live in ``goals``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from dataclasses import dataclass, field, replace
 
 from ortools.sat.python import cp_model
 
-from daemon.planner.data import Position
+from daemon.planner import pathways
+from daemon.planner.data import Pathway, Position
 from daemon.planner.problem import Problem
 from daemon.planner.rules.kinds import Predicate
 
@@ -31,6 +33,7 @@ class Line:
     built_var: cp_model.IntVar | None  # None: the line is always built
     pairs: list[tuple[int, cp_model.IntVar]] = field(default_factory=list)
     switch: cp_model.IntVar | None = None  # set on a rule's view of the line: the rule is on
+    pathway: Pathway | None = None  # the pathway the line is reserved for; None: the general pool
 
     def require(
         self, constraint: cp_model.BoundedLinearExpression | bool, *, when: cp_model.LiteralT | None = None
@@ -72,6 +75,9 @@ class PlanModel:
     lines: list[Line]
     n_built: cp_model.LinearExpr
     unfilled_required: cp_model.LinearExpr  # seats of non-excludable positions left empty
+    reserved: tuple[int, ...]  # lines per pathway: the first lines, pathway by pathway
+    n_reserved_built: cp_model.LinearExpr  # reserved lines built
+    pathway_shortfall: cp_model.LinearExpr  # terms soft pathways' lines are short of
     # One literal per rule of problem.rules when built switchable (a diagnosis): the rule's
     # constraints hold when it is true. Empty otherwise: every rule always holds.
     switches: list[cp_model.IntVar] = field(default_factory=list)
@@ -131,19 +137,29 @@ def estimated_build_seconds(problem: Problem, n_lines: int, *, every_cell: bool 
     return cells * n_lines * BUILD_SECONDS_PER_CELL
 
 
-def build_model(problem: Problem, n_lines: int, *, optional_lines: bool, switchable: bool = False) -> PlanModel:
+def build_model(
+    problem: Problem,
+    n_lines: int,
+    *,
+    optional_lines: bool,
+    switchable: bool = False,
+    reserved: tuple[int, ...] | None = None,
+) -> PlanModel:
     """``n_lines`` lines, all built, or each optional (partial filling) when asked; with
-    ``switchable``, each rule can be switched off (``PlanModel.switches``)."""
+    ``switchable``, each rule can be switched off (``PlanModel.switches``). ``reserved``: lines
+    per pathway (default: each pathway's own, the first first, as far as ``n_lines`` go)."""
+    counts = pathways.reserved(problem, n_lines) if reserved is None else reserved
+    reserved_for = pathways.line_pathways(problem, n_lines, counts)
     model = cp_model.CpModel()
     n_terms = problem.n_terms
     open_cells = [(t, i) for i, seats in enumerate(problem.seats) for t in range(n_terms) if seats[t] > 0]
     by_term = [[c for c in open_cells if c[0] == t] for t in range(n_terms)]
     by_position = [[c for c in open_cells if c[1] == i] for i in range(len(problem.positions))]
     lines: list[Line] = []
-    for _ in range(n_lines):
+    for pathway in reserved_for:
         built = model.new_bool_var("") if optional_lines else None
         cells = {c: model.new_bool_var("") for c in open_cells}
-        line = Line(model, problem, cells, built)
+        line = Line(model, problem, cells, built, pathway=pathway)
         for term in by_term:
             if built is None:
                 model.add_exactly_one(cells[c] for c in term)
@@ -155,10 +171,12 @@ def build_model(problem: Problem, n_lines: int, *, optional_lines: bool, switcha
             for held in by_position:
                 model.add_at_most_one(cells[c] for c in held)
         lines.append(line)
-    # Built lines first: optional lines are interchangeable otherwise.
+    # Built lines first: optional lines of one pathway (or of the pool) are interchangeable
+    # otherwise. Not across pathways: a pathway's line left out must not drop the pool's.
     built_vars = [ln.built_var for ln in lines if ln.built_var is not None]
-    for a, b in itertools.pairwise(built_vars):
-        model.add(a >= b)
+    for a, b in itertools.pairwise(lines):
+        if a.built_var is not None and b.built_var is not None and a.pathway is b.pathway:
+            model.add(a.built_var >= b.built_var)
     unfilled = []
     for t, i in open_cells:
         seats = problem.seats[i][t]
@@ -167,23 +185,35 @@ def build_model(problem: Problem, n_lines: int, *, optional_lines: bool, switcha
         if not problem.positions[i].excludable:
             unfilled.append(seats - filled)
     switches = _add_rules(model, problem, lines, switchable)
+    shortfall = [pathways.add(ln, ln.pathway) for ln in lines if ln.pathway is not None]
+    reserved_built = [ln.built_var for ln in lines if ln.pathway is not None and ln.built_var is not None]
+    n_reserved = sum(counts)
     return PlanModel(
         model=model,
         problem=problem,
         lines=lines,
         n_built=cp_model.LinearExpr.sum(built_vars) if optional_lines else cp_model.LinearExpr.constant(n_lines),
         unfilled_required=cp_model.LinearExpr.sum(unfilled),
+        reserved=tuple(counts),
+        n_reserved_built=cp_model.LinearExpr.sum(reserved_built)
+        if optional_lines
+        else cp_model.LinearExpr.constant(n_reserved),
+        pathway_shortfall=cp_model.LinearExpr.sum(shortfall),
         switches=switches,
     )
 
 
 def line_positions(
     plan: PlanModel, value: cp_model.CpSolver | cp_model.CpSolverSolutionCallback
-) -> list[tuple[int, ...]]:
-    """The built lines of a solution: the position index each holds per term."""
+) -> tuple[list[tuple[int, ...]], tuple[int, ...]]:
+    """The built lines of a solution (the position index each holds per term), in model
+    order, and how many of them each pathway has (its lines come first)."""
     out = []
+    built = dict.fromkeys(plan.problem.inp.pathways, 0)
     for line in plan.lines:
         held = sorted(cell for cell, v in line.cells.items() if value.boolean_value(v))
         if held:
             out.append(tuple(i for _, i in held))
-    return out
+            if line.pathway is not None:
+                built[line.pathway] += 1
+    return out, tuple(built.values())

@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
 
+from daemon.planner import pathways
 from daemon.planner.data import PlannerInput, Position
 from daemon.planner.leave import LeavePattern, leave_patterns, term_starts
 from daemon.planner.rules import Rule, resolve
@@ -145,7 +146,7 @@ def _position_errors(inp: PlannerInput) -> list[str]:
 
 def build_problem(inp: PlannerInput) -> Problem:
     """Check and prepare one run. Raises BadInput with every fault found, rows named."""
-    errors = _run_errors(inp) + _position_errors(inp)
+    errors = _run_errors(inp) + _position_errors(inp) + pathways.errors(inp)
     if errors:
         raise BadInput("; ".join(errors))
     ruleset = resolve(inp.constraints, inp.state, inp.cohort)

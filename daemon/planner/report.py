@@ -75,10 +75,10 @@ SCORE_NOTE = (
 )
 
 
-def soft_score(problem: Problem, lines: Sequence[Sequence[int]]) -> dict[str, Any]:
+def soft_score(problem: Problem, lines: Sequence[Sequence[int]], reserved: Sequence[int]) -> dict[str, Any]:
     return {
-        "score": goals.soft_score(problem, lines),
-        "score_bound": goals.soft_score_bound(problem, len(lines)),
+        "score": goals.soft_score(problem, lines, reserved),
+        "score_bound": goals.soft_score_bound(problem, len(lines), reserved),
         "score_note": SCORE_NOTE,
     }
 

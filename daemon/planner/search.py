@@ -26,6 +26,7 @@ class PhaseResult:
     best_bound: float | None
     seconds: float
     solutions: int
+    reserved: tuple[int, ...] = ()  # built lines per pathway: the first lines, pathway by pathway
 
     @property
     def found(self) -> bool:
@@ -126,6 +127,7 @@ def run_phase(
         done.set()
         watcher.join()
     found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    lines, reserved = line_positions(plan, solver) if found else (None, ())
     # Every objective here is an integer; CP-SAT reports floats.
     objective = round(solver.objective_value) if found else None
     # CP-SAT's own bound is often trivial here (no LP worker gets far on 2 cores).
@@ -136,11 +138,12 @@ def run_phase(
     return PhaseResult(
         phase=phase,
         status=name,
-        lines=tuple(line_positions(plan, solver)) if found else None,
+        lines=None if lines is None else tuple(lines),
         objective=objective,
         best_bound=bound,
         seconds=time.perf_counter() - started,
         solutions=progress.solutions,
+        reserved=reserved,
     )
 
 

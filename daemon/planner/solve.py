@@ -6,7 +6,8 @@
 4. Fewer lines than asked (or none): ``explain`` names a minimal set of conflicting rules,
    the data at fault and measured fixes, in a budget of its own (INFEASIBLE runs and short
    ones alike; a short run is diagnosed before its soft goals are polished).
-5. Phase "soft": lines in lexicographic order, diversity and affinity, demand kept first.
+5. Phase "soft": lines in lexicographic order (each pathway's apart), soft pathways, diversity
+   and affinity, demand kept first.
 6. Leave is placed, the lines are built, and the independent checker verifies every one:
    a non-compliant line is never returned.
 7. Every outcome's metadata says which specialties the loader inferred from position names
@@ -24,7 +25,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from daemon.checks.planner import check_lines
-from daemon.planner import infer, report
+from daemon.planner import infer, pathways, report
 from daemon.planner.data import PlannerInput
 from daemon.planner.diagnose import LineBound, line_bound
 from daemon.planner.explain import Diagnosis, explain, joined, said
@@ -183,11 +184,12 @@ def _solve(inp: PlannerInput, ctx: SolveContext) -> SolveOutcome:
     diagnosis = _explain(problem, found.lines, ctx, deadline, 0.5) if len(found.lines) < inp.n_job_lines else None
     final, phases = found, dict(demand.phases)
     left = _remaining(deadline)
-    has_soft_goals = len(found.lines) > 1 or bool(inp.specialty_affinity)
+    soft_pathways = any(p.mode == "soft" for p in inp.pathways)
+    has_soft_goals = len(found.lines) > 1 or bool(inp.specialty_affinity) or soft_pathways
     if has_soft_goals and left > 1 and not ctx.stop_requested():
-        soft = build_model(problem, len(found.lines), optional_lines=False)
+        soft = build_model(problem, len(found.lines), optional_lines=False, reserved=found.reserved)
         floor = set_soft_objective(soft, unfilled_required(problem, found.lines))
-        if hint_lines(soft, tuple(sorted(found.lines)), min(HINT_SECONDS, left / 4)):
+        if hint_lines(soft, pathways.ordered(found.lines, found.reserved), min(HINT_SECONDS, left / 4)):
             budget = _remaining(deadline)
             stall = max(MIN_STALL_SECONDS, STALL_SHARE * budget)
             polished = run_phase(soft, ctx, "soft", budget, floor=floor, stall=stall)
@@ -207,9 +209,10 @@ def _complete(
     started: float,
     diagnosis: Diagnosis | None,
 ) -> SolveOutcome:
-    held = sorted(final.lines or ())
+    held = list(pathways.ordered(final.lines or (), final.reserved))
     leave = plan_leave(problem.terms, problem.leave_patterns, held)
-    lines = build_lines(problem, held, leave)
+    labels = [None if p is None else p.name for p in pathways.line_pathways(problem, len(held), final.reserved)]
+    lines = build_lines(problem, held, leave, labels)
     violations = check_lines(problem.inp, lines)
     if violations:  # a modelling bug: better no lines than non-compliant ones
         return SolveOutcome(
@@ -238,12 +241,14 @@ def _complete(
             seats_proven=demand.result.status == "OPTIMAL",
         ),
         "soft_goals": {
-            **report.soft_score(problem, held),
+            **report.soft_score(problem, held, final.reserved),
             "diversity": report.diversity(held),
             "affinity": report.affinity(problem, held),
             "leave": report.leave_goal(problem, held, leave),
         },
     }
+    if problem.inp.pathways:
+        meta["pathways"] = pathways.report(problem, held, [ln.name for ln in lines], final.reserved)
     error = None
     if len(lines) < n:
         why = said(_why_fewer(problem, bound, demand, len(lines)))

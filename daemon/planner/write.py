@@ -47,7 +47,8 @@ def write(conn: psycopg.Connection[Any], run_id: str, outcome: SolveOutcome) -> 
     lines: tuple[GeneratedLine, ...] = outcome.payload
     ids = [
         conn.execute(
-            sql_text("planner/insert_line"), {**params, "name": ln.name, "sort_order": ln.sort_order}
+            sql_text("planner/insert_line"),
+            {**params, "name": ln.name, "sort_order": ln.sort_order, "pathway": ln.pathway},
         ).fetchone()[0]  # type: ignore[index]
         for ln in lines
     ]

@@ -35,6 +35,9 @@ to none; ``capacity_by_term`` empty = ``capacity`` in every term.
   ``capacity`` (1), ``capacity_by_term`` (one whole number per term), ``cohorts``,
   ``excludable`` (FALSE), ``tags``, ``allocation_run`` (if given, the run's).
 - ``specialty_affinity`` (optional): ``specialty_a*``, ``specialty_b*``, ``weight*``.
+- ``pathways`` (optional; ``allocation_planner_runs.pathways``, one row per pathway, reserved
+  in row order): ``name*``, ``lines*``, ``specialties*`` (comma-separated), ``mode*`` (exact
+  or soft), ``min_terms`` (1), ``distinct`` (FALSE).
 
 Booleans are TRUE/FALSE cells or true/false/yes/no/1/0. The reader checks what a cell can say
 (whole numbers, booleans, category letters, unique position ids and affinity pairs, a position
@@ -77,7 +80,8 @@ Result workbook format (``write_result``)
   phases, unfilled seats per position and term (a table), violations if the checker found any,
   and any other metadata as JSON so nothing reported is lost.
 - ``rotations``: the rotations as a table (SPEC §3 ``rotations``, with the line's and the
-  position's names), for filtering and for programs.
+  position's names, and the line's pathway), for filtering and for programs. A line reserved
+  for a pathway also shows its name under the line's on the ``lines`` sheet.
 - then the input sheets, as ``write_input`` writes them.
 
 The shipped example, ``examples/planner-example.xlsx``, is built by ``daemon.planner.example``
@@ -96,7 +100,7 @@ from typing import Any
 import xlsxwriter
 
 from daemon import workbook
-from daemon.planner.data import Inference, PlannerInput, Position
+from daemon.planner.data import Inference, Pathway, PlannerInput, Position
 from daemon.planner.infer import TABLE, infer, keyword_table
 from daemon.planner.result import GeneratedLine
 from daemon.planner.rules import resolve
@@ -107,6 +111,7 @@ from daemon.workbook import QUEUE_COLUMNS, Cell, Formats, SheetSpec, write_cell
 RUNS = "allocation_planner_runs"
 POSITIONS = "positions"
 AFFINITY = "specialty_affinity"
+PATHWAYS = "pathways"
 LINES = "lines"
 LEGEND = "legend"
 DIAGNOSTICS = "diagnostics"
@@ -168,6 +173,9 @@ _SPECS: dict[str, SheetSpec] = {
         mandatory=True,
     ),
     AFFINITY: SheetSpec(("specialty_a", "specialty_b", "weight"), ("specialty_a", "specialty_b", "weight")),
+    PATHWAYS: SheetSpec(
+        ("name", "lines", "specialties", "mode", "min_terms", "distinct"), ("name", "lines", "specialties", "mode")
+    ),
 }
 
 
@@ -330,6 +338,18 @@ def _position(row: _Row, allocation_run: str) -> Position:
     )
 
 
+def _pathway(row: _Row) -> Pathway:
+    """Types only; what the values mean is checked by ``build_problem``, as for a database run."""
+    return Pathway(
+        name=row.required("name"),
+        lines=row.integer("lines"),
+        specialties=row.items("specialties") or (),
+        mode=row.required("mode"),
+        min_terms=row.integer("min_terms", 1),
+        distinct=row.boolean("distinct", False),
+    )
+
+
 def read_workbook(path: Path) -> PlannerInput:
     """Read a planner input workbook (format: module docstring); BadInput names bad cells."""
     tables = _read_tables(path)
@@ -362,6 +382,7 @@ def read_workbook(path: Path) -> PlannerInput:
             (row.required("specialty_a"), row.required("specialty_b"), row.integer("weight")) for row in affinity_rows
         ),
         inference=inference,
+        pathways=tuple(_pathway(row) for row in tables.get(PATHWAYS, [])),
     )
 
 
@@ -460,6 +481,11 @@ def _input_sheets(wb: Any, formats: Formats, inp: PlannerInput) -> None:
     ]
     _write_table(wb, formats, POSITIONS, _SPECS[POSITIONS].columns, positions)
     _write_table(wb, formats, AFFINITY, _SPECS[AFFINITY].columns, [list(a) for a in inp.specialty_affinity])
+    pathways: list[list[Cell]] = [
+        [p.name, p.lines, _list_cell(p.specialties, empty_is_blank=True), p.mode, p.min_terms, p.distinct]
+        for p in inp.pathways
+    ]
+    _write_table(wb, formats, PATHWAYS, _SPECS[PATHWAYS].columns, pathways)
 
 
 def write_input(path: Path, inp: PlannerInput) -> None:
@@ -566,7 +592,8 @@ class _LineFormats:
             }
         )
         self.week = wb.add_format({"font_size": 8, "align": "center", "border": 1, "bg_color": "#DDEBF7"})
-        self.line = wb.add_format({"bold": True, "valign": "vcenter", "border": 1})
+        # Wrapped: a reserved line shows its pathway under its name.
+        self.line = wb.add_format({"bold": True, "valign": "vcenter", "border": 1, "text_wrap": True})
         self.note = wb.add_format({"italic": True, "font_color": "#C00000"})
 
 
@@ -603,7 +630,7 @@ def _lines_sheet(
         ws.set_row(clinical_row, CLINICAL_ROW_HEIGHT)
         ws.set_row(leave_row, LEAVE_ROW_HEIGHT)
         ws.merge_range(clinical_row, 0, leave_row, 0, "", fmt.line)
-        ws.write_string(clinical_row, 0, line.name, fmt.line)
+        ws.write_string(clinical_row, 0, line.name + (f"\n{line.pathway}" if line.pathway else ""), fmt.line)
         for r in line.rotations:
             first, last = week_column(r.start_week), week_column(r.start_week + r.length_weeks - 1)
             if r.kind == "LEAVE":
@@ -730,6 +757,7 @@ _SOFT_GOALS: tuple[tuple[str, str, str], ...] = (
 _SHOWN = {
     *(key for key, _, _ in _SUMMARY_FIELDS),
     "rules",
+    "pathways",
     "fewer_lines_because",
     "diagnosis",
     "violations",
@@ -843,6 +871,15 @@ def _diagnostics_sheet(wb: Any, formats: Formats, inp: PlannerInput, outcome: So
         ]
         out.table(("goal", "measure", "value"), rows)
 
+    pathways: Sequence[Mapping[str, Any]] = meta.get("pathways") or ()
+    if pathways:
+        out.section("Pathways (reserved lines, built first)")
+        columns = ("name", "mode", "lines_reserved", "lines_built", "lines_met")
+        out.table(
+            ("pathway", "mode", "lines reserved", "lines built", "lines meeting it", "lines"),
+            [[*(_as_cell(p.get(k)) for k in columns), ", ".join(map(str, p.get("lines", ())))] for p in pathways],
+        )
+
     phases: Mapping[str, Mapping[str, Any]] = meta.get("phases") or {}
     if phases:
         out.section("CP-SAT phases")
@@ -893,11 +930,12 @@ def _rotations_sheet(wb: Any, formats: Formats, inp: PlannerInput, lines: Sequen
             r.term_index,
             r.start_week,
             r.length_weeks,
+            line.pathway,
         ]
         for line in lines
         for r in line.rotations
     ]
-    header = ("job_line", "kind", "position", "position_name", "term_index", "start_week", "length_weeks")
+    header = ("job_line", "kind", "position", "position_name", "term_index", "start_week", "length_weeks", "pathway")
     _write_table(wb, formats, ROTATIONS, header, rows)
 
 

@@ -4,7 +4,7 @@ SELECT %(allocation_run)s, %(run)s, jsonb_build_object(
            'replaced_at', now(),
            'lines', coalesce(jsonb_agg(jsonb_build_object(
                'id', j.id, 'name', j.name, 'sort_order', j.sort_order, 'planner_run', j.planner_run,
-               'max_n_workers', j.max_n_workers, 'must_have_workers', j.must_have_workers,
+               'max_n_workers', j.max_n_workers, 'must_have_workers', j.must_have_workers, 'pathway', j.pathway,
                'rotations', (SELECT coalesce(jsonb_agg(jsonb_build_object(
                                  'position', r.position, 'term_index', r.term_index, 'start_week', r.start_week,
                                  'length_weeks', r.length_weeks, 'kind', r.kind) ORDER BY r.start_week, r.kind), '[]')

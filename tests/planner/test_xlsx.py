@@ -15,13 +15,14 @@ from hypothesis import strategies as st
 from openpyxl.utils import get_column_letter
 
 from daemon.checks.planner import check_lines
-from daemon.planner.data import PlannerInput, Position
+from daemon.planner.data import Pathway, PlannerInput, Position
 from daemon.planner.example import example_input, write_example
 from daemon.planner.result import GeneratedLine, Rotation
 from daemon.planner.solve import solve
 from daemon.planner.xlsx import (
     DIAGNOSTICS,
     LINES,
+    ROTATIONS,
     line_rows,
     read_workbook,
     rule_meaning,
@@ -93,6 +94,13 @@ def inputs(draw: st.DrawFn) -> PlannerInput:
         num_workers=draw(st.integers(1, 8)),
         rng_seed=draw(st.integers(0, 2**31)),
         specialty_affinity=tuple((a, b, draw(st.integers(-100, 100))) for a, b in pairs),
+        # Values the model refuses (a mode, lines out of range) are still the reader's to keep.
+        pathways=tuple(
+            Pathway(
+                name, draw(st.integers(0, 9)), draw(_ITEMS), draw(st.integers(0, 5)), draw(_TEXT), draw(st.booleans())
+            )
+            for name in draw(st.lists(_TEXT, unique=True, max_size=2))
+        ),
     )
 
 
@@ -290,6 +298,26 @@ def test_one_week_rotations_are_single_cells(tmp_path: Path) -> None:
     assert not any("J4" in r for r in ws.merged_cells.ranges)
 
 
+def test_reserved_lines_show_their_pathway(tmp_path: Path) -> None:
+    """The pathway under the line's name, in the rotations table, and in the diagnostics."""
+    gp = Pathway("GP", 1, ("Medicine",), mode="exact")
+    inp = PlannerInput("r", "a", 2, (Position("p", "P", "Medicine"),), term_structure=(52,), pathways=(gp,))
+    rotations = (Rotation("CLINICAL", 1, 52, "p", 0),)
+    lines = (GeneratedLine("Line 001", 1, rotations, "GP"), GeneratedLine("Line 002", 2, rotations))
+    report = [
+        {"name": "GP", "mode": "exact", "lines_reserved": 1, "lines_built": 1, "lines_met": 1, "lines": ["Line 001"]}
+    ]
+    write_result(tmp_path / "result.xlsx", inp, SolveOutcome("COMPLETED", {"pathways": report}, payload=lines))
+    wb = openpyxl.load_workbook(tmp_path / "result.xlsx")
+    assert wb[LINES]["A3"].value == "Line 001\nGP"
+    assert wb[LINES]["A5"].value == "Line 002"
+    table = list(wb[ROTATIONS].values)
+    assert [row[-1] for row in table] == ["pathway", "GP", None]
+    shown = [row for row in wb[DIAGNOSTICS].values if row[0] == "GP"]
+    assert shown == [("GP", "exact", 1, 1, 1, "Line 001", *([None] * (len(shown[0]) - 6)))]
+    assert read_workbook(tmp_path / "result.xlsx").pathways == (gp,)
+
+
 # ----------------------------------------------------------------------------- bad cells
 
 
@@ -381,6 +409,14 @@ def _set(sheets: Sheets, sheet: str, row: int, column: str, value: Any) -> Sheet
         (
             lambda s: {**s, "specialty_affinity": [*s["specialty_affinity"], ["Medicine", "Surgery", 5]]},
             "sheet 'specialty_affinity' row 3: duplicate specialty pair",
+        ),
+        (
+            lambda s: {**s, "pathways": [["name", "lines", "specialties", "mode"], ["GP", "ten", "Medicine", "exact"]]},
+            "sheet 'pathways' row 2, column lines: must be a whole number (got 'ten')",
+        ),
+        (
+            lambda s: {**s, "pathways": [["name", "lines", "specialties"], ["GP", 1, "Medicine"]]},
+            "sheet 'pathways' row 1: missing required column(s) mode",
         ),
     ],
 )

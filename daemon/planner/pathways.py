@@ -1,0 +1,229 @@
+"""Targeted pathways (SPEC §5): lines a run reserves for a priority cohort.
+
+A pathway reserves ``lines`` lines, each of which holds at least ``min_terms`` terms in posts
+whose parent specialty or subspecialty is one of ``specialties`` ("10 lines with Paediatrics
+or O&G for aspiring GPs": ``["Paediatrics", "O&G"]``, one term). With ``distinct`` the terms
+counted are in different subspecialties, a post with none being its parent specialty's own
+("6 pre-BPT lines with two Medicine subspecialties": ``["Medicine"]``, two terms, distinct).
+Specialties compare as the rules compare them (case- and space-insensitively, whole names).
+
+- ``mode`` "exact": a hard rule on each reserved line, like a template's, but on those lines
+  only; the independent checker verifies it on every line written with the pathway's name.
+- ``mode`` "soft": the terms a reserved line is short of are the first soft goal, above
+  diversity and affinity (one term short outweighs all of them); lines built and required
+  seats filled still come first.
+
+Reserved lines are the run's first lines, pathway by pathway in the order given; the rest are
+the general pool. With partial filling a line that cannot meet an exact pathway is left out,
+not the general pool's: most lines first, then the reserved lines among them, then required
+seats. Each written line carries its pathway's name (``job_lines.pathway``), so an allocation
+can restrict those lines to the cohort's workers through ``job_line_eligibility``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ortools.sat.python import cp_model
+
+from daemon.planner.data import Pathway, PlannerInput, Position
+from daemon.planner.rules.base import LineVars
+from daemon.planner.rules.distinct_specialties import specialty_of
+from daemon.planner.rules.kinds import Predicate, shown, specialty_key
+from daemon.solving import BadInput
+
+if TYPE_CHECKING:
+    from daemon.planner.problem import Problem
+
+MODES = ("exact", "soft")
+_REQUIRED = ("name", "lines", "specialties", "mode")
+_FIELDS = (*_REQUIRED, "min_terms", "distinct")
+_subspecialty = specialty_of("subspecialty")
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _one(at: int, raw: object) -> tuple[Pathway | None, list[str]]:
+    if not isinstance(raw, dict):
+        return None, [f"pathway {at} must be an object with {', '.join(_FIELDS)}, got {raw!r}"]
+    name = raw.get("name")
+    label = f"pathway {at} ({name!r})" if isinstance(name, str) else f"pathway {at}"
+    errors = [f"{label}: unknown field {k!r}; the fields are {', '.join(_FIELDS)}" for k in raw if k not in _FIELDS]
+    errors += [f"{label}: {k} is required" for k in _REQUIRED if k not in raw]
+    specialties = raw.get("specialties", [])
+    checks: list[tuple[str, bool, str]] = [
+        ("name", isinstance(name, str), "text"),
+        ("lines", _whole(raw.get("lines", 0)), "a whole number"),
+        (
+            "specialties",
+            isinstance(specialties, list) and all(isinstance(s, str) for s in specialties),
+            "a list of names",
+        ),
+        ("min_terms", _whole(raw.get("min_terms", 1)), "a whole number"),
+        ("mode", isinstance(raw.get("mode", ""), str), '"exact" or "soft"'),
+        ("distinct", isinstance(raw.get("distinct", False), bool), "true or false"),
+    ]
+    errors += [f"{label}: {k} must be {what}, got {raw[k]!r}" for k, ok, what in checks if k in raw and not ok]
+    if errors:
+        return None, errors
+    pathway = Pathway(
+        name=raw["name"],
+        lines=raw["lines"],
+        specialties=tuple(raw["specialties"]),
+        min_terms=raw.get("min_terms", 1),
+        mode=raw["mode"],
+        distinct=raw.get("distinct", False),
+    )
+    return pathway, []
+
+
+def from_json(raw: Any, where: str) -> tuple[Pathway, ...]:
+    """The pathways of a jsonb value (a list of objects); BadInput names ``where``, each
+    pathway by its place (from 1) and name, and the field at fault."""
+    if not isinstance(raw, list):
+        raise BadInput(f"{where}: must be a JSON list of pathways, got {raw!r}")
+    read = [_one(at, item) for at, item in enumerate(raw, start=1)]
+    errors = [e for _, found in read for e in found]
+    if errors:
+        raise BadInput(f"{where}: " + "; ".join(errors))
+    return tuple(p for p, _ in read if p is not None)
+
+
+# --- validation ------------------------------------------------------------------------------
+
+
+def keys(pathway: Pathway) -> frozenset[str]:
+    return frozenset(specialty_key(s) for s in pathway.specialties)
+
+
+def matches(pathway: Pathway) -> Predicate:
+    """Posts a pathway's terms count in: parent specialty or subspecialty one of its names."""
+    wanted = keys(pathway)
+    return lambda p: specialty_key(p.parent_specialty) in wanted or specialty_key(p.subspecialty) in wanted
+
+
+def errors(inp: PlannerInput) -> list[str]:
+    """What is wrong with the run's pathways, each named; empty when they can be planned."""
+    found = []
+    names = Counter(specialty_key(p.name) for p in inp.pathways)
+    known = {specialty_key(s) for p in inp.positions for s in (p.parent_specialty, p.subspecialty)} - {""}
+    n_terms = len(inp.term_structure)
+    for p in inp.pathways:
+        label = f"pathway {shown(p.name)!r}"
+        if not specialty_key(p.name):
+            found.append(f"a pathway needs a name, got {p.name!r}")
+        elif names[specialty_key(p.name)] > 1:
+            found.append(f"{label}: name used by {names[specialty_key(p.name)]} pathways; each needs its own")
+        if p.mode not in MODES:
+            found.append(f"{label}: mode must be exact or soft, got {shown(p.mode)!r}")
+        if not 1 <= p.lines <= inp.n_job_lines:
+            found.append(f"{label}: lines must be within 1..n_job_lines ({inp.n_job_lines}), got {p.lines}")
+        if not 1 <= p.min_terms <= n_terms:
+            found.append(f"{label}: min_terms must be within 1..{n_terms} (the terms of a line), got {p.min_terms}")
+        if not p.specialties:
+            found.append(f"{label}: specialties must name at least one parent specialty or subspecialty")
+        unknown = [shown(s) for s in p.specialties if specialty_key(s) not in known]
+        if unknown:
+            found.append(
+                f"{label}: specialties {', '.join(map(repr, unknown))} match no position's parent_specialty "
+                "or subspecialty"
+            )
+    reserved = sum(p.lines for p in inp.pathways)
+    if len(inp.pathways) > 1 and reserved > inp.n_job_lines:
+        found.append(f"the pathways reserve {reserved} lines, more than n_job_lines ({inp.n_job_lines})")
+    return found
+
+
+# --- lines and the model ---------------------------------------------------------------------
+
+
+def reserved(problem: Problem, n_lines: int) -> tuple[int, ...]:
+    """Lines per pathway when ``n_lines`` are planned: each its own, the first pathways first."""
+    out, left = [], n_lines
+    for p in problem.inp.pathways:
+        out.append(min(p.lines, left))
+        left -= out[-1]
+    return tuple(out)
+
+
+def line_pathways(problem: Problem, n_lines: int, counts: Sequence[int]) -> list[Pathway | None]:
+    """The pathway of each of ``n_lines`` lines in order: ``counts[k]`` lines of pathway k
+    first, then the general pool (None)."""
+    out: list[Pathway | None] = [p for p, n in zip(problem.inp.pathways, counts, strict=True) for _ in range(n)]
+    return out + [None] * (n_lines - len(out))
+
+
+def ordered(lines: Sequence[tuple[int, ...]], counts: Sequence[int]) -> tuple[tuple[int, ...], ...]:
+    """Lines in the model's order: each pathway's in lexicographic order, then the pool's."""
+    bounds = [0, *itertools.accumulate(counts), len(lines)]
+    return tuple(held for a, b in itertools.pairwise(bounds) for held in sorted(lines[a:b]))
+
+
+def terms_in(line: LineVars, pathway: Pathway) -> cp_model.LinearExpr:
+    """The line's terms that count for ``pathway`` (with ``distinct``, its subspecialties)."""
+    match = matches(pathway)
+    if not pathway.distinct:
+        return line.slots(match)
+    by_key: dict[str, list[cp_model.IntVar]] = {}
+    for t in range(line.problem.n_terms):
+        for p, v in line.term_cells(t):
+            if match(p):
+                by_key.setdefault(_subspecialty(p), []).append(v)
+    has = []
+    for _, cells in sorted(by_key.items()):
+        held = line.model.new_bool_var("")
+        line.model.add(held <= cp_model.LinearExpr.sum(cells))
+        has.append(held)
+    return cp_model.LinearExpr.sum(has)
+
+
+def add(line: LineVars, pathway: Pathway) -> cp_model.LinearExpr:
+    """Constrain one reserved line; returns the terms it is short of (a soft pathway's goal,
+    0 for an exact one)."""
+    count = terms_in(line, pathway)
+    if pathway.mode == "exact":
+        line.require(count >= pathway.min_terms)
+        return cp_model.LinearExpr.constant(0)
+    short = line.model.new_int_var(0, pathway.min_terms, "")
+    line.model.add(short >= pathway.min_terms - count)
+    return short
+
+
+# --- results ---------------------------------------------------------------------------------
+
+
+def counted(pathway: Pathway, held: Sequence[Position]) -> int:
+    """Terms of a line (its posts in term order) that count for ``pathway``."""
+    match = [p for p in held if matches(pathway)(p)]
+    return len({_subspecialty(p) for p in match}) if pathway.distinct else len(match)
+
+
+def report(
+    problem: Problem, lines: Sequence[Sequence[int]], names: Sequence[str], counts: Sequence[int]
+) -> list[dict[str, Any]]:
+    """Per pathway, for ``result_metadata.pathways``: lines reserved and built (named), and how
+    many meet it (every one for an exact pathway)."""
+    out = []
+    labels = line_pathways(problem, len(lines), counts)
+    for pathway in problem.inp.pathways:
+        mine = [k for k, p in enumerate(labels) if p is pathway]
+        met = [k for k in mine if counted(pathway, [problem.positions[i] for i in lines[k]]) >= pathway.min_terms]
+        out.append(
+            {
+                "name": pathway.name,
+                "mode": pathway.mode,
+                "lines_reserved": pathway.lines,
+                "lines_built": len(mine),
+                "lines_met": len(met),
+                "lines": [names[k] for k in mine],
+            }
+        )
+    return out

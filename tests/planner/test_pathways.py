@@ -1,0 +1,207 @@
+"""Targeted pathways: reserved lines, exact (hard on those lines) or soft (a heavily weighted
+goal), first in line order, labelled, reported, and verified by the independent checker."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from daemon.checks.planner import check_lines
+from daemon.planner.data import Pathway
+from daemon.planner.pathways import from_json
+from daemon.planner.problem import build_problem
+from daemon.planner.result import GeneratedLine, Rotation
+from daemon.solving import BadInput
+from tests.planner.factory import filler, held, lines_of, pos, run, solve_checked
+
+
+def gp(lines: int = 1, mode: str = "exact", **fields: object) -> Pathway:
+    """Aspiring GPs: a Paediatrics term."""
+    return replace(Pathway("GP", lines, ("Paediatrics",), mode=mode), **fields)  # type: ignore[arg-type]
+
+
+# Required posts with more seats than two lines can fill; a Paediatrics post is optional:
+# without the pathway no line needs it, and holding it leaves one more required seat empty.
+TIGHT = [pos(p, capacity=2) for p in "abcd"] + [filler("paed", "Paediatrics")]
+
+
+def test_an_exact_pathway_puts_its_terms_on_its_lines_first() -> None:
+    out = solve_checked(run(TIGHT, n=2, pathways=(gp(),)))
+    first, second = lines_of(out)
+    assert (first.pathway, second.pathway) == ("GP", None)
+    assert "paed" in held(first)
+    assert "paed" not in held(second)
+    assert out.metadata["pathways"] == [
+        {"name": "GP", "mode": "exact", "lines_reserved": 1, "lines_built": 1, "lines_met": 1, "lines": ["Line 001"]}
+    ]
+    # Without the pathway, the required seats win and no line holds the optional post.
+    free = lines_of(solve_checked(run(TIGHT, n=2)))
+    assert all("paed" not in held(line) for line in free)
+
+
+def test_an_exact_pathway_matches_subspecialties_too() -> None:
+    positions = [pos(p, capacity=2) for p in "abcd"] + [filler("nicu", "Neonates", subspecialty="O&G")]
+    either = gp(specialties=("Paediatrics", "o&g "))
+    lines = lines_of(solve_checked(run([*positions, filler("paed", "Paediatrics")], n=2, pathways=(either,))))
+    assert {"nicu", "paed"} & set(held(lines[0]))
+    lines = lines_of(solve_checked(run(positions, n=2, pathways=(gp(specialties=("O&G",)),))))
+    assert "nicu" in held(lines[0])
+
+
+def test_a_distinct_pathway_needs_different_subspecialties() -> None:
+    """Two Medicine terms in different subspecialties: two Cardiology posts are not enough."""
+    positions = [
+        pos("cardio", "Medicine", subspecialty="Cardiology"),
+        pos("cardio2", "Medicine", subspecialty="Cardiology"),
+        pos("x"),
+        pos("y"),
+        filler("resp", "Medicine", subspecialty="Respiratory"),
+    ]
+    bpt = Pathway("pre-BPT", 1, ("Medicine",), min_terms=2, mode="exact", distinct=True)
+    (line,) = lines_of(solve_checked(run(positions, pathways=(bpt,))))
+    assert "resp" in held(line)
+    counted = solve_checked(run(positions, pathways=(replace(bpt, distinct=False),)))
+    assert "resp" not in held(lines_of(counted)[0])
+
+
+def test_a_pathway_no_line_can_meet_leaves_the_general_pool_built() -> None:
+    """Two Paediatrics terms, one Paediatrics post: the reserved line cannot be built, the
+    others are (partial filling), and the run says so."""
+    positions = [pos(p, capacity=3) for p in "abcd"] + [filler("paed", "Paediatrics")]
+    out = solve_checked(run(positions, n=3, pathways=(gp(min_terms=2),)))
+    lines = lines_of(out)
+    assert len(lines) == 2
+    assert all(line.pathway is None for line in lines)
+    assert out.metadata["pathways"][0] | {"lines": []} == {
+        "name": "GP",
+        "mode": "exact",
+        "lines_reserved": 1,
+        "lines_built": 0,
+        "lines_met": 0,
+        "lines": [],
+    }
+    refused = solve_checked(run(positions, n=3, pathways=(gp(min_terms=2),), allow_partial_filling=False))
+    assert refused.status == "INFEASIBLE"
+
+
+def test_reserved_lines_are_built_before_the_pool() -> None:
+    """One line can be built, the reserved one (both Paediatrics posts) or a pool line that
+    fills a required seat more (post z, open in terms 3 and 4, once per line): lines first,
+    then reserved lines, then required seats. The seats per term allow two lines, so it is the
+    solver, not a count, that finds only one."""
+
+    def only(*terms: int) -> tuple[int, ...]:
+        return tuple(2 * (t in terms) if t < 2 else int(t in terms) for t in range(4))
+
+    positions = [
+        pos("a", capacity_by_term=only(0)),
+        pos("b", capacity_by_term=only(1)),
+        pos("z", capacity_by_term=only(2, 3)),
+        filler("paed1", "Paediatrics", capacity_by_term=only(2)),
+        filler("paed2", "Paediatrics", capacity_by_term=only(3)),
+    ]
+    out = solve_checked(run(positions, n=2, pathways=(gp(min_terms=2),)))
+    (line,) = lines_of(out)
+    assert line.pathway == "GP"
+    assert held(line) == ["a", "b", "paed1", "paed2"]
+
+
+# Every post optional; affinity rewards a -> b -> c -> d, so without the pathway the best
+# lines avoid Paediatrics.
+LOOSE = [filler(p, capacity=2) for p in "abcd"] + [filler("paed", "Paediatrics", capacity=2)]
+CHAIN = (("a", "b", 100), ("b", "c", 100), ("c", "d", 100))
+
+
+def test_a_soft_pathway_is_met_when_it_can_be_above_the_other_soft_goals() -> None:
+    out = solve_checked(run(LOOSE, n=2, pathways=(gp(mode="soft"),), specialty_affinity=CHAIN, max_seconds=20.0))
+    first = lines_of(out)[0]
+    assert first.pathway == "GP" and "paed" in held(first)
+    assert out.metadata["pathways"][0]["lines_met"] == 1
+    free = lines_of(solve_checked(run(LOOSE, n=2, specialty_affinity=CHAIN, max_seconds=20.0)))
+    assert all("paed" not in held(line) for line in free)
+
+
+def test_a_soft_pathway_never_costs_a_line_or_a_required_seat() -> None:
+    out = solve_checked(run(TIGHT, n=2, pathways=(gp(mode="soft", min_terms=2),)))
+    lines = lines_of(out)
+    # 32 required seats, 8 held: a soft pathway's term never takes the place of one of them.
+    assert len(lines) == 2 and out.metadata["unfilled_required_seats"] == 32 - 8
+    assert lines[0].pathway == "GP"
+    assert out.metadata["pathways"][0]["lines_met"] == 0
+
+
+@pytest.mark.parametrize(
+    ("pathways", "message"),
+    [
+        ((gp(mode="hard"),), "pathway 'GP': mode must be exact or soft, got 'hard'"),
+        ((gp(lines=3),), "pathway 'GP': lines must be within 1..n_job_lines (2), got 3"),
+        ((gp(lines=0),), "pathway 'GP': lines must be within 1..n_job_lines (2), got 0"),
+        ((gp(min_terms=5),), "pathway 'GP': min_terms must be within 1..4 (the terms of a line), got 5"),
+        ((gp(specialties=("Paeds", "Paediatrics")),), "pathway 'GP': specialties 'Paeds' match no position's"),
+        ((gp(specialties=()),), "pathway 'GP': specialties must name at least one"),
+        ((gp(), replace(gp(), name=" gp ")), "pathway 'GP': name used by 2 pathways"),
+        ((gp(), replace(gp(), name="BPT", lines=2)), "the pathways reserve 3 lines, more than n_job_lines (2)"),
+        ((replace(gp(), name=" "),), "a pathway needs a name"),
+    ],
+)
+def test_bad_pathways_are_named(pathways: tuple[Pathway, ...], message: str) -> None:
+    with pytest.raises(BadInput) as raised:
+        build_problem(run(TIGHT, n=2, pathways=pathways))
+    assert message in str(raised.value)
+
+
+def _raw(**fields: object) -> list[object]:
+    return [{"name": "GP", "lines": 1, "specialties": ["O&G"], "mode": "exact", **fields}]
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"name": "GP"}, "must be a JSON list of pathways"),
+        ([1], "pathway 1 must be an object"),
+        (_raw(lines="10"), "pathway 1 ('GP'): lines must be a whole number, got '10'"),
+        (_raw(lines=True), "pathway 1 ('GP'): lines must be a whole number"),
+        (_raw(specialties="O&G"), "pathway 1 ('GP'): specialties must be a list of names"),
+        (_raw(mode=None), "pathway 1 ('GP'): mode must be"),
+        ([{"name": "GP", "lines": 1, "specialties": ["O&G"]}], "pathway 1 ('GP'): mode is required"),
+        (_raw(min_term=2), "pathway 1 ('GP'): unknown field 'min_term'"),
+        (_raw(distinct="yes"), "pathway 1 ('GP'): distinct must be true or false"),
+        (_raw(name=7), "pathway 1: name must be text, got 7"),
+    ],
+)
+def test_pathways_of_the_wrong_type_are_named(raw: object, message: str) -> None:
+    with pytest.raises(BadInput) as raised:
+        from_json(raw, "allocation_planner_runs.pathways of run r")
+    assert str(raised.value).startswith("allocation_planner_runs.pathways of run r: ")
+    assert message in str(raised.value)
+
+
+def test_pathways_from_json() -> None:
+    raw = [{"name": "GP", "lines": 2, "specialties": ["Paediatrics"], "mode": "soft"}]
+    assert from_json(raw, "x") == (gp(2, "soft"),)
+
+
+def _line(name: str, pathway: str | None, positions: list[str]) -> GeneratedLine:
+    rotations = tuple(Rotation("CLINICAL", 1 + 13 * t, 13, p, t) for t, p in enumerate(positions))
+    return GeneratedLine(name, 1, (*rotations, Rotation("LEAVE", 2, 5)), pathway)
+
+
+def test_the_checker_verifies_exact_pathways() -> None:
+    inp = run(TIGHT, n=2, pathways=(gp(),))
+    good = _line("Line 001", "GP", ["paed", "a", "b", "c"])
+    bad = _line("Line 002", "GP", ["a", "b", "c", "d"])
+    assert check_lines(inp, [good]) == []
+    assert "Line 002: pathway GP: 0 terms in Paediatrics, not 1" in check_lines(inp, [bad])
+    assert "pathway GP: 2 lines, more than the 1 it reserves" in check_lines(inp, [good, good])
+    assert "1 lines name pathway 'BPT', which the run does not have" in check_lines(
+        inp, [_line("Line 001", "BPT", ["a", "b", "c", "d"])]
+    )
+    # A soft pathway's lines are a goal: reported, not violations.
+    assert check_lines(replace(inp, pathways=(gp(mode="soft"),)), [bad]) == []
+    distinct = Pathway("BPT", 1, ("Medicine",), min_terms=2, mode="exact", distinct=True)
+    medicine = [pos("m1", "Medicine", subspecialty="Cardiology"), pos("m2", "Medicine", subspecialty="Cardiology")]
+    twice = _line("Line 001", "BPT", ["m1", "m2", "a", "b"])
+    assert "Line 001: pathway BPT: 1 different subspecialties of its list, not 2" in check_lines(
+        run([*TIGHT, *medicine], n=1, pathways=(distinct,)), [twice]
+    )
