@@ -210,6 +210,7 @@ def seed_positions(conn: psycopg.Connection[Any], positions: Sequence[Position],
                     (ids.next(), run, p.name, p.parent_specialty, p.subspecialty, list(p.experience_categories),
                      p.is_service_term, p.is_nights, p.is_rural, p.is_non_clinical, p.is_team_based, p.capacity,
                      None if p.capacity_by_term is None else list(p.capacity_by_term),
-                     None if p.cohorts is None else list(p.cohorts), p.excludable, list(p.tags))
+                     None if p.cohorts is None else list(p.cohorts), p.excludable, list(p.tags),
+                     p.six_month_approved)
                 )  # fmt: skip
     return run

@@ -12,9 +12,11 @@ case-insensitively (for PGY2's long terms in different subspecialties a post wit
 is its parent specialty's; a post with no specialty counts for none); specialties are the
 input's, those the loader inferred from position names included (inference is input, not
 model); HMO3 / PGY3 and later cohorts get no template; a 6-month term (ALLOW_6_MONTH_TERMS)
-is one term for term counts and two for caps on terms of a kind; leave blocks lie inside one
-term each.
-
+is one post in two consecutive terms of 24-28 weeks together ("about 26 weeks", half the year
+give or take a fortnight), one term for term counts and two for caps on terms of a kind; under
+VIC_PGY2 it must be on a post with six_month_approved, the line's terms outside it must cover
+A, B and C, and its weeks do not count towards the 25% subspecialty cap; leave blocks lie
+inside one term each.
 
 Targeted pathways: a line written with a pathway's name must name one of the run's pathways,
 no pathway has more lines than it reserves, and each line of an *exact* pathway holds at least
@@ -34,6 +36,7 @@ from daemon.planner.data import Pathway, PlannerInput, Position
 
 LEAVE_SPLITS = ({2, 3},)  # two blocks of 2 and 3 weeks, either order, for 5 weeks of leave
 LEAVE_GAP = 13
+SIX_MONTH_WEEKS = range(24, 29)  # two consecutive terms of this many weeks make a 6-month term
 
 
 class RotationLike(Protocol):
@@ -81,6 +84,8 @@ class Requirements:
     rural: int | None = None
     no_nights: bool = False
     six_month: bool = False
+    six_month_approved_only: bool = False  # VIC_PGY2: on approved posts, A/B/C outside it
+    six_month_cap_exempt: bool = False  # VIC_PGY2: a 6-month term outside the subspecialty cap
 
 
 _AMC1 = Requirements(
@@ -109,7 +114,7 @@ _TEMPLATES = {
     "VIC_PGY1": replace(
         _AMC1, structure=(10, 10, 10, 10, 12), specialties=("medicine", "surgery", "emergency medicine")
     ),
-    "VIC_PGY2": _AMC2,
+    "VIC_PGY2": replace(_AMC2, six_month_approved_only=True, six_month_cap_exempt=True),
     "NSW_PGY1": replace(_AMC1, terms=5, service_terms=1),
     "NSW_PGY2": replace(_AMC2, terms=5, service_terms=1),
     **{f"{s}_PGY{n}": (_AMC1 if n == 1 else _AMC2) for s in ("SA", "WA", "TAS", "NT") for n in (1, 2)},
@@ -179,6 +184,11 @@ def _tightest(reqs: list[Requirements]) -> Requirements:
         structure=next((r.structure for r in reqs if r.structure), None),
         terms=next((r.terms for r in reqs if r.terms is not None), None),
         service_terms=cap([r.service_terms for r in reqs]),
+        six_month_approved_only=any(r.six_month_approved_only for r in reqs),
+        # Exempt only if every template capping subspecialties exempts (AMC_PGY2 beside VIC_PGY2
+        # keeps its plain cap).
+        six_month_cap_exempt=all(r.six_month_cap_exempt for r in reqs if r.subspecialty_pct is not None)
+        and any(r.six_month_cap_exempt for r in reqs),
     )
 
 
@@ -281,17 +291,29 @@ def _held_positions(
     return held, found
 
 
-def _units(held: list[Position], terms: Sequence[int], six_month: bool) -> list[tuple[int, Position]]:
-    """Terms as the rules count them: (weeks, position), a 6-month term merged into one."""
-    units: list[tuple[int, Position]] = []
-    merged_last = False
+@dataclass(frozen=True)
+class _Unit:
+    """A term as the rules count it: a 6-month term is one, of both terms' weeks."""
+
+    weeks: int
+    position: Position
+    six_month: bool = False
+
+
+def _units(held: list[Position], terms: Sequence[int], six_month: bool) -> list[_Unit]:
+    units: list[_Unit] = []
     for p, weeks in zip(held, terms, strict=True):
-        if six_month and units and not merged_last and units[-1][1].id == p.id:
-            units[-1] = (units[-1][0] + weeks, p)
-            merged_last = True
+        last = units[-1] if units else None
+        if (
+            six_month
+            and last is not None
+            and not last.six_month
+            and last.position.id == p.id
+            and last.weeks + weeks in SIX_MONTH_WEEKS
+        ):
+            units[-1] = _Unit(last.weeks + weeks, p, six_month=True)
         else:
-            units.append((weeks, p))
-            merged_last = False
+            units.append(_Unit(weeks, p))
     return units
 
 
@@ -311,17 +333,18 @@ def _check_rules(req: Requirements, inp: PlannerInput, held: list[Position]) -> 
     def service(p: Position) -> bool:
         return p.is_service_term or p.is_nights
 
+    six_months = [u for u in units if u.six_month]
     for pid in {p.id for p in held}:
         at = [t for t, p in enumerate(held) if p.id == pid]
-        if len(at) > 1 and not (req.six_month and len(at) == 2 and at[1] == at[0] + 1):
-            found.append(f"position {pid} held in terms {at} (only a 6-month term repeats)")
-    if sum(1 for w, _ in units if w >= 10) < req.long_terms:
+        if len(at) > 1 and not (len(at) == 2 and any(u.position.id == pid for u in six_months)):
+            found.append(f"position {pid} held in terms {at} (only a 6-month term of 24-28 weeks repeats)")
+    if sum(1 for u in units if u.weeks >= 10) < req.long_terms:
         found.append(f"fewer than {req.long_terms} terms of 10 weeks or more")
     for n, attr in ((req.distinct_specialties, "parent specialties"), (req.distinct_subspecialties, "subspecialties")):
         if attr == "parent specialties":
-            keys = {_key(p.parent_specialty) for w, p in units if w >= 10}
+            keys = {_key(u.position.parent_specialty) for u in units if u.weeks >= 10}
         else:
-            keys = {_key(p.subspecialty) or _key(p.parent_specialty) for w, p in units if w >= 10}
+            keys = {_key(u.position.subspecialty) or _key(u.position.parent_specialty) for u in units if u.weeks >= 10}
         if len(keys - {""}) < n:
             found.append(f"fewer than {n} terms of 10 weeks or more in different {attr}")
     if req.max_categories is not None:
@@ -341,13 +364,22 @@ def _check_rules(req: Requirements, inp: PlannerInput, held: list[Position]) -> 
     for specialty in req.specialties:
         if not any(_key(p.parent_specialty) == specialty for p in held):
             found.append(f"no {specialty} term")
+    if req.six_month_approved_only and six_months:
+        for u in six_months:
+            if not u.position.six_month_approved:
+                found.append(f"a 6-month term in {u.position.name}, a post not approved for one (six_month_approved)")
+        outside = {c for u in units if not u.six_month for c in u.position.experience_categories}
+        lacking = sorted(set("ABC") - outside)
+        if lacking:
+            found.append(f"no category {', '.join(lacking)} term outside the 6-month term(s)")
     for attr, pct in (("parent_specialty", req.specialty_pct), ("subspecialty", req.subspecialty_pct)):
         if pct is None:
             continue
+        exempt = attr == "subspecialty" and req.six_month_cap_exempt
         by_group = Counter[str]()
-        for w, p in slots:
-            if _key(getattr(p, attr)):
-                by_group[_key(getattr(p, attr))] += w
+        for u in units:
+            if _key(getattr(u.position, attr)) and not (exempt and u.six_month):
+                by_group[_key(getattr(u.position, attr))] += u.weeks
         over = [g for g, w in by_group.items() if w * 100 > pct * year]
         if over:
             found.append(f"more than {pct}% of the year in {attr} {', '.join(sorted(over))}")

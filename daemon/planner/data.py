@@ -26,6 +26,9 @@ class Position:
     cohorts: tuple[str, ...] | None = None  # None: open to any cohort
     excludable: bool = False  # may be left unfilled
     tags: tuple[str, ...] = ()
+    # VIC_PGY2: a 6-month term may be built on this post (two subspecialty components, tied to a
+    # diploma or certificate, a six-month placement required by the vocational college).
+    six_month_approved: bool = False
 
 
 @dataclass(frozen=True)

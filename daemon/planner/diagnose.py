@@ -29,8 +29,8 @@ def _always_on(problem: Problem) -> list[Shortfall]:
                     f"seats in term {t + 1} for {n} lines",
                 )
             )
-    # A line holds a position once (twice, in consecutive terms, with 6-month terms).
-    need = problem.n_terms - problem.n_terms // 2 if problem.six_month_terms else problem.n_terms
+    # A line holds a position once (twice as one 6-month term, when allowed).
+    need = problem.n_terms - problem.most_six_month_terms
     if len(problem.positions) < need:
         found.append(
             Shortfall(0, f"a line holds {need} different positions but only {len(problem.positions)} can be used")

@@ -60,12 +60,12 @@ def _closed_to(problem: Problem, where: Predicate | None = None) -> str:
 
 def _terms_in(problem: Problem, posts: int) -> int:
     """The most terms of a line in ``posts`` different positions: a line holds a position
-    once, or for two consecutive terms with 6-month terms."""
-    return min(problem.n_terms, 2 * posts if problem.six_month_terms else posts)
+    once, or twice as one 6-month term (at most ``most_six_month_terms`` of them)."""
+    return min(problem.n_terms, posts + min(posts, problem.most_six_month_terms))
 
 
 def _few_posts(problem: Problem, posts: int, label: str, need: int) -> str:
-    once = "two consecutive terms at most" if problem.six_month_terms else "once"
+    once = "once, or twice as a 6-month term," if problem.six_month_starts else "once"
     are = "is" if posts == 1 else "are"
     return (
         f"only {posts} {label} {are} {_open(problem).strip() or 'open'} and a line holds a position {once}, "
@@ -157,7 +157,7 @@ def data_at_fault(problem: Problem, rules: Sequence[Rule], lines: int) -> list[s
         elif r.role in ("share", "fact"):
             out.append(r.fact)
     # The seats every line needs in each term, when a term alone is short.
-    need = problem.n_terms - problem.n_terms // 2 if problem.six_month_terms else problem.n_terms
+    need = problem.n_terms - problem.most_six_month_terms
     if len(problem.positions) < need:
         out.append(_few_posts(problem, len(problem.positions), "positions", need))
     short = [t for t in range(problem.n_terms) if problem.term_seats(t) < lines]

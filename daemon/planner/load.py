@@ -113,7 +113,24 @@ def _listing(rows: list[str]) -> str:
 
 
 def _position(r: tuple[Any, ...]) -> Position:
-    (pid, name, parent, sub, cats, service, nights, rural, non_clinical, team, cap, by_term, cohorts, excl, tags) = r
+    (
+        pid,
+        name,
+        parent,
+        sub,
+        cats,
+        service,
+        nights,
+        rural,
+        non_clinical,
+        team,
+        cap,
+        by_term,
+        cohorts,
+        excl,
+        tags,
+        six,
+    ) = r
     return Position(
         id=str(pid),
         name=name,
@@ -130,4 +147,5 @@ def _position(r: tuple[Any, ...]) -> Position:
         cohorts=None if cohorts is None else tuple(cohorts),
         excludable=excl,
         tags=tuple(tags),
+        six_month_approved=six,
     )

@@ -1,7 +1,7 @@
 """The CP-SAT model of SPEC §5's hard rules: x[l, t, i] = line l holds position i in term t.
 
 Always on: one position per built line per term; seats per position and term; a line holds a
-position once (or twice in consecutive terms under ALLOW_6_MONTH_TERMS); then every rule adds
+position once (or twice as one 6-month term under ALLOW_6_MONTH_TERMS); then every rule adds
 its constraints line by line through ``LineVars`` — in a diagnosis (``conflict``) each rule
 behind a literal of its own, so that it can be switched off. The first lines are the run's
 pathways' (``pathways``), constrained on those lines only. Objectives live in ``goals``.
@@ -84,16 +84,18 @@ class PlanModel:
 
 
 def _add_six_month_pairs(line: Line, n_terms: int) -> None:
-    """Pair variables for consecutive terms in one position; other repeats are barred."""
+    """Pair variables for a 6-month term (one position in consecutive terms t, t+1 of
+    24-28 weeks together, ``Problem.six_month_starts``); other repeats are barred."""
     model, cells = line.model, line.cells
+    starts = line.problem.six_month_starts
     positions = {i for _, i in cells}
     for i in sorted(positions):
         held = [(t, cells[t, i]) for t in range(n_terms) if (t, i) in cells]
         for a, (t1, v1) in enumerate(held):
             for t2, v2 in held[a + 1 :]:
-                if t2 > t1 + 1:
+                if not (t2 == t1 + 1 and t1 in starts):
                     model.add_at_most_one(v1, v2)
-    for t in range(n_terms - 1):
+    for t in starts:
         both = []
         for i in sorted(positions):
             if (t, i) in cells and (t + 1, i) in cells:
@@ -165,7 +167,7 @@ def build_model(
                 model.add_exactly_one(cells[c] for c in term)
             else:
                 model.add(cp_model.LinearExpr.sum([cells[c] for c in term]) == built)
-        if problem.six_month_terms:
+        if problem.six_month_starts:
             _add_six_month_pairs(line, n_terms)
         else:
             for held in by_position:

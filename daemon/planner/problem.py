@@ -13,6 +13,7 @@ from daemon.planner.data import PlannerInput, Position
 from daemon.planner.leave import LeavePattern, leave_patterns, term_starts
 from daemon.planner.rules import Rule, resolve
 from daemon.planner.rules.kinds import Predicate
+from daemon.planner.rules.six_month_terms import most_pairs, pair_starts
 from daemon.solving import MAX_NUM_WORKERS, MAX_SECONDS, BadInput
 
 YEAR_WEEKS = 52
@@ -48,8 +49,15 @@ class Problem:
         return tuple(term_starts(self.terms))
 
     @cached_property
-    def six_month_terms(self) -> bool:
-        return any(r.six_month_terms for r in self.rules)
+    def six_month_starts(self) -> tuple[int, ...]:
+        """Terms t where a line may hold one post in t and t+1 as a 6-month term: none unless
+        a rule allows 6-month terms, then the pairs of terms within 24-28 weeks."""
+        return pair_starts(self.terms) if any(r.six_month_terms for r in self.rules) else ()
+
+    @cached_property
+    def most_six_month_terms(self) -> int:
+        """The most 6-month terms one line can hold."""
+        return most_pairs(self.terms) if self.six_month_starts else 0
 
     def term_seats(self, t: int, where: Predicate | None = None) -> int:
         return sum(s[t] for p, s in zip(self.positions, self.seats, strict=True) if where is None or where(p))

@@ -33,7 +33,9 @@ to none; ``capacity_by_term`` empty = ``capacity`` in every term.
   ``experience_categories`` (letters A-D, comma-separated), ``is_service_term``,
   ``is_nights``, ``is_rural``, ``is_non_clinical`` (FALSE), ``is_team_based`` (TRUE),
   ``capacity`` (1), ``capacity_by_term`` (one whole number per term), ``cohorts``,
-  ``excludable`` (FALSE), ``tags``, ``allocation_run`` (if given, the run's).
+  ``excludable`` (FALSE), ``tags``, ``allocation_run`` (if given, the run's),
+  ``six_month_approved`` (FALSE; VIC_PGY2's 6-month terms, the last column so that workbooks
+  written without it still read).
 - ``specialty_affinity`` (optional): ``specialty_a*``, ``specialty_b*``, ``weight*``.
 - ``pathways`` (optional; ``allocation_planner_runs.pathways``, one row per pathway, reserved
   in row order): ``name*``, ``lines*``, ``specialties*`` (comma-separated), ``mode*`` (exact
@@ -168,6 +170,8 @@ _SPECS: dict[str, SheetSpec] = {
             "excludable",
             "tags",
             "allocation_run",
+            # Last, added with migration 0013: workbooks written before it still read (FALSE).
+            "six_month_approved",
         ),
         ("id", "name", "parent_specialty"),
         mandatory=True,
@@ -335,6 +339,7 @@ def _position(row: _Row, allocation_run: str) -> Position:
         cohorts=row.items("cohorts"),
         excludable=row.boolean("excludable", False),
         tags=row.items("tags") or (),
+        six_month_approved=row.boolean("six_month_approved", False),
     )
 
 
@@ -476,6 +481,7 @@ def _input_sheets(wb: Any, formats: Formats, inp: PlannerInput) -> None:
             p.excludable,
             _list_cell(p.tags, empty_is_blank=True),
             inp.allocation_run_id,
+            p.six_month_approved,
         ]
         for p in inp.positions
     ]
@@ -687,7 +693,9 @@ _CATALOGUE = {
     "50% in team-based terms",
     "VIC_PGY1": "AMC_PGY1, plus five terms of 10/10/10/10/12 weeks with the 12-week term last, and a Medicine, "
     "a Surgery and an Emergency Medicine term on every line",
-    "VIC_PGY2": "AMC_PGY2, plus PMCV's rules for PGY2 (a 6-month term only with ALLOW_6_MONTH_TERMS)",
+    "VIC_PGY2": "AMC_PGY2, plus PMCV's rules for PGY2: with ALLOW_6_MONTH_TERMS, a 6-month term only on a "
+    "position marked six_month_approved, the line's other terms still covering categories A, B and C, and the "
+    "6-month term exempt from the 25% subspecialty cap",
     "NSW_PGY1": "AMC_PGY1, plus exactly five terms and at most one service term",
     "NSW_PGY2": "AMC_PGY2, plus exactly five terms and at most one service term",
     "QLD_PGY1": "QLD: the AMC PGY1 baseline (AMC_PGY1) with the hospital's term structure; a position listing "
@@ -697,7 +705,8 @@ _CATALOGUE = {
     "NO_NIGHTS": "no line holds a position marked is_nights (nights/relief)",
     "MAX_ONE_RURAL": "at most one rural term per line",
     "MAX_ONE_SERVICE": "at most one service term (is_service_term or is_nights) per line",
-    "ALLOW_6_MONTH_TERMS": "two consecutive terms in one position may count as one 6-month term",
+    "ALLOW_6_MONTH_TERMS": "one position in two consecutive terms of 24-28 weeks together (about 26) may be "
+    "one 6-month term, counted as one term",
 }
 
 

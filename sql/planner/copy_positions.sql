@@ -1,3 +1,3 @@
 COPY positions (id, allocation_run, name, parent_specialty, subspecialty, experience_categories,
                 is_service_term, is_nights, is_rural, is_non_clinical, is_team_based, capacity,
-                capacity_by_term, cohorts, excludable, tags) FROM STDIN
+                capacity_by_term, cohorts, excludable, tags, six_month_approved) FROM STDIN

@@ -22,8 +22,9 @@ CONSTRAINTS = [
     "NO_NIGHTS",
     "ALLOW_6_MONTH_TERMS",
     "MAX_SERVICE_TERMS=2",
+    "VIC_PGY2",
 ]
-STRUCTURES = [(13, 13, 13, 13), (10, 10, 10, 10, 12), (6, 6, 10, 15, 15)]
+STRUCTURES = [(13, 13, 13, 13), (10, 10, 10, 10, 12), (6, 6, 10, 15, 15), (12, 12, 14, 14)]
 
 
 @st.composite
@@ -47,6 +48,7 @@ def runs(draw: st.DrawFn) -> PlannerInput:
                 capacity=max(seats),
                 capacity_by_term=seats,
                 excludable=draw(st.booleans()),
+                six_month_approved=draw(st.booleans()),
             )
         )
     names = draw(st.lists(st.sampled_from(CONSTRAINTS), max_size=2, unique=True))

@@ -80,14 +80,20 @@ def test_every_amc_template_has_the_rule() -> None:
             assert [(r.attribute, r.count) for r in rules] == [(attribute, count)], (state, cohort)
 
 
-def test_a_six_month_term_of_two_short_terms_counts_once() -> None:
-    # Terms 1-2 (6 + 6 weeks) are open only in "c": held as one 12-week term it is the third
-    # subspecialty, beside "A" (two posts, no subspecialty: one) and "B" in the long terms.
-    late, early = (0, 0, 1, 1, 1), (1, 1, 0, 0, 0)
+def test_a_six_month_term_is_one_term_of_its_specialty() -> None:
+    # "a" wanted in terms 1-2 as a 6-month term (13 + 13 weeks) is one "A" term: terms 3-4 then
+    # need two more specialties, so one of the "B" posts gives way to "c". (Two short terms,
+    # 6 + 6 weeks, are never one long term: test_rules_six_month.)
     inp = run(
-        [pos(p, s, capacity_by_term=late, experience_categories=ABC) for p, s in (("a1", "A"), ("a2", "A"), ("b", "B"))]
-        + [pos("c", "C", capacity_by_term=early, experience_categories=ABC)],
-        term_structure=(6, 6, 10, 15, 15),
-        constraints=("AMC_PGY2", "ALLOW_6_MONTH_TERMS"),
+        [
+            pos("a", "A", capacity_by_term=(1, 1, 0, 0), experience_categories=ABC),
+            filler("other", "B", capacity_by_term=(0, 1, 0, 0), experience_categories=ABC),
+            pos("b1", "B", capacity_by_term=(0, 0, 1, 0), experience_categories=ABC),
+            pos("b2", "B", capacity_by_term=(0, 0, 0, 1), experience_categories=ABC),
+            filler("c", "C", capacity_by_term=(0, 0, 1, 1), experience_categories=ABC),
+        ]
     )
-    assert held(lines_of(solve_checked(inp))[0])[:2] == ["c", "c"]
+    out, rejected = rejected_without(inp, ("AMC_PGY2",), base=("ALLOW_6_MONTH_TERMS",))
+    terms = held(lines_of(out)[0])
+    assert terms[:2] == ["a", "a"] and "c" in terms
+    assert any("fewer than 3 terms of 10 weeks or more in different subspecialties" in v for v in rejected)

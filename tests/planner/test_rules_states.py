@@ -99,8 +99,15 @@ def test_senior_cohorts_get_the_always_on_rules_only(cohort: str) -> None:
     assert out.metadata["rules"] == ["UNRESTRICTED"]
 
 
-def test_vic_pgy2_is_amc_pgy2() -> None:
-    assert _parts(resolve(["VIC_PGY2"], "UNRESTRICTED", "ANY").rules) == _parts(amc_pgy2())
+def test_vic_pgy2_is_amc_pgy2_and_pmcvs_six_month_terms() -> None:
+    """Only the 6-month terms differ (tests/planner/test_rules_six_month.py): the subspecialty
+    cap exempts them, and two rules of their own."""
+    vic = _parts(resolve(["VIC_PGY2"], "UNRESTRICTED", "ANY").rules)
+    amc = [
+        ("ShareCap", ("subspecialty", 25, True)) if p == ("ShareCap", ("subspecialty", 25, False)) else p
+        for p in _parts(amc_pgy2())
+    ]
+    assert vic == [*amc, ("SixMonthOnApprovedPosts", ()), ("CategoriesOutsideSixMonthTerms", (("A", "B", "C"),))]
 
 
 def _nsw_case() -> list[Position]:

@@ -75,6 +75,7 @@ def inputs(draw: st.DrawFn) -> PlannerInput:
             cohorts=draw(st.none() | _ITEMS),
             excludable=draw(st.booleans()),
             tags=draw(_ITEMS),
+            six_month_approved=draw(st.booleans()),
         )
         for pid in ids
     )
@@ -129,6 +130,23 @@ def test_round_trip_keeps_none_and_empty_lists_apart(tmp_path: Path) -> None:
     header = [c.value for c in ws[1]]
     assert ws.cell(3, header.index("cohorts") + 1).value == "{}"
     assert ws.cell(2, header.index("cohorts") + 1).value is None
+
+
+def test_six_month_approved_is_the_last_column_and_false_when_missing(tmp_path: Path) -> None:
+    """Added with migration 0013: a workbook written before it (no such column) still reads."""
+    inp = replace(
+        example_input(),
+        positions=(Position("p", "P", "Medicine", six_month_approved=True), Position("q", "Q", "Medicine")),
+    )
+    assert round_trip(inp, tmp_path / "run.xlsx") == inp
+    wb = openpyxl.load_workbook(tmp_path / "run.xlsx")
+    ws = wb["positions"]
+    assert [c.value for c in ws[1]][-1] == "six_month_approved"
+    assert [ws.cell(r, ws.max_column).value for r in (2, 3)] == [True, False]
+    ws.delete_cols(ws.max_column)
+    wb.save(tmp_path / "older.xlsx")
+    older = read_workbook(tmp_path / "older.xlsx")
+    assert [p.six_month_approved for p in older.positions] == [False, False]
 
 
 def test_write_input_refuses_a_list_item_with_a_comma(tmp_path: Path) -> None:

@@ -88,7 +88,8 @@ class LineVars(Protocol):
     def six_month_pairs(self) -> Sequence[tuple[int, cp_model.IntVar]]:
         """(t, v): v is 1 when terms t and t+1 hold the same position (a 6-month term).
 
-        Empty unless ALLOW_6_MONTH_TERMS is on.
+        Only for t in ``Problem.six_month_starts``: empty unless ALLOW_6_MONTH_TERMS is on and
+        two consecutive terms make 24-28 weeks.
         """
         ...
 

@@ -5,8 +5,9 @@ at-least-3 terms of at least 10 weeks are in different subspecialties; a post wi
 subspecialty recorded is its parent specialty's own (a "General Medicine" post with none is
 "General Medicine"). A post with no specialty recorded at all, and none inferred from its
 name (``daemon.planner.infer``), cannot show that it differs, so it never counts towards the
-distinct ones. A 6-month term (ALLOW_6_MONTH_TERMS) is one term of its post's specialty;
-two short terms merged into one of 10 weeks or more count as one long term.
+distinct ones. A 6-month term (ALLOW_6_MONTH_TERMS: 24-28 weeks, so it holds a term of 10
+weeks or more) is one term of its post's specialty; two short terms in one post are never one
+long term.
 
 Modelled per line: one boolean per specialty, "the line holds a long term in it", bounded by
 the line's long terms in that specialty; at least ``count`` of them true.
@@ -41,17 +42,6 @@ def specialty_of(attribute: Attribute) -> Callable[[Position], str]:
     return lambda p: specialty_key(p.subspecialty) or specialty_key(p.parent_specialty)
 
 
-def _long_terms(terms: tuple[int, ...], min_weeks: int, merge: bool) -> list[int]:
-    """Terms whose seats can hold a long term: long ones, and with merging, short ones a
-    consecutive short neighbour brings to ``min_weeks``."""
-    out = []
-    for t, w in enumerate(terms):
-        neighbours = [terms[u] for u in (t - 1, t + 1) if 0 <= u < len(terms) and terms[u] < min_weeks]
-        if w >= min_weeks or (merge and any(w + n >= min_weeks for n in neighbours)):
-            out.append(t)
-    return out
-
-
 @dataclass(frozen=True)
 class DistinctLongTerms(Rule):
     """At least ``count`` terms of at least ``min_weeks`` weeks, each in a different
@@ -69,7 +59,7 @@ class DistinctLongTerms(Rule):
     def _seats_by_specialty(self, problem: Problem) -> dict[str, tuple[str, int]]:
         """Per specialty key: its name as recorded and its seats over the year in long terms."""
         key = specialty_of(self.attribute)
-        long = _long_terms(problem.terms, self.min_weeks, problem.six_month_terms)
+        long = [t for t, w in enumerate(problem.terms) if w >= self.min_weeks]
         out: dict[str, tuple[str, int]] = {}
         for p, seats in zip(problem.positions, problem.seats, strict=True):
             k = key(p)
@@ -125,25 +115,12 @@ class DistinctLongTerms(Rule):
         key = specialty_of(self.attribute)
         terms = problem.terms
         long = [t for t, w in enumerate(terms) if w >= self.min_weeks]
-        # Two short terms in one post, merged into a 6-month term long enough to count.
-        merged = [(t, v) for t, v in line.six_month_pairs() if t not in long and t + 1 not in long]
-        merged = [(t, v) for t, v in merged if terms[t] + terms[t + 1] >= self.min_weeks]
         # Per specialty, the line's cells that hold a long term in it.
         parts: dict[str, list[cp_model.LinearExprT]] = {}
         for t in long:
             for p, v in line.term_cells(t):
                 if key(p):
                     parts.setdefault(key(p), []).append(v)
-        for t, pair in merged:
-            by_key: dict[str, list[cp_model.IntVar]] = {}
-            for p, v in line.term_cells(t):
-                if key(p):
-                    by_key.setdefault(key(p), []).append(v)
-            for k, cells in by_key.items():
-                in_pair = line.model.new_bool_var("")
-                line.require(in_pair <= pair)
-                line.require(in_pair <= cp_model.LinearExpr.sum(cells))
-                parts.setdefault(k, []).append(in_pair)
         has = []
         for _, held_in in sorted(parts.items()):
             held = line.model.new_bool_var("")

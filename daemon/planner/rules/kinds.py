@@ -44,6 +44,10 @@ def is_team_based(p: Position) -> bool:
     return p.is_team_based
 
 
+def is_six_month_approved(p: Position) -> bool:
+    return p.six_month_approved
+
+
 def has_category(category: str) -> Predicate:
     return lambda p: category in p.experience_categories
 

@@ -37,14 +37,17 @@ def _in_group(attribute: str, key: str) -> Predicate:
 
 @dataclass(frozen=True)
 class ShareCap(Rule):
-    """At most ``percent`` of the year in any one parent specialty / subspecialty."""
+    """At most ``percent`` of the year in any one parent specialty / subspecialty; with
+    ``six_month_exempt`` (VIC_PGY2) the weeks of a 6-month term do not count."""
 
     source: str
     attribute: Literal["parent_specialty", "subspecialty"]
     percent: int
+    six_month_exempt: bool = False
 
     def describe(self) -> str:
-        return f"at most {self.percent}% of weeks in one {self.attribute.replace('_', ' ')}"
+        exempt = " (a 6-month term exempt)" if self.six_month_exempt else ""
+        return f"at most {self.percent}% of weeks in one {self.attribute.replace('_', ' ')}{exempt}"
 
     def reads(self, problem: Problem) -> list[Read]:
         """Groups holding more than the cap's share of the year's seats: lines must leave
@@ -66,13 +69,34 @@ class ShareCap(Rule):
         for p in problem.positions:
             key = specialty_key(getattr(p, self.attribute))
             if key:
-                groups[key] = groups.get(key, 0) + (2 if problem.six_month_terms else 1)
+                groups[key] = groups.get(key, 0) + (2 if problem.six_month_starts else 1)
         for key, most_terms in sorted(groups.items()):
             # A group too small to ever exceed the cap needs no constraint.
             if _most_weeks(problem.terms, most_terms) * 100 <= self.percent * problem.year_weeks:
                 continue
-            weeks = line.weeks(_in_group(self.attribute, key))
+            where = _in_group(self.attribute, key)
+            weeks = line.weeks(where)
+            if self.six_month_exempt:
+                weeks -= _six_month_weeks(line, where)
             line.require(weeks * 100 <= self.percent * problem.year_weeks)
+
+
+def _six_month_weeks(line: LineVars, where: Predicate) -> cp_model.LinearExpr:
+    """Weeks of the line's 6-month terms in positions matching ``where``. Each pair is bounded
+    by "held" and "its post matches"; no lower bound is needed, as the cap only gains from
+    counting it."""
+    terms = line.problem.terms
+    counted, weeks = [], []
+    for t, pair in line.six_month_pairs():
+        cells = [v for p, v in line.term_cells(t) if where(p)]
+        if not cells:
+            continue
+        in_group = line.model.new_bool_var("")
+        line.require(in_group <= pair)
+        line.require(in_group <= cp_model.LinearExpr.sum(cells))
+        counted.append(in_group)
+        weeks.append(terms[t] + terms[t + 1])
+    return cp_model.LinearExpr.weighted_sum(counted, weeks)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """Rules on the shape of the year: term structure, term counts, clinical weeks.
 
-Most are checks of the run's parameters. With ALLOW_6_MONTH_TERMS two consecutive terms in
-one position count as one term, so the counts become constraints on those pairs.
+Most are checks of the run's parameters. With ALLOW_6_MONTH_TERMS a 6-month term (one position
+in two consecutive terms of 24-28 weeks together, ``six_month_terms``) counts as one term, so
+the counts become constraints on those pairs. A 6-month term is always one long term: merging
+never adds a term of 10 weeks or more, so only the exact count can need one.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ from typing import TYPE_CHECKING
 from ortools.sat.python import cp_model
 
 from daemon.planner.rules.base import LineVars, Read, Rule, Shortfall
+from daemon.planner.rules.six_month_terms import most_pairs
 
 if TYPE_CHECKING:
     from daemon.planner.problem import Problem
 
-NO_PAIRS = "no position has seats in two consecutive terms"
+NO_PAIRS = "no position has seats in two consecutive terms that make a 6-month term"
 
 
 def _weeks(terms: Sequence[int]) -> str:
@@ -25,8 +28,8 @@ def _weeks(terms: Sequence[int]) -> str:
 
 
 def consecutive_seats(problem: Problem) -> int:
-    """Seats a 6-month term could use: per position, seats in both terms t and t+1."""
-    return sum(min(s[t], s[t + 1]) for s in problem.seats for t in range(problem.n_terms - 1))
+    """Seats a 6-month term could use: per position, seats in both terms t and t+1 of a pair."""
+    return sum(min(s[t], s[t + 1]) for s in problem.seats for t in problem.six_month_starts)
 
 
 def pairs_read(problem: Problem) -> list[Read]:
@@ -65,19 +68,10 @@ class TermStructureIs(Rule):
         return [f"{self.source} needs the term structure {_weeks(self.terms)}; the run has {_weeks(problem.terms)}"]
 
 
-def _most_long_terms(terms: Sequence[int], min_weeks: int, merge: bool) -> int:
-    """The most terms of at least ``min_weeks`` a line can have (merging pairs if allowed)."""
-    best = [0] * (len(terms) + 1)  # best[i]: over the first i terms
-    for i in range(1, len(terms) + 1):
-        best[i] = best[i - 1] + (terms[i - 1] >= min_weeks)
-        if merge and i >= 2:
-            best[i] = max(best[i], best[i - 2] + (terms[i - 2] + terms[i - 1] >= min_weeks))
-    return best[-1]
-
-
 @dataclass(frozen=True)
 class MinLongTerms(Rule):
-    """At least ``count`` terms of at least ``min_weeks`` weeks (a 6-month term is one)."""
+    """At least ``count`` terms of at least ``min_weeks`` weeks (a 6-month term is one, so
+    holding one may only lower the count: 13+13 weeks are one long term, not two)."""
 
     source: str
     count: int
@@ -86,11 +80,8 @@ class MinLongTerms(Rule):
     def describe(self) -> str:
         return f"at least {self.count} terms of {self.min_weeks} weeks or more"
 
-    def reads(self, problem: Problem) -> list[Read]:
-        return pairs_read(problem) if problem.six_month_terms else []
-
     def check_input(self, problem: Problem) -> list[str]:
-        most = _most_long_terms(problem.terms, self.min_weeks, problem.six_month_terms)
+        most = sum(w >= self.min_weeks for w in problem.terms)
         if most >= self.count:
             return []
         return [
@@ -98,23 +89,11 @@ class MinLongTerms(Rule):
             f"more; the term structure {_weeks(problem.terms)} allows only {most}"
         ]
 
-    def shortfalls(self, problem: Problem) -> list[Shortfall]:
-        if not problem.six_month_terms or _most_long_terms(problem.terms, self.min_weeks, False) >= self.count:
-            return []
-        # Only merging terms reaches the count; without consecutive seats, no line can.
-        if consecutive_seats(problem):
-            return []
-        return _pairs_shortfall(problem, self.source, f"needs {self.count} terms of {self.min_weeks} weeks", 1)
-
     def add(self, line: LineVars) -> None:
         terms = line.problem.terms
         long = [int(w >= self.min_weeks) for w in terms]
         pairs = line.six_month_pairs()
-        if not pairs:
-            # The count is fixed by the term structure. check_input allowed it assuming
-            # merges; with no consecutive seats to merge in, the unmerged count must do.
-            if sum(long) < self.count:
-                line.require(False)
+        if not pairs:  # the count is the term structure's, checked by check_input
             return
         # Merging terms t and t+1 replaces their two counts by one for the merged length.
         change = [(v, long[t] + long[t + 1] - int(terms[t] + terms[t + 1] >= self.min_weeks)) for t, v in pairs]
@@ -135,22 +114,25 @@ class ExactTermCount(Rule):
         return f"exactly {self.count} terms per line (a 6-month term counts once)"
 
     def reads(self, problem: Problem) -> list[Read]:
-        return pairs_read(problem) if problem.six_month_terms else []
+        return pairs_read(problem) if problem.six_month_starts else []
 
     def check_input(self, problem: Problem) -> list[str]:
         n = len(problem.terms)
-        fewest = n - n // 2 if problem.six_month_terms else n
+        fewest = n - problem.most_six_month_terms
         if fewest <= self.count <= n:
             return []
+        pairs = most_pairs(problem.terms)
         hint = (
-            "" if problem.six_month_terms or self.count > n else (" (ALLOW_6_MONTH_TERMS lets two terms count as one)")
+            " (ALLOW_6_MONTH_TERMS lets a 6-month term count as one)"
+            if not problem.six_month_starts and n - pairs <= self.count < n
+            else ""
         )
         return [
             f"{self.source} needs exactly {self.count} terms; the term structure {_weeks(problem.terms)} has {n}{hint}"
         ]
 
     def shortfalls(self, problem: Problem) -> list[Shortfall]:
-        if not problem.six_month_terms:
+        if not problem.six_month_starts:
             return []
         return _pairs_shortfall(problem, self.source, f"needs exactly {self.count} terms", problem.n_terms - self.count)
 

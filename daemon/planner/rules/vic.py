@@ -1,14 +1,20 @@
 """VIC_PGY1 and VIC_PGY2: the AMC rules plus PMCV's (SPEC §5).
 
-PMCV's one PGY2 addition in the SPEC, 6-month terms only where ALLOW_6_MONTH_TERMS is set, is
-the always-on default: a line holds a position once unless that option is given.
+PMCV's PGY2 addition is about 6-month terms (``six_month_terms``), which still need
+ALLOW_6_MONTH_TERMS: one only on a post approved for it, the line's other terms still covering
+A, B and C, and the 6-month term exempt from the 25% subspecialty cap. Without a 6-month term
+on the line the three add nothing to AMC_PGY2.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from daemon.planner.rules.amc import amc_pgy1, amc_pgy2
 from daemon.planner.rules.base import Rule
 from daemon.planner.rules.coverage import RequiredSpecialties
+from daemon.planner.rules.shares import ShareCap
+from daemon.planner.rules.six_month_terms import CategoriesOutsideSixMonthTerms, SixMonthOnApprovedPosts
 from daemon.planner.rules.terms import TermStructureIs
 
 
@@ -22,5 +28,17 @@ def vic_pgy1() -> list[Rule]:
     ]
 
 
+def _exempt_six_month(rule: Rule) -> Rule:
+    """AMC_PGY2's 25% subspecialty cap, with a 6-month term's weeks not counted."""
+    if isinstance(rule, ShareCap) and rule.attribute == "subspecialty":
+        return replace(rule, six_month_exempt=True)
+    return rule
+
+
 def vic_pgy2() -> list[Rule]:
-    return amc_pgy2("VIC_PGY2")
+    source = "VIC_PGY2"
+    return [
+        *(_exempt_six_month(r) for r in amc_pgy2(source)),
+        SixMonthOnApprovedPosts(source),
+        CategoriesOutsideSixMonthTerms(source, ("A", "B", "C")),
+    ]
