@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from daemon.checks.planner import check_lines
-from daemon.planner import report
+from daemon.planner import quality, report
 from daemon.planner.data import PlannerInput
 from daemon.planner.diagnose import LineBound, line_bound
 from daemon.planner.explain import Diagnosis, explain, joined, said
@@ -235,6 +235,8 @@ def _complete(
             "affinity": report.affinity(problem, held),
             "leave": report.leave_goal(problem, held, leave),
         },
+        # How the lines read, measured on the lines as written (not on the model's terms).
+        "quality": quality.figures(problem.inp, lines),
     }
     error = None
     if len(lines) < n:

@@ -701,6 +701,17 @@ _SOFT_GOALS: tuple[tuple[str, str, str], ...] = (
     ("leave", "most_from_one_position_in_a_week", "most from one position on leave in one week"),
     ("leave", "split_leave_lines", "lines with split leave (2+3 or 3+2 weeks)"),
 )
+_QUALITY: tuple[tuple[str, str], ...] = (
+    # (key of result_metadata.quality, label): measured on the lines as written
+    ("min_pairwise_distance", "fewest terms in which two lines differ (all pairs)"),
+    ("mean_pairwise_distance", "mean terms in which two lines differ (all pairs)"),
+    ("pairs_differing_in_one_term", "pairs of lines differing in one term only"),
+    ("specialties_per_line", "parent specialties per line {specialties: lines}"),
+    ("most_terms_of_one_specialty", "most terms of one parent specialty {terms: lines}"),
+    ("rural_terms_per_line", "rural terms per line {terms: lines}"),
+    ("lines_on_leave_in_week_1", "lines on leave in week 1 (orientation)"),
+    ("lines_working_half_a_long_term", "lines away half or more of a 10+ week term"),
+)
 _SHOWN = {
     *(key for key, _, _ in _SUMMARY_FIELDS),
     "rules",
@@ -712,6 +723,7 @@ _SHOWN = {
     "unfilled",
     "fill",  # the lines themselves show it
     "soft_goals",
+    "quality",
     "phases",
     "demand",
     "conflict",  # its sentences are in "diagnosis"
@@ -800,6 +812,14 @@ def _diagnostics_sheet(wb: Any, formats: Formats, inp: PlannerInput, outcome: So
             if goal in goals and key in goals[goal]
         ]
         out.table(("goal", "measure", "value"), rows)
+
+    quality: Mapping[str, Any] = meta.get("quality") or {}
+    if quality:
+        out.section("How the lines read")
+        rows = [[label, _as_cell(quality[key])] for key, label in _QUALITY if key in quality]
+        out.table(("measure", "value"), rows)
+        away: Sequence[int] = quality.get("leave_by_week") or ()
+        out.table(("week", "lines on leave"), [[week, n] for week, n in enumerate(away, start=1)])
 
     phases: Mapping[str, Mapping[str, Any]] = meta.get("phases") or {}
     if phases:
