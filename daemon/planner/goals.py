@@ -3,13 +3,23 @@
 Two phases (measured on 140 lines x 35 positions, 2 workers): without symmetry breaking
 CP-SAT fills all demand in a few seconds, while lexicographic line order from the start found
 no solution in 60 s. So phase one (``demand``) has no ordering, and phase two (``soft``) orders
-the lines lexicographically — which makes "nearby lines differ" a cheap proxy for diversity
-(identical lines become adjacent, similar ones close) — starting from phase one's solution.
+the lines lexicographically (symmetry breaking) starting from phase one's solution.
+
+Diversity is over all pairs of lines (issue 12: comparing each line with its 4 neighbours in
+order left 8 of 60 lines' pairs differing in one term only). First the minimum pairwise
+distance D, the terms in which the two closest lines differ, is maximised: D >= k holds when,
+for every set of n_terms - k + 1 terms, no two lines hold the same posts in all of them, one
+AllDifferent per set of terms on the lines' codes restricted to it (n_terms = 5: 31 sets of
+140 codes at 140 lines, no per-pair variable). Then the mean distance: the terms two lines
+share, summed over all pairs, is sum over (term, post) of C(lines there, 2) — a convex
+function of the seats' counts, linearised by its secants, again no per-pair variable.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
+from collections import Counter
 from collections.abc import Sequence
 
 from ortools.sat.python import cp_model
@@ -18,10 +28,12 @@ from daemon.planner.model import PlanModel
 from daemon.planner.problem import Problem
 from daemon.planner.rules.kinds import specialty_key
 
-DIVERSITY_WEIGHT = 10  # per term two nearby lines share; identical lines pay double
-DIVERSITY_WINDOW = 4  # lines compared with the next 4 in lexicographic order
+DIVERSITY_WEIGHT = 10  # per term shared by a pair of lines, over all pairs
 AFFINITY_WEIGHT = 1  # per unit of specialty_affinity between consecutive terms of a line
 _CODE_LIMIT = 2**60  # lexicographic codes stay far from int64 overflow
+# Sets of terms compared for the minimum distance, at most: C(5, k) summed is 31; a year of
+# many short terms stops at the levels that fit (the distance is then capped there).
+MAX_TERM_SETS = 64
 
 
 def affinity_table(problem: Problem) -> dict[tuple[str, str], int]:
@@ -70,42 +82,94 @@ def _codes(plan: PlanModel) -> list[cp_model.LinearExprT]:
     ]
 
 
-def _position_of(plan: PlanModel, line_index: int, t: int) -> cp_model.IntVar:
-    line = plan.lines[line_index]
-    pos = plan.model.new_int_var(0, len(plan.problem.positions) - 1, "")
-    plan.model.add(
-        pos
-        == cp_model.LinearExpr.weighted_sum(
-            [v for (u, _), v in line.cells.items() if u == t], [i for (u, i) in line.cells if u == t]
-        )
+def distance_levels(problem: Problem, n_lines: int) -> int:
+    """The largest minimum pairwise distance the model may claim: a counting bound (for
+    distance k, some set of n_terms - k + 1 terms must offer each line its own combination
+    of posts), and no more levels than MAX_TERM_SETS sets of terms and int64 codes allow."""
+    n_terms, base = problem.n_terms, max(2, len(problem.positions))
+    open_in = [sum(1 for seats in problem.seats if seats[t] > 0) for t in range(n_terms)]
+    sets, level = 0, 0
+    for k in range(1, n_terms + 1):
+        chosen = list(itertools.combinations(range(n_terms), n_terms - k + 1))
+        sets += len(chosen)
+        if sets > MAX_TERM_SETS or base ** (n_terms - k + 1) * (n_lines + 1) >= _CODE_LIMIT:
+            break
+        if any(math.prod(open_in[t] for t in terms) < n_lines for terms in chosen):
+            break
+        level = k
+    return level
+
+
+def _min_distance(plan: PlanModel, levels: int) -> cp_model.LinearExpr:
+    """D, at most ``levels``: for each k <= D, the lines' codes on every set of
+    n_terms - k + 1 terms are all different. A level switched off moves line l's codes to
+    its own band (l + 1) * span, where they differ anyway."""
+    model, problem, n = plan.model, plan.problem, len(plan.lines)
+    base = max(2, len(problem.positions))
+    on = [model.new_bool_var(f"distance >= {k}") for k in range(1, levels + 1)]
+    for a, b in itertools.pairwise(on):
+        model.add_implication(b, a)
+    for k, level in enumerate(on, start=1):
+        for terms in itertools.combinations(range(problem.n_terms), problem.n_terms - k + 1):
+            rank = {t: r for r, t in enumerate(terms)}
+            span = base ** len(terms)
+            codes = []
+            for ln, line in enumerate(plan.lines):
+                cells = [(v, i * base ** rank[t]) for (t, i), v in line.cells.items() if t in rank]
+                code = model.new_int_var(0, span * (n + 2), "")
+                model.add(
+                    code
+                    == cp_model.LinearExpr.weighted_sum([v for v, _ in cells], [w for _, w in cells])
+                    + span * (ln + 1) * (1 - level)
+                )
+                codes.append(code)
+            model.add_all_different(codes)
+    return cp_model.LinearExpr.sum(on)
+
+
+def _shared_pairs(plan: PlanModel) -> cp_model.LinearExpr:
+    """Terms shared, summed over all pairs of lines: C(c, 2) per seat group of c lines, each
+    bounded below by its secants k * c - k * (k + 1) / 2 (exact at the optimum: minimised)."""
+    model, problem = plan.model, plan.problem
+    pairs = []
+    for (t, i), _ in plan.lines[0].cells.items() if plan.lines else ():
+        seats = problem.seats[i][t]
+        if seats < 2:
+            continue
+        count = cp_model.LinearExpr.sum([line.cells[t, i] for line in plan.lines])
+        q = model.new_int_var(0, math.comb(seats, 2), "")
+        for k in range(1, seats):
+            model.add(q >= k * count - k * (k + 1) // 2)
+        pairs.append(q)
+    return cp_model.LinearExpr.sum(pairs)
+
+
+def shared_pairs(lines: Sequence[Sequence[int]]) -> int:
+    """Terms shared, summed over all pairs of ``lines``."""
+    counts = Counter((t, i) for held in lines for t, i in enumerate(held))
+    return sum(math.comb(c, 2) for c in counts.values())
+
+
+def min_distance(lines: Sequence[Sequence[int]]) -> int | None:
+    """Terms in which the two closest of ``lines`` differ (None for fewer than two lines)."""
+    return min(
+        (sum(x != y for x, y in zip(a, b, strict=True)) for a, b in itertools.combinations(lines, 2)), default=None
     )
-    return pos
 
 
-def nearby_pairs(n_lines: int) -> list[tuple[int, int]]:
-    """Pairs of lines compared for diversity: each with the next DIVERSITY_WINDOW in order.
-
-    In lexicographic order identical lines are neighbours and near-identical ones are close;
-    a window keeps the comparisons linear in the number of lines (all pairs when few).
-    """
-    return [(a, b) for a in range(n_lines) for b in range(a + 1, min(n_lines, a + 1 + DIVERSITY_WINDOW))]
-
-
-def _shared_terms(plan: PlanModel) -> cp_model.LinearExpr:
-    """Terms shared by nearby lines, identical lines counted twice."""
-    model, n_terms = plan.model, plan.problem.n_terms
-    pos = [[_position_of(plan, ln, t) for t in range(n_terms)] for ln in range(len(plan.lines))]
-    penalties = []
-    for a, b in nearby_pairs(len(plan.lines)):
-        same = []
-        for t in range(n_terms):
-            eq = model.new_bool_var("")
-            model.add(pos[a][t] != pos[b][t]).only_enforce_if(~eq)
-            same.append(eq)
-        identical = model.new_bool_var("")
-        model.add(identical >= cp_model.LinearExpr.sum(same) - (n_terms - 1))
-        penalties += [*same, *([identical] * n_terms)]
-    return cp_model.LinearExpr.sum(penalties)
+def least_shared_pairs(problem: Problem, n_lines: int) -> int:
+    """A counting lower bound on ``shared_pairs``: each term's lines spread as evenly as its
+    seats allow (water-filling: each line joins the emptiest post with a seat left)."""
+    total = 0
+    for t in range(problem.n_terms):
+        counts = [0] * len(problem.positions)
+        for _ in range(n_lines):
+            open_ = [i for i, seats in enumerate(problem.seats) if counts[i] < seats[t]]
+            if not open_:
+                break
+            counts[min(open_, key=lambda i: counts[i])] += 1
+        total += sum(math.comb(c, 2) for c in counts)
+    return total
 
 
 def _affinity(plan: PlanModel) -> tuple[cp_model.LinearExpr, int]:
@@ -136,24 +200,28 @@ def _affinity(plan: PlanModel) -> tuple[cp_model.LinearExpr, int]:
     return cp_model.LinearExpr.sum(terms), bound
 
 
+def distance_weight(problem: Problem, n_lines: int) -> int:
+    """One more term of minimum distance outweighs every goal below it (mean distance, affinity)."""
+    return (
+        DIVERSITY_WEIGHT * problem.n_terms * math.comb(n_lines, 2)
+        + AFFINITY_WEIGHT * _affinity_bound(problem, n_lines)
+        + 1
+    )
+
+
 def soft_score(problem: Problem, lines: Sequence[Sequence[int]]) -> int:
-    """The soft goals' part of the objective for ``lines`` in lexicographic order (lower is
-    better): what ``set_soft_objective`` minimises once the required seats are settled."""
-    ordered = sorted(tuple(held) for held in lines)
-    shared = 0
-    for a, b in nearby_pairs(len(ordered)):
-        same = sum(x == y for x, y in zip(ordered[a], ordered[b], strict=True))
-        shared += same + (problem.n_terms if same == problem.n_terms else 0)
+    """The soft goals' part of the objective for ``lines`` (lower is better): what
+    ``set_soft_objective`` minimises once the required seats are settled."""
+    levels = distance_levels(problem, len(lines))
+    reached = min(levels, min_distance(lines) or 0)
     table = affinity_table(problem)
     keys = [specialty_key(p.parent_specialty) for p in problem.positions]
-    affinity = sum(table.get((keys[a], keys[b]), 0) for held in ordered for a, b in itertools.pairwise(held))
-    return DIVERSITY_WEIGHT * shared - AFFINITY_WEIGHT * affinity
-
-
-def _least_shared(problem: Problem, n_lines: int) -> int:
-    """Lines that start in one position are neighbours in lexicographic order: each line
-    beyond the number of first-term positions shares its first term with a neighbour."""
-    return max(0, n_lines - sum(1 for seats in problem.seats if seats[0] > 0))
+    affinity = sum(table.get((keys[a], keys[b]), 0) for held in lines for a, b in itertools.pairwise(held))
+    return (
+        distance_weight(problem, len(lines)) * (levels - reached)
+        + DIVERSITY_WEIGHT * shared_pairs(lines)
+        - AFFINITY_WEIGHT * affinity
+    )
 
 
 def _affinity_bound(problem: Problem, n_lines: int) -> int:
@@ -162,30 +230,38 @@ def _affinity_bound(problem: Problem, n_lines: int) -> int:
 
 
 def soft_score_bound(problem: Problem, n_lines: int) -> int:
-    """A counting lower bound on ``soft_score``: every affinity rewarded on every pair of
-    terms, the fewest shared terms. Far below what plans reach: a distance to it is no gap."""
-    return DIVERSITY_WEIGHT * _least_shared(problem, n_lines) - AFFINITY_WEIGHT * _affinity_bound(problem, n_lines)
+    """A counting lower bound on ``soft_score``: the largest distance the counts allow, each
+    term's lines spread evenly over its posts, every affinity rewarded on every pair of terms."""
+    return DIVERSITY_WEIGHT * least_shared_pairs(problem, n_lines) - AFFINITY_WEIGHT * _affinity_bound(problem, n_lines)
 
 
 def set_soft_objective(plan: PlanModel, unfilled_at_most: int) -> int:
     """Lexicographic line order, then: required seats (no worse than ``unfilled_at_most``, the
-    demand phase's), diversity, affinity. Every line of ``plan`` is built.
+    demand phase's), the minimum pairwise distance, then the mean distance with affinity.
+    Every line of ``plan`` is built.
 
     Returns a counting lower bound on the objective."""
     model, problem, n = plan.model, plan.problem, len(plan.lines)
     codes = _codes(plan)
     for a, b in itertools.pairwise(codes):
         model.add(a <= b)
-    # Redundant bounds, so CP-SAT's reported bound and gap mean something: lines cannot
-    # beat the counting bound, and in order, lines that start in one position are neighbours
-    # (neighbours are among the nearby pairs compared).
+    # Redundant bounds, so CP-SAT's reported bound and gap mean something.
     model.add(plan.unfilled_required <= unfilled_at_most)
     model.add(plan.unfilled_required >= fewest_unfilled(problem, n))
-    shared = _shared_terms(plan)
-    model.add(shared >= _least_shared(problem, n))
+    levels = distance_levels(problem, n)
+    distance = _min_distance(plan, levels)
+    shared = _shared_pairs(plan)
+    model.add(shared >= least_shared_pairs(problem, n))
     affinity, affinity_bound = _affinity(plan)
-    most_shared = 2 * problem.n_terms * len(nearby_pairs(n))
-    soft_bound = DIVERSITY_WEIGHT * most_shared + AFFINITY_WEIGHT * affinity_bound
+    weight = distance_weight(problem, n)
+    soft_bound = (
+        weight * levels + DIVERSITY_WEIGHT * problem.n_terms * math.comb(n, 2) + AFFINITY_WEIGHT * affinity_bound
+    )
     fill_weight = soft_bound + 1  # one required seat outweighs every soft goal
-    model.minimize(fill_weight * plan.unfilled_required + DIVERSITY_WEIGHT * shared - AFFINITY_WEIGHT * affinity)
+    model.minimize(
+        fill_weight * plan.unfilled_required
+        + weight * (levels - distance)
+        + DIVERSITY_WEIGHT * shared
+        - AFFINITY_WEIGHT * affinity
+    )
     return fill_weight * fewest_unfilled(problem, n) + soft_score_bound(problem, n)

@@ -69,9 +69,10 @@ def demand_proof(
 
 
 SCORE_NOTE = (
-    "soft goals only, lower is better: 10 per term shared by nearby lines (identical lines "
-    "pay double) minus specialty affinity; the bound is a counting bound that plans rarely "
-    "approach, so the distance to it is not a measure of the plan"
+    "soft goals only, lower is better: a large weight per term the closest two lines fall short "
+    "of the distance the counts allow, then 10 per term shared by a pair of lines (all pairs) "
+    "minus specialty affinity; the bound is a counting bound that plans rarely approach, so the "
+    "distance to it is not a measure of the plan"
 )
 
 
@@ -91,8 +92,7 @@ def diversity(lines: Sequence[Sequence[int]]) -> dict[str, Any]:
             "identical_pairs": 0,
             "min_hamming": None,
             "mean_hamming": None,
-            "nearby_shared_terms": 0,
-            "window": goals.DIVERSITY_WINDOW,
+            "shared_terms_all_pairs": 0,
             "weight": goals.DIVERSITY_WEIGHT,
         }
     shared = sum((grid[:, t, None] == grid[None, :, t]).astype(np.int64) for t in range(n_terms))
@@ -102,8 +102,7 @@ def diversity(lines: Sequence[Sequence[int]]) -> dict[str, Any]:
         "identical_pairs": int(np.sum(hamming == 0)),
         "min_hamming": int(hamming.min()),
         "mean_hamming": round(float(hamming.mean()), 3),
-        "nearby_shared_terms": int(sum(shared[a, b] for a, b in goals.nearby_pairs(n))),
-        "window": goals.DIVERSITY_WINDOW,
+        "shared_terms_all_pairs": int(upper.sum()),
         "weight": goals.DIVERSITY_WEIGHT,
     }
 

@@ -693,7 +693,7 @@ _SOFT_GOALS: tuple[tuple[str, str, str], ...] = (
     ("diversity", "identical_pairs", "identical pairs of lines"),
     ("diversity", "min_hamming", "fewest terms in which two lines differ"),
     ("diversity", "mean_hamming", "mean terms in which two lines differ"),
-    ("diversity", "nearby_shared_terms", "terms shared by nearby lines (minimised)"),
+    ("diversity", "shared_terms_all_pairs", "terms shared, summed over all pairs of lines (minimised)"),
     ("affinity", "score", "specialty affinity of consecutive terms (maximised)"),
     ("leave", "first_half_share", "share of leave in the first half of the year"),
     ("leave", "target_first_half_share", "target share in the first half"),
