@@ -143,7 +143,7 @@ def _read_name(name: str, reading: _Reading) -> None:
         reading.explicit_service.append(int(value))
     elif key == "NUM_TERMS" and value.isdigit():
         reading.explicit_terms = int(value)
-    elif name != "UNRESTRICTED":
+    elif name not in ("UNRESTRICTED", "NO_READING_GOALS"):  # the latter asks nothing of a line
         reading.unknown.append(name)
 
 

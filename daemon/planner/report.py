@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from daemon.planner import goals, leave
+from daemon.planner import goals, leave, readable
 from daemon.planner.leave import LeavePattern
 from daemon.planner.problem import Problem, seats_of
 from daemon.planner.rules.kinds import specialty_key
@@ -104,6 +104,16 @@ def diversity(lines: Sequence[Sequence[int]]) -> dict[str, Any]:
         "mean_hamming": round(float(hamming.mean()), 3),
         "shared_terms_all_pairs": int(upper.sum()),
         "weight": goals.DIVERSITY_WEIGHT,
+    }
+
+
+def reading(problem: Problem, lines: Sequence[Sequence[int]]) -> dict[str, Any]:
+    rural, repeats = readable.excess(problem, lines)
+    return {
+        "on": readable.enabled(problem),
+        "rural_terms_beyond_one": rural,
+        "specialty_terms_beyond_two": repeats,
+        "weight": goals.reading_weight(problem, len(lines)),
     }
 
 

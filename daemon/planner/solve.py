@@ -92,7 +92,10 @@ def _demand(problem: Problem, bound: LineBound, ctx: SolveContext, deadline: flo
     full = build_model(problem, bound.max_lines, optional_lines=False)
     ideal = set_demand_objective(full, bound.max_lines)
     ctx.report(phase="demand", lines=bound.max_lines)
-    first = run_phase(full, ctx, "demand", budget * (FULL_SHARE if partial else 1), floor=ideal)
+    # A stall stop: the reading goals' extra terms that capacity forces keep the demand
+    # phase from its floor, and the soft phase needs the time.
+    stall = max(MIN_STALL_SECONDS, STALL_SHARE * budget)
+    first = run_phase(full, ctx, "demand", budget * (FULL_SHARE if partial else 1), floor=ideal, stall=stall)
     phases: dict[str, Any] = {"demand": first.as_metadata()}
     infeasible = first.status == "INFEASIBLE"
     if first.found or not partial or ctx.stop_requested():
@@ -231,6 +234,7 @@ def _complete(
         ),
         "soft_goals": {
             **report.soft_score(problem, held),
+            "reading": report.reading(problem, held),
             "diversity": report.diversity(held),
             "affinity": report.affinity(problem, held),
             "leave": report.leave_goal(problem, held, leave),

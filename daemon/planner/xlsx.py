@@ -645,6 +645,8 @@ _CATALOGUE = {
     "MAX_ONE_RURAL": "at most one rural term per line",
     "MAX_ONE_SERVICE": "at most one service term (is_service_term or is_nights) per line",
     "ALLOW_6_MONTH_TERMS": "two consecutive terms in one position may count as one 6-month term",
+    "NO_READING_GOALS": "lines may hold several rural terms and a parent specialty three times or more at no "
+    "cost (by default each such term is avoided unless the required seats need it)",
 }
 
 
@@ -690,6 +692,8 @@ _DEMAND_FIELDS: tuple[tuple[str, str], ...] = (
 )
 _SOFT_GOALS: tuple[tuple[str, str, str], ...] = (
     # (goal, metadata key, label)
+    ("reading", "rural_terms_beyond_one", "rural terms beyond one per line (minimised)"),
+    ("reading", "specialty_terms_beyond_two", "terms of a parent specialty beyond two per line (minimised)"),
     ("diversity", "identical_pairs", "identical pairs of lines"),
     ("diversity", "min_hamming", "fewest terms in which two lines differ"),
     ("diversity", "mean_hamming", "mean terms in which two lines differ"),
