@@ -284,7 +284,9 @@ def _units(held: list[Position], terms: Sequence[int], six_month: bool) -> list[
     return units
 
 
-def _check_rules(req: Requirements, inp: PlannerInput, held: list[Position]) -> list[str]:
+def check_held(req: Requirements, inp: PlannerInput, held: list[Position]) -> list[str]:
+    """What is wrong with one line holding ``held`` (a post per term) under ``req``: rules only,
+    not leave or seats (the planner's local search asks this of each line it changes)."""
     terms = inp.term_structure
     year = sum(terms)
     slots = list(zip(terms, held, strict=True))
@@ -377,7 +379,7 @@ def check_lines(inp: PlannerInput, lines: Sequence[LineLike]) -> list[str]:
         held, problems = _held_positions(inp, clinical, by_id)
         problems += _check_leave(inp, leave)
         if held and not problems:
-            problems += _check_rules(req, inp, held)
+            problems += check_held(req, inp, held)
             taken.update((p.id, t) for t, p in enumerate(held))
         found += [f"{line.name}: {m}" for m in problems]
     for (pid, t), n in sorted(taken.items()):

@@ -6,13 +6,12 @@ no solution in 60 s. So phase one (``demand``) has no ordering, and phase two (`
 the lines lexicographically (symmetry breaking) starting from phase one's solution.
 
 Diversity is over all pairs of lines (issue 12: comparing each line with its 4 neighbours in
-order left 8 of 60 lines' pairs differing in one term only). First the minimum pairwise
-distance D, the terms in which the two closest lines differ, is maximised: D >= k holds when,
-for every set of n_terms - k + 1 terms, no two lines hold the same posts in all of them, one
-AllDifferent per set of terms on the lines' codes restricted to it (n_terms = 5: 31 sets of
-140 codes at 140 lines, no per-pair variable). Then the mean distance: the terms two lines
-share, summed over all pairs, is sum over (term, post) of C(lines there, 2) — a convex
-function of the seats' counts, linearised by its secants, again no per-pair variable.
+order left 8 of 60 lines' pairs differing in one term only). Here, the mean distance: the
+terms two lines share, summed over all pairs, is sum over (term, post) of C(lines there, 2) —
+a convex function of the seats' counts, linearised by its secants, no per-pair variable. The
+minimum distance is raised after CP-SAT, by ``spread``'s local search: modelled exactly (one
+AllDifferent per set of terms on the lines' codes) it left the soft phase no time to improve
+anything at 140 lines.
 """
 
 from __future__ import annotations
@@ -32,9 +31,6 @@ from daemon.planner.rules.kinds import specialty_key
 DIVERSITY_WEIGHT = 10  # per term shared by a pair of lines, over all pairs
 AFFINITY_WEIGHT = 1  # per unit of specialty_affinity between consecutive terms of a line
 _CODE_LIMIT = 2**60  # lexicographic codes stay far from int64 overflow
-# Sets of terms compared for the minimum distance, at most: C(5, k) summed is 31; a year of
-# many short terms stops at the levels that fit (the distance is then capped there).
-MAX_TERM_SETS = 64
 
 
 def affinity_table(problem: Problem) -> dict[tuple[str, str], int]:
@@ -91,51 +87,6 @@ def _codes(plan: PlanModel) -> list[cp_model.LinearExprT]:
     ]
 
 
-def distance_levels(problem: Problem, n_lines: int) -> int:
-    """The largest minimum pairwise distance the model may claim: a counting bound (for
-    distance k, some set of n_terms - k + 1 terms must offer each line its own combination
-    of posts), and no more levels than MAX_TERM_SETS sets of terms and int64 codes allow."""
-    n_terms, base = problem.n_terms, max(2, len(problem.positions))
-    open_in = [sum(1 for seats in problem.seats if seats[t] > 0) for t in range(n_terms)]
-    sets, level = 0, 0
-    for k in range(1, n_terms + 1):
-        chosen = list(itertools.combinations(range(n_terms), n_terms - k + 1))
-        sets += len(chosen)
-        if sets > MAX_TERM_SETS or base ** (n_terms - k + 1) * (n_lines + 1) >= _CODE_LIMIT:
-            break
-        if any(math.prod(open_in[t] for t in terms) < n_lines for terms in chosen):
-            break
-        level = k
-    return level
-
-
-def _min_distance(plan: PlanModel, levels: int) -> cp_model.LinearExpr:
-    """D, at most ``levels``: for each k <= D, the lines' codes on every set of
-    n_terms - k + 1 terms are all different. A level switched off moves line l's codes to
-    its own band (l + 1) * span, where they differ anyway."""
-    model, problem, n = plan.model, plan.problem, len(plan.lines)
-    base = max(2, len(problem.positions))
-    on = [model.new_bool_var(f"distance >= {k}") for k in range(1, levels + 1)]
-    for a, b in itertools.pairwise(on):
-        model.add_implication(b, a)
-    for k, level in enumerate(on, start=1):
-        for terms in itertools.combinations(range(problem.n_terms), problem.n_terms - k + 1):
-            rank = {t: r for r, t in enumerate(terms)}
-            span = base ** len(terms)
-            codes = []
-            for ln, line in enumerate(plan.lines):
-                cells = [(v, i * base ** rank[t]) for (t, i), v in line.cells.items() if t in rank]
-                code = model.new_int_var(0, span * (n + 2), "")
-                model.add(
-                    code
-                    == cp_model.LinearExpr.weighted_sum([v for v, _ in cells], [w for _, w in cells])
-                    + span * (ln + 1) * (1 - level)
-                )
-                codes.append(code)
-            model.add_all_different(codes)
-    return cp_model.LinearExpr.sum(on)
-
-
 def _shared_pairs(plan: PlanModel) -> cp_model.LinearExpr:
     """Terms shared, summed over all pairs of lines: C(c, 2) per seat group of c lines, each
     bounded below by its secants k * c - k * (k + 1) / 2 (exact at the optimum: minimised)."""
@@ -157,13 +108,6 @@ def shared_pairs(lines: Sequence[Sequence[int]]) -> int:
     """Terms shared, summed over all pairs of ``lines``."""
     counts = Counter((t, i) for held in lines for t, i in enumerate(held))
     return sum(math.comb(c, 2) for c in counts.values())
-
-
-def min_distance(lines: Sequence[Sequence[int]]) -> int | None:
-    """Terms in which the two closest of ``lines`` differ (None for fewer than two lines)."""
-    return min(
-        (sum(x != y for x, y in zip(a, b, strict=True)) for a, b in itertools.combinations(lines, 2)), default=None
-    )
 
 
 def least_shared_pairs(problem: Problem, n_lines: int) -> int:
@@ -208,8 +152,8 @@ def _affinity(plan: PlanModel) -> cp_model.LinearExpr:
     return cp_model.LinearExpr.sum(terms)
 
 
-def distance_weight(problem: Problem, n_lines: int) -> int:
-    """One more term of minimum distance outweighs every goal below it (mean distance, affinity)."""
+def _diversity_span(problem: Problem, n_lines: int) -> int:
+    """More than the diversity and affinity goals can differ by, together."""
     return (
         DIVERSITY_WEIGHT * problem.n_terms * math.comb(n_lines, 2)
         + AFFINITY_WEIGHT * _affinity_bound(problem, n_lines)
@@ -220,9 +164,7 @@ def distance_weight(problem: Problem, n_lines: int) -> int:
 def reading_weight(problem: Problem, n_lines: int) -> int:
     """One term beyond a line's reading limits (``readable``) outweighs every diversity and
     affinity goal; 0 when no line can break them or the run turns them off."""
-    if not readable.capped(problem):
-        return 0
-    return distance_weight(problem, n_lines) * (distance_levels(problem, n_lines) + 1)
+    return _diversity_span(problem, n_lines) if readable.capped(problem) else 0
 
 
 def _most_excess(problem: Problem, n_lines: int) -> int:
@@ -232,14 +174,11 @@ def _most_excess(problem: Problem, n_lines: int) -> int:
 def soft_score(problem: Problem, lines: Sequence[Sequence[int]]) -> int:
     """The soft goals' part of the objective for ``lines`` (lower is better): what
     ``set_soft_objective`` minimises once the required seats are settled."""
-    levels = distance_levels(problem, len(lines))
-    reached = min(levels, min_distance(lines) or 0)
     table = affinity_table(problem)
     keys = [specialty_key(p.parent_specialty) for p in problem.positions]
     affinity = sum(table.get((keys[a], keys[b]), 0) for held in lines for a, b in itertools.pairwise(held))
     return (
         reading_weight(problem, len(lines)) * sum(readable.excess(problem, lines))
-        + distance_weight(problem, len(lines)) * (levels - reached)
         + DIVERSITY_WEIGHT * shared_pairs(lines)
         - AFFINITY_WEIGHT * affinity
     )
@@ -251,15 +190,15 @@ def _affinity_bound(problem: Problem, n_lines: int) -> int:
 
 
 def soft_score_bound(problem: Problem, n_lines: int) -> int:
-    """A counting lower bound on ``soft_score``: the largest distance the counts allow, each
-    term's lines spread evenly over its posts, every affinity rewarded on every pair of terms."""
+    """A counting lower bound on ``soft_score``: each term's lines spread evenly over its
+    posts, every affinity rewarded on every pair of terms."""
     return DIVERSITY_WEIGHT * least_shared_pairs(problem, n_lines) - AFFINITY_WEIGHT * _affinity_bound(problem, n_lines)
 
 
 def set_soft_objective(plan: PlanModel, unfilled_at_most: int) -> int:
     """Lexicographic line order, then: required seats (no worse than ``unfilled_at_most``, the
-    demand phase's), the lines' reading goals (``readable``), the minimum pairwise distance,
-    then the mean distance with affinity. Every line of ``plan`` is built.
+    demand phase's), the lines' reading goals (``readable``), then the mean distance with
+    affinity. Every line of ``plan`` is built.
 
     Returns a counting lower bound on the objective."""
     model, problem, n = plan.model, plan.problem, len(plan.lines)
@@ -269,21 +208,15 @@ def set_soft_objective(plan: PlanModel, unfilled_at_most: int) -> int:
     # Redundant bounds, so CP-SAT's reported bound and gap mean something.
     model.add(plan.unfilled_required <= unfilled_at_most)
     model.add(plan.unfilled_required >= fewest_unfilled(problem, n))
-    levels = distance_levels(problem, n)
-    distance = _min_distance(plan, levels)
     shared = _shared_pairs(plan)
     model.add(shared >= least_shared_pairs(problem, n))
     affinity = _affinity(plan)
-    weight, reading = distance_weight(problem, n), reading_weight(problem, n)
+    reading = reading_weight(problem, n)
     excess = readable.add_excess(plan) if reading else cp_model.LinearExpr.constant(0)
-    # distance_weight exceeds the goals below it; reading_weight, those and the distance.
-    soft_bound = reading * _most_excess(problem, n) + weight * (levels + 1)
+    # reading_weight exceeds the goals below it, so this exceeds every soft goal.
+    soft_bound = reading * _most_excess(problem, n) + _diversity_span(problem, n)
     fill_weight = soft_bound + 1  # one required seat outweighs every soft goal
     model.minimize(
-        fill_weight * plan.unfilled_required
-        + reading * excess
-        + weight * (levels - distance)
-        + DIVERSITY_WEIGHT * shared
-        - AFFINITY_WEIGHT * affinity
+        fill_weight * plan.unfilled_required + reading * excess + DIVERSITY_WEIGHT * shared - AFFINITY_WEIGHT * affinity
     )
     return fill_weight * fewest_unfilled(problem, n) + soft_score_bound(problem, n)

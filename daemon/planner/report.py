@@ -69,10 +69,10 @@ def demand_proof(
 
 
 SCORE_NOTE = (
-    "soft goals only, lower is better: a large weight per term the closest two lines fall short "
-    "of the distance the counts allow, then 10 per term shared by a pair of lines (all pairs) "
-    "minus specialty affinity; the bound is a counting bound that plans rarely approach, so the "
-    "distance to it is not a measure of the plan"
+    "soft goals only, lower is better: a large weight per term beyond a line's reading limits, "
+    "then 10 per term shared by a pair of lines (all pairs) minus specialty affinity; the "
+    "minimum distance is raised after CP-SAT (diversity.local_search); the bound is a counting "
+    "bound that plans rarely approach, so the distance to it is not a measure of the plan"
 )
 
 

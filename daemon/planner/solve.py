@@ -7,7 +7,9 @@
    the data at fault and measured fixes, in a budget of its own (INFEASIBLE runs and short
    ones alike; a short run is diagnosed before its soft goals are polished).
 5. Phase "soft": lines in lexicographic order, diversity and affinity, demand kept first.
-6. Leave is placed, the lines are built, and the independent checker verifies every one:
+6. ``spread``: a deterministic local search moves the lines apart (the fewest terms two
+   lines differ in, over all pairs), each move checked against the rules.
+7. Leave is placed, the lines are built, and the independent checker verifies every one:
    a non-compliant line is never returned.
 
 ``max_seconds`` bounds the whole solve. CP-SAT's parallel search is not reproducible run to
@@ -33,6 +35,8 @@ from daemon.planner.model import build_model
 from daemon.planner.problem import Problem, build_problem
 from daemon.planner.result import build_lines
 from daemon.planner.search import PhaseResult, gap, hint_lines, run_phase
+from daemon.planner.spread import estimated_seconds as spread_seconds
+from daemon.planner.spread import spread
 from daemon.solving import SolveContext, SolveOutcome, check_size
 
 DEMAND_SHARE = 0.7  # of the time left, at most, for the demand phase
@@ -146,8 +150,10 @@ def solve(inp: PlannerInput, ctx: SolveContext) -> SolveOutcome:
         f"with {workers} search workers"
     )
     check_size(ctx, triples * workers * 15_000, what)
-    # Leave, checking and reporting after the search take well under a second.
-    deadline = started + inp.max_seconds - min(FINISH_SECONDS, inp.max_seconds / 10)
+    # Leave, checking and reporting after the search take well under a second; the local
+    # search (``spread``) is bounded by counts, so its time is kept back from CP-SAT's.
+    after = FINISH_SECONDS + spread_seconds(inp.n_job_lines)
+    deadline = started + inp.max_seconds - min(after, inp.max_seconds / 4)
     problem = build_problem(inp)
     bound = line_bound(problem)
     if bound.max_lines == 0 or (bound.max_lines < inp.n_job_lines and not inp.allow_partial_filling):
@@ -202,7 +208,8 @@ def _complete(
     started: float,
     diagnosis: Diagnosis | None,
 ) -> SolveOutcome:
-    held = sorted(final.lines or ())
+    apart = spread(problem, sorted(final.lines or ()))
+    held = sorted(apart.lines)
     leave = plan_leave(problem.terms, problem.leave_patterns, held)
     lines = build_lines(problem, held, leave)
     violations = check_lines(problem.inp, lines)
@@ -235,7 +242,7 @@ def _complete(
         "soft_goals": {
             **report.soft_score(problem, held),
             "reading": report.reading(problem, held),
-            "diversity": report.diversity(held),
+            "diversity": {**report.diversity(held), "local_search": apart.as_metadata()},
             "affinity": report.affinity(problem, held),
             "leave": report.leave_goal(problem, held, leave),
         },

@@ -24,6 +24,9 @@ def test_diversity_is_over_all_pairs_not_neighbours() -> None:
     quality = out.metadata["quality"]
     assert quality["pairs_differing_in_one_term"] == 0
     assert quality["min_pairwise_distance"] >= 2
+    # The local search reports where CP-SAT left the lines and where it took them.
+    search = out.metadata["soft_goals"]["diversity"]["local_search"]
+    assert search["min_distance_after"] == quality["min_pairwise_distance"] >= search["min_distance_before"]
 
 
 def test_specialty_affinity_pairs_consecutive_terms() -> None:
