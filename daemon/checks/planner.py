@@ -11,7 +11,8 @@ Readings shared with the planner's documented semantics: shares are of the year'
 case-insensitively (for PGY2's long terms in different subspecialties a post without one
 is its parent specialty's; a post with no specialty counts for none); HMO3 / PGY3 and later
 cohorts get no template; a 6-month term (ALLOW_6_MONTH_TERMS) is one term for term counts and two
-for caps on terms of a kind; leave blocks lie inside one term each.
+for caps on terms of a kind; leave blocks lie inside one term each, none starting in week 1
+(orientation) unless the run names ALLOW_WEEK1_LEAVE.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ class Requirements:
     rural: int | None = None
     no_nights: bool = False
     six_month: bool = False
+    week_one_leave: bool = False  # leave may start in week 1, orientation
 
 
 _AMC1 = Requirements(
@@ -124,6 +126,7 @@ class _Reading:
     rural: int | None = None
     no_nights: bool = False
     six_month: bool = False
+    week_one_leave: bool = False
     unknown: list[str] = field(default_factory=list)
 
 
@@ -139,6 +142,8 @@ def _read_name(name: str, reading: _Reading) -> None:
         reading.explicit_service.append(1)
     elif name == "ALLOW_6_MONTH_TERMS":
         reading.six_month = True
+    elif name == "ALLOW_WEEK1_LEAVE":
+        reading.week_one_leave = True
     elif key == "MAX_SERVICE_TERMS" and value.isdigit():
         reading.explicit_service.append(int(value))
     elif key == "NUM_TERMS" and value.isdigit():
@@ -191,6 +196,7 @@ def requirements(inp: PlannerInput) -> tuple[Requirements, list[str]]:
         rural=reading.rural,
         no_nights=reading.no_nights,
         six_month=reading.six_month,
+        week_one_leave=reading.week_one_leave,
     )
     return req, reading.unknown
 
@@ -218,7 +224,7 @@ def _term_bounds(terms: Sequence[int]) -> list[tuple[int, int]]:
     return out
 
 
-def _check_leave(inp: PlannerInput, leave: list[RotationLike]) -> list[str]:
+def _check_leave(inp: PlannerInput, leave: list[RotationLike], week_one: bool) -> list[str]:
     bounds = _term_bounds(inp.term_structure)
     found = []
     total = sum(r.length_weeks for r in leave)
@@ -228,6 +234,8 @@ def _check_leave(inp: PlannerInput, leave: list[RotationLike]) -> list[str]:
     if len(leave) > 2 or (len(leave) == 2 and (inp.leave_weeks != 5 or set(lengths) not in LEAVE_SPLITS)):
         found.append(f"leave in blocks of {lengths} weeks: one block, or 2+3 / 3+2")
     for r in leave:
+        if r.start_week == 1 and not week_one:
+            found.append("leave in week 1 (orientation) without ALLOW_WEEK1_LEAVE")
         if r.position_id is not None or r.term_index is not None:
             found.append("a leave rotation names a position or term")
         end = r.start_week + r.length_weeks - 1
@@ -377,7 +385,7 @@ def check_lines(inp: PlannerInput, lines: Sequence[LineLike]) -> list[str]:
         if len(clinical) + len(leave) != len(line.rotations):
             found.append(f"{line.name}: a rotation is neither CLINICAL nor LEAVE")
         held, problems = _held_positions(inp, clinical, by_id)
-        problems += _check_leave(inp, leave)
+        problems += _check_leave(inp, leave, req.week_one_leave)
         if held and not problems:
             problems += check_held(req, inp, held)
             taken.update((p.id, t) for t, p in enumerate(held))

@@ -647,6 +647,7 @@ _CATALOGUE = {
     "ALLOW_6_MONTH_TERMS": "two consecutive terms in one position may count as one 6-month term",
     "NO_READING_GOALS": "lines may hold several rural terms and a parent specialty three times or more at no "
     "cost (by default each such term is avoided unless the required seats need it)",
+    "ALLOW_WEEK1_LEAVE": "leave may start in week 1 (by default week 1, orientation, is worked by every line)",
 }
 
 
