@@ -7,7 +7,8 @@
    the data at fault and measured fixes, in a budget of its own (INFEASIBLE runs and short
    ones alike; a short run is diagnosed before its soft goals are polished).
 5. Phase "soft": lines in lexicographic order, diversity and affinity, demand kept first.
-6. ``spread``: a deterministic local search moves the lines apart (the fewest terms two
+6. ``repair`` fills any required seat a line can take instead of an excludable post (a run
+   cut short may leave one); ``spread``: a deterministic local search moves the lines apart (the fewest terms two
    lines differ in, over all pairs), each move checked against the rules.
 7. Leave is placed, the lines are built, and the independent checker verifies every one:
    a non-compliant line is never returned.
@@ -33,6 +34,7 @@ from daemon.planner.goals import set_demand_objective, set_soft_objective, unfil
 from daemon.planner.leave import plan_leave
 from daemon.planner.model import build_model
 from daemon.planner.problem import Problem, build_problem
+from daemon.planner.repair import repair
 from daemon.planner.result import build_lines
 from daemon.planner.search import PhaseResult, gap, hint_lines, run_phase
 from daemon.planner.spread import estimated_seconds as spread_seconds
@@ -208,7 +210,8 @@ def _complete(
     started: float,
     diagnosis: Diagnosis | None,
 ) -> SolveOutcome:
-    apart = spread(problem, sorted(final.lines or ()))
+    repaired, seats_repaired = repair(problem, sorted(final.lines or ()))
+    apart = spread(problem, repaired)
     held = sorted(apart.lines)
     leave = plan_leave(problem.terms, problem.leave_patterns, held)
     lines = build_lines(problem, held, leave)
@@ -231,6 +234,8 @@ def _complete(
         "lines_requested": n,
         "lines_built": len(lines),
         **report.demand(problem, held),
+        # Required seats CP-SAT left empty and the repair pass filled (0 when it finished).
+        "required_seats_repaired": seats_repaired,
         # The hard goal and the soft goals, each with its own proof or bound: the top-level
         # objective, bound and gap are the last CP-SAT phase's, soft goals and all.
         "demand": report.demand_proof(
