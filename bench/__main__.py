@@ -1,4 +1,5 @@
-"""`python -m bench [queue|allocator|explain|planner] ...`: run the named benchmarks (all by default)."""
+"""`python -m bench [queue|allocator|explain|planner|planner_reading] ...`: run the named benchmarks
+(all by default)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ BENCHMARKS = {
     "allocator": allocator.main,
     "explain": explain.main,
     "planner": planner.main,
+    "planner_reading": planner.reading_main,
 }
 
 

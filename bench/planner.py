@@ -4,12 +4,17 @@ Cases: VIC_PGY1 with 140 lines over a 35-position Victorian service (daemon/plan
 AMC_PGY2 with 80 lines over a real NSW district's 79 PGY2 posts (shared/data),
 and UNRESTRICTED with 300 lines (the example's positions scaled further). Each case is solved
 in-process twice, with max_seconds 10 and 60, on 2 CP-SAT workers.
+
+How the lines read (issue 12, ``planner.quality``): VIC_PGY1's 140 lines and NSW_PGY2 over the
+real NSW list, reading goals on and off (NO_READING_GOALS) alternated in the same run, medians
+of READING_REPEATS solves of READING_BUDGET seconds each (``python -m bench planner_reading``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import statistics
 import time
 from typing import Any
 
@@ -24,6 +29,8 @@ from daemon.solving import SolveContext
 
 NSW_TERMS = ROOT / "examples" / "data" / "hne-2024-pgy2-terms.csv"
 BUDGETS = (10, 60)
+READING_BUDGET = 25
+READING_REPEATS = 3
 
 
 def scaled(positions: tuple[Position, ...], factor: float) -> tuple[Position, ...]:
@@ -150,6 +157,74 @@ def table(rows: list[dict[str, Any]]) -> str:
             f"| {r['lines_built']}/{r['lines_requested']} | {_num(r['first_full_solution_seconds'], '.1f')} s "
             f"| {r['unfilled_required_seats']} | {_num(r['required_seats_filled'], '.1%')} | {proven} "
             f"| {_num(r['soft_score'], '.0f')} | {_num(r['soft_score_bound'], '.0f')} |"
+        )
+    return "\n".join(out)
+
+
+def reading_cases() -> list[tuple[str, PlannerInput]]:
+    vic = dataclasses.replace(example_input(), n_job_lines=140, positions=vic_hospital())
+    out = [("VIC_PGY1, 140 lines", vic)]
+    if NSW_TERMS.exists():
+        out.append(("NSW_PGY2 (NSW list)", planner_input_from_csv(NSW_TERMS, constraints=("NSW_PGY2",), cohort="PGY2")))
+    return out
+
+
+def _lines_with(histogram: dict[str, int], at_least: int) -> int:
+    return sum(n for value, n in histogram.items() if int(value) >= at_least)
+
+
+def quality_of(inp: PlannerInput) -> dict[str, Any]:
+    """One solve's quality figures (``result_metadata.quality``) and the local search's."""
+    outcome = solve(dataclasses.replace(inp, max_seconds=READING_BUDGET, num_workers=2), SolveContext(threads=2))
+    meta = outcome.metadata
+    q = meta.get("quality") or {}
+    search = ((meta.get("soft_goals") or {}).get("diversity") or {}).get("local_search") or {}
+    return {
+        "lines_built": meta.get("lines_built"),
+        "unfilled_required_seats": meta.get("unfilled_required_seats"),
+        "min_distance_from_cp_sat": search.get("min_distance_before"),
+        "min_pairwise_distance": q.get("min_pairwise_distance"),
+        "pairs_at_min": search.get("pairs_at_min_after"),
+        "mean_pairwise_distance": q.get("mean_pairwise_distance"),
+        "lines_with_2_rural_or_more": _lines_with(q.get("rural_terms_per_line") or {}, 2),
+        "lines_with_a_specialty_3_times": _lines_with(q.get("most_terms_of_one_specialty") or {}, 3),
+        "lines_on_leave_in_week_1": q.get("lines_on_leave_in_week_1"),
+        "lines_working_half_a_long_term": q.get("lines_working_half_a_long_term"),
+    }
+
+
+def reading_main() -> dict[str, Any]:
+    rows = []
+    for name, inp in reading_cases():
+        runs: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
+        for _ in range(READING_REPEATS):
+            for on in (True, False):  # alternated: the machine's load falls on both alike
+                extra = () if on else ("NO_READING_GOALS",)
+                runs[on].append(quality_of(dataclasses.replace(inp, constraints=(*inp.constraints, *extra))))
+        for on, found in runs.items():
+            medians = {k: statistics.median(r[k] for r in found if r[k] is not None) for k in found[0]}
+            rows.append({"case": name, "reading_goals": on, "budget_seconds": READING_BUDGET, **medians, "runs": found})
+            print({k: v for k, v in rows[-1].items() if k != "runs"})
+    path = save("planner_reading", {"repeats": READING_REPEATS, "rows": rows})
+    print(reading_table(rows))
+    print(f"\nwritten to {path}")
+    return {"rows": rows}
+
+
+def reading_table(rows: list[dict[str, Any]]) -> str:
+    out = [
+        "| case | reading goals | fewest terms apart (CP-SAT → after) | pairs at it | mean apart "
+        "| lines 2+ rural | specialty 3 times | week-1 leave | half a long term | required unfilled |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        out.append(
+            f"| {r['case']} | {'on' if r['reading_goals'] else 'off'} "
+            f"| {_num(r['min_distance_from_cp_sat'], 'g')} → {_num(r['min_pairwise_distance'], 'g')} "
+            f"| {_num(r['pairs_at_min'], 'g')} | {_num(r['mean_pairwise_distance'], '.3f')} "
+            f"| {_num(r['lines_with_2_rural_or_more'], 'g')} | {_num(r['lines_with_a_specialty_3_times'], 'g')} "
+            f"| {_num(r['lines_on_leave_in_week_1'], 'g')} | {_num(r['lines_working_half_a_long_term'], 'g')} "
+            f"| {_num(r['unfilled_required_seats'], 'g')} |"
         )
     return "\n".join(out)
 

@@ -16,7 +16,8 @@ is one post in two consecutive terms of 24-28 weeks together ("about 26 weeks", 
 give or take a fortnight), one term for term counts and two for caps on terms of a kind; under
 VIC_PGY2 it must be on a post with six_month_approved, the line's terms outside it must cover
 A, B and C, and its weeks do not count towards the 25% subspecialty cap; leave blocks lie
-inside one term each.
+inside one term each, none starting in week 1 (orientation) unless the run names
+ALLOW_WEEK1_LEAVE.
 
 Targeted pathways: a line written with a pathway's name must name one of the run's pathways,
 no pathway has more lines than it reserves, and each line of an *exact* pathway holds at least
@@ -86,6 +87,7 @@ class Requirements:
     six_month: bool = False
     six_month_approved_only: bool = False  # VIC_PGY2: on approved posts, A/B/C outside it
     six_month_cap_exempt: bool = False  # VIC_PGY2: a 6-month term outside the subspecialty cap
+    week_one_leave: bool = False  # leave may start in week 1, orientation
 
 
 _AMC1 = Requirements(
@@ -140,6 +142,7 @@ class _Reading:
     rural: int | None = None
     no_nights: bool = False
     six_month: bool = False
+    week_one_leave: bool = False
     unknown: list[str] = field(default_factory=list)
 
 
@@ -155,11 +158,13 @@ def _read_name(name: str, reading: _Reading) -> None:
         reading.explicit_service.append(1)
     elif name == "ALLOW_6_MONTH_TERMS":
         reading.six_month = True
+    elif name == "ALLOW_WEEK1_LEAVE":
+        reading.week_one_leave = True
     elif key == "MAX_SERVICE_TERMS" and value.isdigit():
         reading.explicit_service.append(int(value))
     elif key == "NUM_TERMS" and value.isdigit():
         reading.explicit_terms = int(value)
-    elif name != "UNRESTRICTED":
+    elif name not in ("UNRESTRICTED", "NO_READING_GOALS"):  # the latter asks nothing of a line
         reading.unknown.append(name)
 
 
@@ -212,6 +217,7 @@ def requirements(inp: PlannerInput) -> tuple[Requirements, list[str]]:
         rural=reading.rural,
         no_nights=reading.no_nights,
         six_month=reading.six_month,
+        week_one_leave=reading.week_one_leave,
     )
     return req, reading.unknown
 
@@ -239,7 +245,7 @@ def _term_bounds(terms: Sequence[int]) -> list[tuple[int, int]]:
     return out
 
 
-def _check_leave(inp: PlannerInput, leave: list[RotationLike]) -> list[str]:
+def _check_leave(inp: PlannerInput, leave: list[RotationLike], week_one: bool) -> list[str]:
     bounds = _term_bounds(inp.term_structure)
     found = []
     total = sum(r.length_weeks for r in leave)
@@ -249,6 +255,8 @@ def _check_leave(inp: PlannerInput, leave: list[RotationLike]) -> list[str]:
     if len(leave) > 2 or (len(leave) == 2 and (inp.leave_weeks != 5 or set(lengths) not in LEAVE_SPLITS)):
         found.append(f"leave in blocks of {lengths} weeks: one block, or 2+3 / 3+2")
     for r in leave:
+        if r.start_week == 1 and not week_one:
+            found.append("leave in week 1 (orientation) without ALLOW_WEEK1_LEAVE")
         if r.position_id is not None or r.term_index is not None:
             found.append("a leave rotation names a position or term")
         end = r.start_week + r.length_weeks - 1
@@ -317,7 +325,9 @@ def _units(held: list[Position], terms: Sequence[int], six_month: bool) -> list[
     return units
 
 
-def _check_rules(req: Requirements, inp: PlannerInput, held: list[Position]) -> list[str]:
+def check_held(req: Requirements, inp: PlannerInput, held: list[Position]) -> list[str]:
+    """What is wrong with one line holding ``held`` (a post per term) under ``req``: rules only,
+    not leave or seats (the planner's local search asks this of each line it changes)."""
     terms = inp.term_structure
     year = sum(terms)
     slots = list(zip(terms, held, strict=True))
@@ -405,20 +415,24 @@ def _check_rules(req: Requirements, inp: PlannerInput, held: list[Position]) -> 
     return found
 
 
-def _check_pathway(pathway: Pathway, held: list[Position]) -> list[str]:
-    if pathway.mode != "exact":
-        return []
+def pathway_shortfall(pathway: Pathway, held: Sequence[Position]) -> int:
+    """Terms (``distinct``: different subspecialties) a line holding ``held`` lacks of those
+    ``pathway`` asks for, whatever its mode: 0 when the line meets it."""
     wanted = {_key(s) for s in pathway.specialties}
     counted = [p for p in held if _key(p.parent_specialty) in wanted or _key(p.subspecialty) in wanted]
     if pathway.distinct:
         found = len({_key(p.subspecialty) or _key(p.parent_specialty) for p in counted})
-        if found < pathway.min_terms:
-            return [f"pathway {pathway.name}: {found} different subspecialties of its list, not {pathway.min_terms}"]
-    elif len(counted) < pathway.min_terms:
-        return [
-            f"pathway {pathway.name}: {len(counted)} terms in {', '.join(pathway.specialties)}, not {pathway.min_terms}"
-        ]
-    return []
+    else:
+        found = len(counted)
+    return max(0, pathway.min_terms - found)
+
+
+def _check_pathway(pathway: Pathway, held: list[Position]) -> list[str]:
+    short = pathway_shortfall(pathway, held)
+    if pathway.mode != "exact" or not short:
+        return []
+    what = "different subspecialties of its list" if pathway.distinct else f"terms in {', '.join(pathway.specialties)}"
+    return [f"pathway {pathway.name}: {pathway.min_terms - short} {what}, not {pathway.min_terms}"]
 
 
 def _pathway_counts(inp: PlannerInput, lines: Sequence[LineLike]) -> list[str]:
@@ -451,9 +465,9 @@ def check_lines(inp: PlannerInput, lines: Sequence[LineLike]) -> list[str]:
         if len(clinical) + len(leave) != len(line.rotations):
             found.append(f"{line.name}: a rotation is neither CLINICAL nor LEAVE")
         held, problems = _held_positions(inp, clinical, by_id)
-        problems += _check_leave(inp, leave)
+        problems += _check_leave(inp, leave, req.week_one_leave)
         if held and not problems:
-            problems += _check_rules(req, inp, held)
+            problems += check_held(req, inp, held)
             if line.pathway in pathways:
                 problems += _check_pathway(pathways[line.pathway], held)
             taken.update((p.id, t) for t, p in enumerate(held))

@@ -1,27 +1,36 @@
 """Objectives, in priority order: lines built (reserved ones first), then required seats
-filled, then soft goals: soft pathways' terms first (``pathways``), diversity, affinity.
+filled, then soft goals: soft pathways' terms first (``pathways``), the reading goals
+(``readable``), diversity, affinity.
 
 Two phases (measured on 140 lines x 35 positions, 2 workers): without symmetry breaking
 CP-SAT fills all demand in a few seconds, while lexicographic line order from the start found
 no solution in 60 s. So phase one (``demand``) has no ordering, and phase two (``soft``) orders
-the lines lexicographically — which makes "nearby lines differ" a cheap proxy for diversity
-(identical lines become adjacent, similar ones close) — starting from phase one's solution.
+the lines lexicographically (symmetry breaking) starting from phase one's solution.
+
+Diversity is over all pairs of lines (issue 12: comparing each line with its 4 neighbours in
+order left 8 of 60 lines' pairs differing in one term only). Here, the mean distance: the
+terms two lines share, summed over all pairs, is sum over (term, post) of C(lines there, 2) —
+a convex function of the seats' counts, linearised by its secants, no per-pair variable. The
+minimum distance is raised after CP-SAT, by ``spread``'s local search: modelled exactly (one
+AllDifferent per set of terms on the lines' codes) it left the soft phase no time to improve
+anything at 140 lines.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
+from collections import Counter
 from collections.abc import Sequence
 
 from ortools.sat.python import cp_model
 
-from daemon.planner import pathways
+from daemon.planner import readable
 from daemon.planner.model import PlanModel
 from daemon.planner.problem import Problem
 from daemon.planner.rules.kinds import specialty_key
 
-DIVERSITY_WEIGHT = 10  # per term two nearby lines share; identical lines pay double
-DIVERSITY_WINDOW = 4  # lines compared with the next 4 in lexicographic order
+DIVERSITY_WEIGHT = 10  # per term shared by a pair of lines, over all pairs
 AFFINITY_WEIGHT = 1  # per unit of specialty_affinity between consecutive terms of a line
 _CODE_LIMIT = 2**60  # lexicographic codes stay far from int64 overflow
 
@@ -51,17 +60,25 @@ def unfilled_required(problem: Problem, lines: Sequence[Sequence[int]]) -> int:
 
 
 def set_demand_objective(plan: PlanModel, n_lines: int) -> int:
-    """Minimise missing lines (first), missing reserved lines and empty required seats;
-    returns the ideal value."""
-    per_reserved = sum(_required_seats(plan.problem)) + 1  # one more reserved line outweighs every seat
+    """Minimise missing lines (first), missing reserved lines, empty required seats, then the
+    reading goals' extra terms (``readable``); returns the ideal value.
+
+    The reading goals are here as well as in the soft phase: measured on 140 VIC_PGY1 lines,
+    the soft phase's search from the demand phase's lines kept 10 lines with two rural terms in
+    10 s, while the demand phase, unordered, avoids them as it fills the seats."""
+    problem = plan.problem
+    excess = readable.add_excess(plan) if readable.capped(problem) else cp_model.LinearExpr.constant(0)
+    per_seat = _most_excess(problem, n_lines) + 1  # one required seat outweighs every extra term
+    per_reserved = per_seat * (sum(_required_seats(problem)) + 1)  # one more reserved line outweighs every seat
     n_reserved = sum(plan.reserved)
     per_line = per_reserved * (n_reserved + 1)  # one more line outweighs both
     plan.model.minimize(
         per_line * (n_lines - plan.n_built)
         + per_reserved * (n_reserved - plan.n_reserved_built)
-        + plan.unfilled_required
+        + per_seat * plan.unfilled_required
+        + excess
     )
-    return fewest_unfilled(plan.problem, n_lines)
+    return per_seat * fewest_unfilled(problem, n_lines)
 
 
 def _codes(plan: PlanModel) -> list[cp_model.LinearExprT]:
@@ -79,49 +96,49 @@ def _codes(plan: PlanModel) -> list[cp_model.LinearExprT]:
     ]
 
 
-def _position_of(plan: PlanModel, line_index: int, t: int) -> cp_model.IntVar:
-    line = plan.lines[line_index]
-    pos = plan.model.new_int_var(0, len(plan.problem.positions) - 1, "")
-    plan.model.add(
-        pos
-        == cp_model.LinearExpr.weighted_sum(
-            [v for (u, _), v in line.cells.items() if u == t], [i for (u, i) in line.cells if u == t]
-        )
-    )
-    return pos
+def _shared_pairs(plan: PlanModel) -> cp_model.LinearExpr:
+    """Terms shared, summed over all pairs of lines: C(c, 2) per seat group of c lines, each
+    bounded below by its secants k * c - k * (k + 1) / 2 (exact at the optimum: minimised)."""
+    model, problem = plan.model, plan.problem
+    pairs = []
+    for (t, i), _ in plan.lines[0].cells.items() if plan.lines else ():
+        seats = problem.seats[i][t]
+        if seats < 2:
+            continue
+        count = cp_model.LinearExpr.sum([line.cells[t, i] for line in plan.lines])
+        q = model.new_int_var(0, math.comb(seats, 2), "")
+        for k in range(1, seats):
+            model.add(q >= k * count - k * (k + 1) // 2)
+        pairs.append(q)
+    return cp_model.LinearExpr.sum(pairs)
 
 
-def nearby_pairs(n_lines: int) -> list[tuple[int, int]]:
-    """Pairs of lines compared for diversity: each with the next DIVERSITY_WINDOW in order.
-
-    In lexicographic order identical lines are neighbours and near-identical ones are close;
-    a window keeps the comparisons linear in the number of lines (all pairs when few).
-    """
-    return [(a, b) for a in range(n_lines) for b in range(a + 1, min(n_lines, a + 1 + DIVERSITY_WINDOW))]
+def shared_pairs(lines: Sequence[Sequence[int]]) -> int:
+    """Terms shared, summed over all pairs of ``lines``."""
+    counts = Counter((t, i) for held in lines for t, i in enumerate(held))
+    return sum(math.comb(c, 2) for c in counts.values())
 
 
-def _shared_terms(plan: PlanModel) -> cp_model.LinearExpr:
-    """Terms shared by nearby lines, identical lines counted twice."""
-    model, n_terms = plan.model, plan.problem.n_terms
-    pos = [[_position_of(plan, ln, t) for t in range(n_terms)] for ln in range(len(plan.lines))]
-    penalties = []
-    for a, b in nearby_pairs(len(plan.lines)):
-        same = []
-        for t in range(n_terms):
-            eq = model.new_bool_var("")
-            model.add(pos[a][t] != pos[b][t]).only_enforce_if(~eq)
-            same.append(eq)
-        identical = model.new_bool_var("")
-        model.add(identical >= cp_model.LinearExpr.sum(same) - (n_terms - 1))
-        penalties += [*same, *([identical] * n_terms)]
-    return cp_model.LinearExpr.sum(penalties)
+def least_shared_pairs(problem: Problem, n_lines: int) -> int:
+    """A counting lower bound on ``shared_pairs``: each term's lines spread as evenly as its
+    seats allow (water-filling: each line joins the emptiest post with a seat left)."""
+    total = 0
+    for t in range(problem.n_terms):
+        counts = [0] * len(problem.positions)
+        for _ in range(n_lines):
+            open_ = [i for i, seats in enumerate(problem.seats) if counts[i] < seats[t]]
+            if not open_:
+                break
+            counts[min(open_, key=lambda i: counts[i])] += 1
+        total += sum(math.comb(c, 2) for c in counts)
+    return total
 
 
-def _affinity(plan: PlanModel) -> tuple[cp_model.LinearExpr, int]:
-    """Affinity of consecutive terms over all lines, and its largest possible magnitude."""
+def _affinity(plan: PlanModel) -> cp_model.LinearExpr:
+    """Affinity of consecutive terms over all lines."""
     table = affinity_table(plan.problem)
     if not table:
-        return cp_model.LinearExpr.constant(0), 0
+        return cp_model.LinearExpr.constant(0)
     model, problem = plan.model, plan.problem
     keys = [specialty_key(p.parent_specialty) for p in problem.positions]
     terms: list[cp_model.LinearExprT] = []
@@ -141,36 +158,39 @@ def _affinity(plan: PlanModel) -> tuple[cp_model.LinearExpr, int]:
                 else:  # penalised: z must be 1 when the pair is there
                     model.add(z >= cp_model.LinearExpr.sum(before + after) - 1)
                 terms.append(w * z)
-    bound = max(abs(w) for w in table.values()) * (problem.n_terms - 1) * len(plan.lines)
-    return cp_model.LinearExpr.sum(terms), bound
+    return cp_model.LinearExpr.sum(terms)
 
 
-def soft_score(problem: Problem, lines: Sequence[Sequence[int]], reserved: Sequence[int]) -> int:
-    """Diversity and affinity for ``lines`` in the model's order (``reserved``: lines per
-    pathway, each pathway's and then the pool's in lexicographic order; lower is better): what
-    ``set_soft_objective`` minimises once required seats and soft pathways are settled."""
-    ordered = pathways.ordered([tuple(held) for held in lines], reserved)
-    shared = 0
-    for a, b in nearby_pairs(len(ordered)):
-        same = sum(x == y for x, y in zip(ordered[a], ordered[b], strict=True))
-        shared += same + (problem.n_terms if same == problem.n_terms else 0)
+def _diversity_span(problem: Problem, n_lines: int) -> int:
+    """More than the diversity and affinity goals can differ by, together."""
+    return (
+        DIVERSITY_WEIGHT * problem.n_terms * math.comb(n_lines, 2)
+        + AFFINITY_WEIGHT * _affinity_bound(problem, n_lines)
+        + 1
+    )
+
+
+def reading_weight(problem: Problem, n_lines: int) -> int:
+    """One term beyond a line's reading limits (``readable``) outweighs every diversity and
+    affinity goal; 0 when no line can break them or the run turns them off."""
+    return _diversity_span(problem, n_lines) if readable.capped(problem) else 0
+
+
+def _most_excess(problem: Problem, n_lines: int) -> int:
+    return 2 * problem.n_terms * n_lines  # rural and specialty terms beyond their limits, at most
+
+
+def soft_score(problem: Problem, lines: Sequence[Sequence[int]]) -> int:
+    """The soft goals' part of the objective for ``lines`` (lower is better): what
+    ``set_soft_objective`` minimises once the required seats are settled."""
     table = affinity_table(problem)
     keys = [specialty_key(p.parent_specialty) for p in problem.positions]
-    affinity = sum(table.get((keys[a], keys[b]), 0) for held in ordered for a, b in itertools.pairwise(held))
-    return DIVERSITY_WEIGHT * shared - AFFINITY_WEIGHT * affinity
-
-
-def _groups(n_lines: int, reserved: Sequence[int]) -> list[int]:
-    """Sizes of the runs of lines kept in lexicographic order: each pathway's, the pool's."""
-    return [*reserved, n_lines - sum(reserved)]
-
-
-def _least_shared(problem: Problem, n_lines: int, reserved: Sequence[int]) -> int:
-    """Lines that start in one position are neighbours in lexicographic order: each line
-    beyond the number of first-term positions shares its first term with a neighbour (counted
-    per run of lines in order: a pathway's lines are ordered apart from the pool's)."""
-    starts = sum(1 for seats in problem.seats if seats[0] > 0)
-    return sum(max(0, g - starts) for g in _groups(n_lines, reserved))
+    affinity = sum(table.get((keys[a], keys[b]), 0) for held in lines for a, b in itertools.pairwise(held))
+    return (
+        reading_weight(problem, len(lines)) * sum(readable.excess(problem, lines))
+        + DIVERSITY_WEIGHT * shared_pairs(lines)
+        - AFFINITY_WEIGHT * affinity
+    )
 
 
 def _affinity_bound(problem: Problem, n_lines: int) -> int:
@@ -178,17 +198,17 @@ def _affinity_bound(problem: Problem, n_lines: int) -> int:
     return max((abs(w) for w in table.values()), default=0) * (problem.n_terms - 1) * n_lines
 
 
-def soft_score_bound(problem: Problem, n_lines: int, reserved: Sequence[int]) -> int:
-    """A counting lower bound on ``soft_score``: every affinity rewarded on every pair of
-    terms, the fewest shared terms. Far below what plans reach: a distance to it is no gap."""
-    shared = _least_shared(problem, n_lines, reserved)
-    return DIVERSITY_WEIGHT * shared - AFFINITY_WEIGHT * _affinity_bound(problem, n_lines)
+def soft_score_bound(problem: Problem, n_lines: int) -> int:
+    """A counting lower bound on ``soft_score``: each term's lines spread evenly over its
+    posts, every affinity rewarded on every pair of terms."""
+    return DIVERSITY_WEIGHT * least_shared_pairs(problem, n_lines) - AFFINITY_WEIGHT * _affinity_bound(problem, n_lines)
 
 
 def set_soft_objective(plan: PlanModel, unfilled_at_most: int) -> int:
     """Lexicographic line order (within each pathway's lines and the pool's), then: required
     seats (no worse than ``unfilled_at_most``, the demand phase's), soft pathways' missing
-    terms, diversity, affinity. Every line of ``plan`` is built.
+    terms, the lines' reading goals (``readable``), then the mean distance with affinity.
+    Every line of ``plan`` is built.
 
     Returns a counting lower bound on the objective."""
     model, problem, n = plan.model, plan.problem, len(plan.lines)
@@ -196,23 +216,25 @@ def set_soft_objective(plan: PlanModel, unfilled_at_most: int) -> int:
     for (a, line_a), (b, line_b) in itertools.pairwise(zip(codes, plan.lines, strict=True)):
         if line_a.pathway is line_b.pathway:
             model.add(a <= b)
-    # Redundant bounds, so CP-SAT's reported bound and gap mean something: lines cannot
-    # beat the counting bound, and in order, lines that start in one position are neighbours
-    # (neighbours are among the nearby pairs compared).
+    # Redundant bounds, so CP-SAT's reported bound and gap mean something.
     model.add(plan.unfilled_required <= unfilled_at_most)
     model.add(plan.unfilled_required >= fewest_unfilled(problem, n))
-    shared = _shared_terms(plan)
-    model.add(shared >= _least_shared(problem, n, plan.reserved))
-    affinity, affinity_bound = _affinity(plan)
-    most_shared = 2 * problem.n_terms * len(nearby_pairs(n))
-    soft_bound = DIVERSITY_WEIGHT * most_shared + AFFINITY_WEIGHT * affinity_bound
-    pathway_weight = soft_bound + 1  # one term a soft pathway's line misses outweighs diversity and affinity
+    shared = _shared_pairs(plan)
+    model.add(shared >= least_shared_pairs(problem, n))
+    affinity = _affinity(plan)
+    reading = reading_weight(problem, n)
+    excess = readable.add_excess(plan) if reading else cp_model.LinearExpr.constant(0)
+    # reading_weight exceeds the goals below it, so this exceeds the reading, diversity and
+    # affinity goals together.
+    below = reading * _most_excess(problem, n) + _diversity_span(problem, n)
+    pathway_weight = below + 1  # one term a soft pathway's line misses outweighs them all
     most_short = sum(ln.pathway.min_terms for ln in plan.lines if ln.pathway is not None and ln.pathway.mode == "soft")
     fill_weight = pathway_weight * (most_short + 1)  # one required seat outweighs every soft goal
     model.minimize(
         fill_weight * plan.unfilled_required
         + pathway_weight * plan.pathway_shortfall
+        + reading * excess
         + DIVERSITY_WEIGHT * shared
         - AFFINITY_WEIGHT * affinity
     )
-    return fill_weight * fewest_unfilled(problem, n) + soft_score_bound(problem, n, plan.reserved)
+    return fill_weight * fewest_unfilled(problem, n) + soft_score_bound(problem, n)

@@ -9,11 +9,14 @@ Semantics (the decision; SPEC §5 leaves it open):
   weeks between the blocks (the weeks strictly between them).
 - Each block lies inside one term: leave is approved by the unit the line is in, and a block
   across a changeover would cut two terms short.
+- No leave in week 1, orientation, unless the run names ALLOW_WEEK1_LEAVE (issue 12).
 
 No rule reads the placement (percentage caps count term weeks, SPEC §5), so leave is planned
 after the positions, exactly and cheaply, instead of inside the CP-SAT model. Goals: about 70%
 of all leave weeks in the first half of the year, the rest spread evenly, and lines that share a
-position in a term are away at different times so a unit is not emptied at once.
+position in a term are away at different times so a unit is not emptied at once — all below
+one goal first: no line away for half or more of a term of 10 weeks or more where a placement
+avoids it (a split, or a longer term: 5 weeks of a 10-week term leave half of it worked).
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ FIRST_HALF_SHARE = 0.7
 # A week away alongside a colleague from the same unit costs as much as one line of
 # imbalance in the year-wide profile.
 SAME_UNIT_COST = 1.0
+LONG_TERM_WEEKS = 10  # a term this long should not lose half its weeks to leave
+WEEK_ONE_OPTION = "ALLOW_WEEK1_LEAVE"  # a constraints name: leave may start in week 1
 
 
 @dataclass(frozen=True)
@@ -61,21 +66,33 @@ def _blocks(terms: Sequence[int], length: int) -> list[LeaveBlock]:
     ]
 
 
-def leave_patterns(terms: Sequence[int], leave_weeks: int) -> tuple[LeavePattern, ...]:
-    """Every allowed placement, single blocks first. Empty when the leave cannot fit."""
+def leave_patterns(terms: Sequence[int], leave_weeks: int, *, week_one: bool = False) -> tuple[LeavePattern, ...]:
+    """Every allowed placement, single blocks first (none in week 1 unless ``week_one``).
+    Empty when the leave cannot fit."""
     if leave_weeks == 0:
         return ((),)
-    singles = [(b,) for b in _blocks(terms, leave_weeks)]
+    singles = [(b,) for b in _blocks(terms, leave_weeks) if week_one or b.start_week > 1]
     if leave_weeks != SPLIT_TOTAL:
         return tuple(singles)
     splits = [
         (a, b)
         for first, second in SPLITS
         for a in _blocks(terms, first)
+        if week_one or a.start_week > 1
         for b in _blocks(terms, second)
         if b.start_week - (a.start_week + a.length_weeks) >= MIN_WEEKS_BETWEEN
     ]
     return (*singles, *splits)
+
+
+def halves_a_long_term(terms: Sequence[int], pattern: LeavePattern) -> bool:
+    """Whether ``pattern`` takes half or more of some term of LONG_TERM_WEEKS or more."""
+    lost = [0] * len(terms)
+    starts = term_starts(terms)
+    for block in pattern:
+        t = max(k for k, first in enumerate(starts) if first <= block.start_week)
+        lost[t] += block.length_weeks
+    return any(weeks >= LONG_TERM_WEEKS and 2 * n >= weeks for n, weeks in zip(lost, terms, strict=True))
 
 
 def plan_leave(
@@ -86,7 +103,8 @@ def plan_leave(
     """One pattern per line (``lines[i][t]`` = the position index line i holds in term t).
 
     Greedy and deterministic: each line in turn takes the placement whose weeks are the most
-    below the target profile and the least shared with its units' colleagues.
+    below the target profile and the least shared with its units' colleagues, among those that
+    leave no long term half worked if there are any.
     """
     year = sum(terms)
     if not patterns[0] or not lines:
@@ -105,11 +123,13 @@ def plan_leave(
     load = np.zeros(year)
     unit_load = np.zeros((n_positions, year))
     week_index = np.arange(year)
+    # More than any profile cost (at most every line on leave every week, twice over).
+    halving = np.array([halves_a_long_term(terms, p) for p in patterns]) * (2 * len(lines) * year + 1)
     chosen = []
     for line in lines:
         unit_of_week = np.asarray(line)[term_of_week]
         cost = load + 1 - target + SAME_UNIT_COST * unit_load[unit_of_week, week_index]
-        k = int(np.argmin(cover @ cost))  # argmin takes the first of equals: deterministic
+        k = int(np.argmin(cover @ cost + halving))  # argmin takes the first of equals: deterministic
         chosen.append(patterns[k])
         load += cover[k]
         unit_load[unit_of_week, week_index] += cover[k]

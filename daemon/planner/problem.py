@@ -10,7 +10,7 @@ from functools import cached_property
 
 from daemon.planner import pathways
 from daemon.planner.data import PlannerInput, Position
-from daemon.planner.leave import LeavePattern, leave_patterns, term_starts
+from daemon.planner.leave import WEEK_ONE_OPTION, LeavePattern, leave_patterns, term_starts
 from daemon.planner.rules import Rule, resolve
 from daemon.planner.rules.kinds import Predicate
 from daemon.planner.rules.six_month_terms import most_pairs, pair_starts
@@ -158,11 +158,13 @@ def build_problem(inp: PlannerInput) -> Problem:
     if errors:
         raise BadInput("; ".join(errors))
     ruleset = resolve(inp.constraints, inp.state, inp.cohort)
-    patterns = leave_patterns(inp.term_structure, inp.leave_weeks)
+    week_one = WEEK_ONE_OPTION in ruleset.names
+    patterns = leave_patterns(inp.term_structure, inp.leave_weeks, week_one=week_one)
     if not patterns:
         raise BadInput(
             f"{inp.leave_weeks} weeks of leave cannot fit: each block must lie inside one term "
             f"({'/'.join(map(str, inp.term_structure))} weeks)"
+            + ("" if week_one else f" and start after week 1, orientation ({WEEK_ONE_OPTION} allows it)")
         )
     n = len(inp.term_structure)
     opened = [p for p in inp.positions if open_to(p, inp.cohort)]

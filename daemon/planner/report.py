@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from daemon.planner import goals, leave
+from daemon.planner import goals, leave, readable
 from daemon.planner.leave import LeavePattern
 from daemon.planner.problem import Problem, seats_of
 from daemon.planner.rules.kinds import specialty_key
@@ -69,16 +69,17 @@ def demand_proof(
 
 
 SCORE_NOTE = (
-    "soft goals only, lower is better: 10 per term shared by nearby lines (identical lines "
-    "pay double) minus specialty affinity; the bound is a counting bound that plans rarely "
-    "approach, so the distance to it is not a measure of the plan"
+    "soft goals only, lower is better: a large weight per term beyond a line's reading limits, "
+    "then 10 per term shared by a pair of lines (all pairs) minus specialty affinity; the "
+    "minimum distance is raised after CP-SAT (diversity.local_search); the bound is a counting "
+    "bound that plans rarely approach, so the distance to it is not a measure of the plan"
 )
 
 
-def soft_score(problem: Problem, lines: Sequence[Sequence[int]], reserved: Sequence[int]) -> dict[str, Any]:
+def soft_score(problem: Problem, lines: Sequence[Sequence[int]]) -> dict[str, Any]:
     return {
-        "score": goals.soft_score(problem, lines, reserved),
-        "score_bound": goals.soft_score_bound(problem, len(lines), reserved),
+        "score": goals.soft_score(problem, lines),
+        "score_bound": goals.soft_score_bound(problem, len(lines)),
         "score_note": SCORE_NOTE,
     }
 
@@ -91,8 +92,7 @@ def diversity(lines: Sequence[Sequence[int]]) -> dict[str, Any]:
             "identical_pairs": 0,
             "min_hamming": None,
             "mean_hamming": None,
-            "nearby_shared_terms": 0,
-            "window": goals.DIVERSITY_WINDOW,
+            "shared_terms_all_pairs": 0,
             "weight": goals.DIVERSITY_WEIGHT,
         }
     shared = sum((grid[:, t, None] == grid[None, :, t]).astype(np.int64) for t in range(n_terms))
@@ -102,9 +102,18 @@ def diversity(lines: Sequence[Sequence[int]]) -> dict[str, Any]:
         "identical_pairs": int(np.sum(hamming == 0)),
         "min_hamming": int(hamming.min()),
         "mean_hamming": round(float(hamming.mean()), 3),
-        "nearby_shared_terms": int(sum(shared[a, b] for a, b in goals.nearby_pairs(n))),
-        "window": goals.DIVERSITY_WINDOW,
+        "shared_terms_all_pairs": int(upper.sum()),
         "weight": goals.DIVERSITY_WEIGHT,
+    }
+
+
+def reading(problem: Problem, lines: Sequence[Sequence[int]]) -> dict[str, Any]:
+    rural, repeats = readable.excess(problem, lines)
+    return {
+        "on": readable.enabled(problem),
+        "rural_terms_beyond_one": rural,
+        "specialty_terms_beyond_two": repeats,
+        "weight": goals.reading_weight(problem, len(lines)),
     }
 
 

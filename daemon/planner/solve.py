@@ -6,11 +6,15 @@
 4. Fewer lines than asked (or none): ``explain`` names a minimal set of conflicting rules,
    the data at fault and measured fixes, in a budget of its own (INFEASIBLE runs and short
    ones alike; a short run is diagnosed before its soft goals are polished).
-5. Phase "soft": lines in lexicographic order (each pathway's apart), soft pathways, diversity
-   and affinity, demand kept first.
-6. Leave is placed, the lines are built, and the independent checker verifies every one:
+5. Phase "soft": lines in lexicographic order (each pathway's apart), soft pathways, reading
+   goals, diversity and affinity, demand kept first.
+6. ``repair`` fills any required seat a line can take instead of an excludable post (a run
+   cut short may leave one); ``spread``: a deterministic local search moves the lines apart
+   (the fewest terms two lines differ in, over all pairs), each move checked against the
+   rules and no reserved line falling further short of its pathway.
+7. Leave is placed, the lines are built, and the independent checker verifies every one:
    a non-compliant line is never returned.
-7. Every outcome's metadata says which specialties the loader inferred from position names
+8. Every outcome's metadata says which specialties the loader inferred from position names
    and which names matched no keyword (``infer``).
 
 ``max_seconds`` bounds the whole solve. CP-SAT's parallel search is not reproducible run to
@@ -25,7 +29,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from daemon.checks.planner import check_lines
-from daemon.planner import infer, pathways, report
+from daemon.planner import infer, pathways, quality, report
 from daemon.planner.data import PlannerInput
 from daemon.planner.diagnose import LineBound, line_bound
 from daemon.planner.explain import Diagnosis, explain, joined, said
@@ -34,8 +38,11 @@ from daemon.planner.goals import set_demand_objective, set_soft_objective, unfil
 from daemon.planner.leave import plan_leave
 from daemon.planner.model import build_model
 from daemon.planner.problem import Problem, build_problem
+from daemon.planner.repair import repair
 from daemon.planner.result import build_lines
 from daemon.planner.search import PhaseResult, gap, hint_lines, run_phase
+from daemon.planner.spread import estimated_seconds as spread_seconds
+from daemon.planner.spread import spread
 from daemon.solving import SolveContext, SolveOutcome, check_size
 
 DEMAND_SHARE = 0.7  # of the time left, at most, for the demand phase
@@ -95,7 +102,10 @@ def _demand(problem: Problem, bound: LineBound, ctx: SolveContext, deadline: flo
     full = build_model(problem, bound.max_lines, optional_lines=False)
     ideal = set_demand_objective(full, bound.max_lines)
     ctx.report(phase="demand", lines=bound.max_lines)
-    first = run_phase(full, ctx, "demand", budget * (FULL_SHARE if partial else 1), floor=ideal)
+    # A stall stop: the reading goals' extra terms that capacity forces keep the demand
+    # phase from its floor, and the soft phase needs the time.
+    stall = max(MIN_STALL_SECONDS, STALL_SHARE * budget)
+    first = run_phase(full, ctx, "demand", budget * (FULL_SHARE if partial else 1), floor=ideal, stall=stall)
     phases: dict[str, Any] = {"demand": first.as_metadata()}
     infeasible = first.status == "INFEASIBLE"
     if first.found or not partial or ctx.stop_requested():
@@ -152,8 +162,10 @@ def _solve(inp: PlannerInput, ctx: SolveContext) -> SolveOutcome:
         f"with {workers} search workers"
     )
     check_size(ctx, triples * workers * 15_000, what)
-    # Leave, checking and reporting after the search take well under a second.
-    deadline = started + inp.max_seconds - min(FINISH_SECONDS, inp.max_seconds / 10)
+    # Leave, checking and reporting after the search take well under a second; the local
+    # search (``spread``) is bounded by counts, so its time is kept back from CP-SAT's.
+    after = FINISH_SECONDS + spread_seconds(inp.n_job_lines)
+    deadline = started + inp.max_seconds - min(after, inp.max_seconds / 4)
     problem = build_problem(inp)
     bound = line_bound(problem)
     if bound.max_lines == 0 or (bound.max_lines < inp.n_job_lines and not inp.allow_partial_filling):
@@ -209,7 +221,11 @@ def _complete(
     started: float,
     diagnosis: Diagnosis | None,
 ) -> SolveOutcome:
-    held = list(pathways.ordered(final.lines or (), final.reserved))
+    in_order = pathways.ordered(final.lines or (), final.reserved)
+    pathway_of = pathways.line_pathways(problem, len(in_order), final.reserved)
+    repaired, seats_repaired = repair(problem, in_order, pathway_of)
+    apart = spread(problem, repaired, pathway_of)
+    held = list(pathways.ordered(apart.lines, final.reserved))
     leave = plan_leave(problem.terms, problem.leave_patterns, held)
     labels = [None if p is None else p.name for p in pathways.line_pathways(problem, len(held), final.reserved)]
     lines = build_lines(problem, held, leave, labels)
@@ -232,6 +248,8 @@ def _complete(
         "lines_requested": n,
         "lines_built": len(lines),
         **report.demand(problem, held),
+        # Required seats CP-SAT left empty and the repair pass filled (0 when it finished).
+        "required_seats_repaired": seats_repaired,
         # The hard goal and the soft goals, each with its own proof or bound: the top-level
         # objective, bound and gap are the last CP-SAT phase's, soft goals and all.
         "demand": report.demand_proof(
@@ -241,11 +259,14 @@ def _complete(
             seats_proven=demand.result.status == "OPTIMAL",
         ),
         "soft_goals": {
-            **report.soft_score(problem, held, final.reserved),
-            "diversity": report.diversity(held),
+            **report.soft_score(problem, held),
+            "reading": report.reading(problem, held),
+            "diversity": {**report.diversity(held), "local_search": apart.as_metadata()},
             "affinity": report.affinity(problem, held),
             "leave": report.leave_goal(problem, held, leave),
         },
+        # How the lines read, measured on the lines as written (not on the model's terms).
+        "quality": quality.figures(problem.inp, lines),
     }
     if problem.inp.pathways:
         meta["pathways"] = pathways.report(problem, held, [ln.name for ln in lines], final.reserved)

@@ -707,6 +707,9 @@ _CATALOGUE = {
     "MAX_ONE_SERVICE": "at most one service term (is_service_term or is_nights) per line",
     "ALLOW_6_MONTH_TERMS": "one position in two consecutive terms of 24-28 weeks together (about 26) may be "
     "one 6-month term, counted as one term",
+    "NO_READING_GOALS": "lines may hold several rural terms and a parent specialty three times or more at no "
+    "cost (by default each such term is avoided unless the required seats need it)",
+    "ALLOW_WEEK1_LEAVE": "leave may start in week 1 (by default week 1, orientation, is worked by every line)",
 }
 
 
@@ -752,16 +755,29 @@ _DEMAND_FIELDS: tuple[tuple[str, str], ...] = (
 )
 _SOFT_GOALS: tuple[tuple[str, str, str], ...] = (
     # (goal, metadata key, label)
+    ("reading", "rural_terms_beyond_one", "rural terms beyond one per line (minimised)"),
+    ("reading", "specialty_terms_beyond_two", "terms of a parent specialty beyond two per line (minimised)"),
     ("diversity", "identical_pairs", "identical pairs of lines"),
     ("diversity", "min_hamming", "fewest terms in which two lines differ"),
     ("diversity", "mean_hamming", "mean terms in which two lines differ"),
-    ("diversity", "nearby_shared_terms", "terms shared by nearby lines (minimised)"),
+    ("diversity", "shared_terms_all_pairs", "terms shared, summed over all pairs of lines (minimised)"),
     ("affinity", "score", "specialty affinity of consecutive terms (maximised)"),
     ("leave", "first_half_share", "share of leave in the first half of the year"),
     ("leave", "target_first_half_share", "target share in the first half"),
     ("leave", "most_lines_on_leave_in_a_week", "most lines on leave in one week"),
     ("leave", "most_from_one_position_in_a_week", "most from one position on leave in one week"),
     ("leave", "split_leave_lines", "lines with split leave (2+3 or 3+2 weeks)"),
+)
+_QUALITY: tuple[tuple[str, str], ...] = (
+    # (key of result_metadata.quality, label): measured on the lines as written
+    ("min_pairwise_distance", "fewest terms in which two lines differ (all pairs)"),
+    ("mean_pairwise_distance", "mean terms in which two lines differ (all pairs)"),
+    ("pairs_differing_in_one_term", "pairs of lines differing in one term only"),
+    ("specialties_per_line", "parent specialties per line {specialties: lines}"),
+    ("most_terms_of_one_specialty", "most terms of one parent specialty {terms: lines}"),
+    ("rural_terms_per_line", "rural terms per line {terms: lines}"),
+    ("lines_on_leave_in_week_1", "lines on leave in week 1 (orientation)"),
+    ("lines_working_half_a_long_term", "lines away half or more of a 10+ week term"),
 )
 _SHOWN = {
     *(key for key, _, _ in _SUMMARY_FIELDS),
@@ -778,6 +794,7 @@ _SHOWN = {
     "unfilled",
     "fill",  # the lines themselves show it
     "soft_goals",
+    "quality",
     "phases",
     "demand",
     "conflict",  # its sentences are in "diagnosis"
@@ -888,6 +905,13 @@ def _diagnostics_sheet(wb: Any, formats: Formats, inp: PlannerInput, outcome: So
             ("pathway", "mode", "lines reserved", "lines built", "lines meeting it", "lines"),
             [[*(_as_cell(p.get(k)) for k in columns), ", ".join(map(str, p.get("lines", ())))] for p in pathways],
         )
+    quality: Mapping[str, Any] = meta.get("quality") or {}
+    if quality:
+        out.section("How the lines read")
+        rows = [[label, _as_cell(quality[key])] for key, label in _QUALITY if key in quality]
+        out.table(("measure", "value"), rows)
+        away: Sequence[int] = quality.get("leave_by_week") or ()
+        out.table(("week", "lines on leave"), [[week, n] for week, n in enumerate(away, start=1)])
 
     phases: Mapping[str, Mapping[str, Any]] = meta.get("phases") or {}
     if phases:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -283,6 +284,12 @@ def test_diagnostics_report_the_run(solved: Solved) -> None:
     assert fields["required seats unfilled: proven the fewest possible"] == proven
     assert goals["soft-goal score (lower is better)"] == meta["soft_goals"]["score"]
     assert goals["its lower bound"] == meta["soft_goals"]["score_bound"]
+    quality = meta["quality"]
+    assert fields["fewest terms in which two lines differ (all pairs)"] == quality["min_pairwise_distance"]
+    assert fields["rural terms per line {terms: lines}"] == json.dumps(quality["rural_terms_per_line"])
+    week = next(r for r in rows if r[0] == "week")
+    by_week = rows[rows.index(week) + 1 : rows.index(week) + 53]
+    assert [r[1] for r in by_week] == quality["leave_by_week"]
 
 
 def test_result_workbook_replays(solved: Solved) -> None:

@@ -35,6 +35,10 @@ OPTIONS: dict[str, Callable[[], list[Rule]]] = {
     "MAX_ONE_RURAL": max_one_rural,
     "MAX_ONE_SERVICE": max_one_service,
     "ALLOW_6_MONTH_TERMS": allow_six_month_terms,
+    # Run options with no rule: they switch off the soft reading goals (``planner.readable``),
+    # or let leave start in week 1, orientation (``planner.leave``).
+    "NO_READING_GOALS": list,
+    "ALLOW_WEEK1_LEAVE": list,
 }
 PARAMETRISED: dict[str, tuple[int, Callable[[int], list[Rule]]]] = {  # name: (least k, rules)
     "MAX_SERVICE_TERMS": (0, max_service_terms),
