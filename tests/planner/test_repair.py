@@ -3,6 +3,7 @@ gives up an excludable post in that term, if the line stays compliant."""
 
 from __future__ import annotations
 
+from daemon.planner.data import Pathway
 from daemon.planner.problem import build_problem
 from daemon.planner.repair import repair
 from tests.planner.factory import filler, pos, run
@@ -34,3 +35,14 @@ def test_a_line_in_a_required_post_stays() -> None:
     positions = [pos("a", capacity_by_term=(1, 0)), pos("c", capacity_by_term=(1, 0)), filler("y")]
     problem = build_problem(run(positions, term_structure=TERMS))
     assert repair(problem, [(1, 2)]) == ([(1, 2)], 0)
+
+
+def test_a_reserved_line_keeps_its_pathway() -> None:
+    # The line's excludable Paediatrics post x could give way to required a's free seat, but
+    # the line is reserved for a Paediatrics pathway it would then miss: it stays.
+    positions = [pos("a", capacity_by_term=(1, 0)), filler("x", "Paediatrics"), filler("y")]
+    problem = build_problem(run(positions, term_structure=TERMS))
+    assert repair(problem, [(1, 2)]) == ([(0, 2)], 1)
+    for mode in ("exact", "soft"):
+        gp = Pathway("GP", 1, ("Paediatrics",), mode=mode)
+        assert repair(problem, [(1, 2)], [gp]) == ([(1, 2)], 0)

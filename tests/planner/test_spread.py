@@ -7,6 +7,7 @@ import itertools
 from collections import Counter
 
 from daemon.checks.planner import check_held, requirements
+from daemon.planner.data import Pathway
 from daemon.planner.problem import Problem, build_problem
 from daemon.planner.spread import spread
 from tests.planner.factory import filler, pos, run
@@ -76,3 +77,23 @@ def test_the_same_lines_give_the_same_answer() -> None:
     problem = build_problem(run([pos(p, capacity=3) for p in "abcdef"], n=12))
     start = [held for held in [(0, 1, 2, 3), (1, 2, 3, 4), (2, 3, 4, 5), (3, 4, 5, 0)] for _ in range(3)]
     assert spread(problem, start).lines == spread(problem, start).lines
+
+
+def test_a_reserved_line_keeps_its_pathway() -> None:
+    # Both lines hold Paediatrics x then r; the way apart is the free seat z in term 0, which
+    # would take a line off Paediatrics. Lines reserved for an exact Paediatrics pathway stay;
+    # a soft one's lines fall no further short either; pool lines part.
+    positions = [
+        filler("x", "Paediatrics", capacity_by_term=(2, 0)),
+        filler("r", capacity_by_term=(0, 2)),
+        filler("z", capacity_by_term=(1, 0)),
+    ]
+    problem = build_problem(run(positions, n=2, term_structure=(26, 26)))
+    start = [(0, 1), (0, 1)]
+    assert _fewest_apart(spread(problem, start).lines) == 1
+    for mode in ("exact", "soft"):
+        gp = Pathway("GP", 2, ("Paediatrics",), mode=mode)
+        assert spread(problem, start, [gp, gp]).lines == start
+    # One reserved line, one from the pool: the pool's line moves.
+    gp = Pathway("GP", 1, ("Paediatrics",), mode="exact")
+    assert spread(problem, start, [gp, None]).lines == [(0, 1), (2, 1)]
