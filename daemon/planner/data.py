@@ -48,7 +48,7 @@ class Inference:
 
     inferred: tuple[Inferred, ...] = ()
     unmatched: tuple[Position, ...] = ()  # no keyword in the name: left without a specialty
-    ambiguous: tuple[tuple[Position, tuple[str, ...]], ...] = ()  # tied keywords: left without one
+    ambiguous: tuple[tuple[Position, tuple[str, ...]], ...] = ()  # keywords that disagree: left without one
 
 
 @dataclass(frozen=True)

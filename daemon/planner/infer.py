@@ -9,10 +9,14 @@ Matching: case-insensitive and by whole words. A name and a keyword are both cut
 matches when its words appear consecutively in the name's: ``ed`` matches "Gen Med/ED" but
 not "Medicine", ``surgery urology`` matches "Surgery - Urology".
 
-Precedence: the longest keyword that matches wins (its words joined by single spaces, counted
-in characters), so ``general medicine relief`` beats ``general medicine``, which beats
-``medicine``. Keywords of that same greatest length that give different specialties are a
-tie: nothing is chosen, and the position is reported as ambiguous with the keywords tied.
+Precedence: of keywords that overlap in the name, the longest wins (its words joined by single
+spaces, counted in characters), so ``general medicine relief`` beats ``general medicine``,
+which beats ``medicine``, and ``surgery urology`` reads "Surgery - Urology" as Urology (the
+table names a district's "Department - Unit" habit this way). Keywords at different places of
+the name must agree: one parent specialty, at most one subspecialty of it ("Medicine -
+Cardiology" is Cardiology). Otherwise ("Emergency Surgery", "Cardiology / Respiratory"), or
+when overlapping keywords of the same greatest length disagree, nothing is chosen and the
+position is reported as ambiguous with the keywords that disagree.
 
 Only a missing (empty) ``parent_specialty`` is filled, never a given one; with it the
 table's subspecialty, when the position has none of its own. What was inferred, and the names
@@ -105,17 +109,41 @@ def _found(name: tuple[str, ...], table: Sequence[Keyword]) -> list[tuple[int, K
     ]
 
 
+def _places(found: list[tuple[int, Keyword]]) -> list[list[Keyword]]:
+    """``found`` (in the name's order) grouped into places: keywords that overlap in the name."""
+    places: list[list[Keyword]] = []
+    end = 0
+    for start, k in found:
+        if not places or start >= end:
+            places.append([])
+        places[-1].append(k)
+        end = max(end, start + len(k.words))
+    return places
+
+
 def best_keywords(name: str, table: Sequence[Keyword]) -> tuple[Keyword, ...]:
-    """The longest keywords in ``name``: none, one, or a tie (only keywords that disagree on
-    the specialty make a tie; two giving the same one are one answer)."""
-    found = list(dict.fromkeys(k for _, k in _found(words(name), table)))
-    found.sort(key=table.index)
-    longest = max((len(k.text) for k in found), default=0)
-    best: dict[tuple[str, str | None], Keyword] = {}
-    for k in found:
-        if len(k.text) == longest:
-            best.setdefault((specialty_key(k.parent_specialty), specialty_key(k.subspecialty)), k)
-    return tuple(best.values())
+    """What the keywords in ``name`` settle: none found, one answer, or several that disagree
+    (in the order the name holds them).
+
+    Keywords that overlap in the name read one place of it, and the longest of them says what
+    that place is ("surgery urology" over "surgery" and "urology"). Places that disagree make
+    the name ambiguous: "Emergency Surgery" may be either, and the longer keyword is no
+    evidence of which. Places agree when they give one parent specialty and at most one
+    subspecialty of it: "Medicine - Cardiology" is Cardiology, "Cardiology / Respiratory" is
+    ambiguous."""
+    said: list[Keyword] = []
+    for place in _places(_found(words(name), table)):
+        longest = max(len(k.text) for k in place)
+        said += [k for k in place if len(k.text) == longest]
+    answers: dict[tuple[str, str], Keyword] = {}
+    for k in said:
+        answers.setdefault((specialty_key(k.parent_specialty), specialty_key(k.subspecialty)), k)
+    parents = {parent for parent, _ in answers}
+    subspecialties = {sub for _, sub in answers if sub}
+    if len(parents) == 1 and len(subspecialties) <= 1:
+        # The subspecialty's keyword, the longest of those, is the one reported.
+        return (max(answers.values(), key=lambda k: (bool(specialty_key(k.subspecialty)), len(k.text))),)
+    return tuple(answers.values())
 
 
 def infer(positions: Sequence[Position], table: Sequence[Keyword]) -> tuple[tuple[Position, ...], Inference]:

@@ -78,7 +78,7 @@ Result workbook format (``write_result``)
   rules, data at fault, measured fixes) when not COMPLETED or short, objective, bound, gap and
   timings, dropped excludable and
   closed positions, the specialties inferred from position names (and the names no keyword
-  matched or that tied), the rules applied and what they mean, the soft goals' scores, the CP-SAT
+  matched or whose keywords disagree), the rules applied and what they mean, the soft goals' scores, the CP-SAT
   phases, unfilled seats per position and term (a table), violations if the checker found any,
   and any other metadata as JSON so nothing reported is lost.
 - ``rotations``: the rotations as a table (SPEC §3 ``rotations``, with the line's and the
@@ -404,7 +404,8 @@ def _inferred(rows: Sequence[_Row], allocation_run: str) -> tuple[tuple[Position
     for p, tied in inference.ambiguous:
         raise row_of[p.id].error(
             "parent_specialty",
-            f"a value is required: the name {p.name!r} matches keywords of {TABLE.name} that tie: {', '.join(tied)}",
+            f"a value is required: the name {p.name!r} matches keywords of {TABLE.name} that disagree: "
+            + ", ".join(tied),
         )
     return positions, inference
 
@@ -877,7 +878,7 @@ def _diagnostics_sheet(wb: Any, formats: Formats, inp: PlannerInput, outcome: So
     )
     out.items("no specialty keyword in the name", [str(n) for n in meta.get("positions_unmatched", ())])
     tied: Mapping[str, Sequence[str]] = meta.get("positions_ambiguous") or {}
-    out.items("specialty keywords tied (none chosen)", [f"{n}: {', '.join(k)}" for n, k in tied.items()])
+    out.items("specialty keywords that disagree (none chosen)", [f"{n}: {', '.join(k)}" for n, k in tied.items()])
 
     out.section("Rules applied")
     out.table(("rule", "meaning"), [[name, rule_meaning(name)] for name in _rule_names(inp, meta)], {1: formats.wrap})
