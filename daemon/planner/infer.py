@@ -4,7 +4,8 @@ from its name, by the keyword table ``specialty_keywords.csv`` shipped beside th
 The table is data, not code: one row per keyword, ``keyword,parent_specialty,subspecialty``
 (subspecialty optional). Edit it to a district's vocabulary; every run reads it.
 
-Matching: case-insensitive and by whole words. A name and a keyword are both cut into words
+Matching: case-insensitive and by whole words, after Unicode NFKC normalisation (full-width
+letters are letters). A name and a keyword are both cut into words
 (letters and digits; ``&`` reads as ``and``, other punctuation separates), and a keyword
 matches when its words appear consecutively in the name's: ``ed`` matches "Gen Med/ED" but
 not "Medicine", ``surgery urology`` matches "Surgery - Urology".
@@ -32,6 +33,7 @@ from __future__ import annotations
 import csv
 import functools
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -63,7 +65,9 @@ class Keyword:
 
 
 def words(text: str) -> tuple[str, ...]:
-    return tuple(_WORD.findall(text.casefold().replace("&", " and ")))
+    """``text`` cut into words, NFKC-normalised first so that full-width "Ｍｅｄｉｃｉｎｅ" and
+    "＆" read as "medicine" and "&", then casefolded."""
+    return tuple(_WORD.findall(unicodedata.normalize("NFKC", text).casefold().replace("&", " and ")))
 
 
 @functools.cache

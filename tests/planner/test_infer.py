@@ -102,6 +102,13 @@ def test_keywords_match_whole_words_case_insensitively() -> None:
     assert [k.text for k in best_keywords("JHH O & G", SMALL)] == ["o and g"]  # & reads as "and"
 
 
+def test_names_are_compared_after_unicode_normalisation() -> None:
+    # Full-width letters (as an East Asian input method types them) read as their plain ones.
+    assert [k.text for k in best_keywords("Ｍｅｄｉｃｉｎｅ", SMALL)] == ["medicine"]
+    assert [k.text for k in best_keywords("Ｏ＆Ｇ", SMALL)] == ["o and g"]
+    assert words("Ｅｄ") == words("ED") == ("ed",)
+
+
 def test_overlapping_keywords_of_the_same_length_that_disagree_tie() -> None:
     tied = table(("acute surgery", "General Surgery", None), ("surgery night", "Relief", "Relief"))
     p = blank("u", "Acute Surgery Night")
