@@ -14,10 +14,11 @@ Specialties compare as the rules compare them (case- and space-insensitively, wh
   seats filled still come first.
 
 Reserved lines are the run's first lines, pathway by pathway in the order given; the rest are
-the general pool. With partial filling a line that cannot meet an exact pathway is left out,
-not the general pool's: most lines first, then the reserved lines among them, then required
-seats. Each written line carries its pathway's name (``job_lines.pathway``), so an allocation
-can restrict those lines to the cohort's workers through ``job_line_eligibility``.
+the general pool. With partial filling a reserved line that cannot meet an exact pathway is
+built as a pool line (unlabelled) when it can be: most lines first, then the reserved lines
+among them that meet their pathway, then required seats; a reservation never costs a line.
+Each written line carries its pathway's name (``job_lines.pathway``), so an allocation can
+restrict those lines to the cohort's workers through ``job_line_eligibility``.
 """
 
 from __future__ import annotations
@@ -185,12 +186,12 @@ def terms_in(line: LineVars, pathway: Pathway) -> cp_model.LinearExpr:
     return cp_model.LinearExpr.sum(has)
 
 
-def add(line: LineVars, pathway: Pathway) -> cp_model.LinearExpr:
-    """Constrain one reserved line; returns the terms it is short of (a soft pathway's goal,
-    0 for an exact one)."""
+def add(line: LineVars, pathway: Pathway, meets: cp_model.IntVar | None = None) -> cp_model.LinearExpr:
+    """Constrain one reserved line (an exact pathway's only when ``meets``, if given); returns
+    the terms it is short of (a soft pathway's goal, 0 for an exact one)."""
     count = terms_in(line, pathway)
     if pathway.mode == "exact":
-        line.require(count >= pathway.min_terms)
+        line.require(count >= pathway.min_terms, when=meets)
         return cp_model.LinearExpr.constant(0)
     short = line.model.new_int_var(0, pathway.min_terms, "")
     line.model.add(short >= pathway.min_terms - count)

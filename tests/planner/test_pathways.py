@@ -65,31 +65,30 @@ def test_a_distinct_pathway_needs_different_subspecialties() -> None:
     assert "resp" not in held(lines_of(counted)[0])
 
 
-def test_a_pathway_no_line_can_meet_leaves_the_general_pool_built() -> None:
-    """Two Paediatrics terms, one Paediatrics post: the reserved line cannot be built, the
-    others are (partial filling), and the run says so."""
-    positions = [pos(p, capacity=3) for p in "abcd"] + [filler("paed", "Paediatrics")]
-    out = solve_checked(run(positions, n=3, pathways=(gp(min_terms=2),)))
+def test_reserved_lines_that_cannot_meet_an_exact_pathway_are_pool_lines() -> None:
+    """One seat of Paediatrics in the year, four lines reserved for it: one line meets the
+    pathway and the three others are built as pool lines. Four lines are all the seats allow
+    (terms 2-4 offer four), so a reservation that kept its lines for the pathway would leave
+    the run with one line (issue 12, review: 12 of 20 lines on VIC_PGY1)."""
+    positions = [pos(p) for p in "abcd"] + [filler("paed", "Paediatrics", capacity_by_term=(1, 0, 0, 0))]
+    out = solve_checked(run(positions, n=5, pathways=(gp(4),)))
     lines = lines_of(out)
-    assert len(lines) == 2
-    assert all(line.pathway is None for line in lines)
-    assert out.metadata["pathways"][0] | {"lines": []} == {
-        "name": "GP",
-        "mode": "exact",
-        "lines_reserved": 1,
-        "lines_built": 0,
-        "lines_met": 0,
-        "lines": [],
-    }
-    refused = solve_checked(run(positions, n=3, pathways=(gp(min_terms=2),), allow_partial_filling=False))
+    assert len(lines) == 4
+    assert [line.pathway for line in lines] == ["GP", None, None, None]
+    assert "paed" in held(lines[0])
+    assert out.metadata["pathways"] == [
+        {"name": "GP", "mode": "exact", "lines_reserved": 4, "lines_built": 1, "lines_met": 1, "lines": ["Line 001"]}
+    ]
+    refused = solve_checked(run(positions, n=4, pathways=(gp(4),), allow_partial_filling=False))
     assert refused.status == "INFEASIBLE"
 
 
-def test_reserved_lines_are_built_before_the_pool() -> None:
-    """One line can be built, the reserved one (both Paediatrics posts) or a pool line that
-    fills a required seat more (post z, open in terms 3 and 4, once per line): lines first,
-    then reserved lines, then required seats. The seats per term allow two lines, so it is the
-    solver, not a count, that finds only one."""
+def test_a_reserved_line_met_comes_before_required_seats_but_after_lines() -> None:
+    """Both Paediatrics posts on the reserved line, or post z (a required seat, open in terms
+    3 and 4, once per line) instead of one of them: the reserved line met wins over the seat.
+    But two lines can be built only if neither holds both Paediatrics posts: then both are
+    built, as pool lines. The seats per term allow two lines, so it is the solver, not a
+    count, that decides."""
 
     def only(*terms: int) -> tuple[int, ...]:
         return tuple(2 * (t in terms) if t < 2 else int(t in terms) for t in range(4))
@@ -101,10 +100,12 @@ def test_reserved_lines_are_built_before_the_pool() -> None:
         filler("paed1", "Paediatrics", capacity_by_term=only(2)),
         filler("paed2", "Paediatrics", capacity_by_term=only(3)),
     ]
-    out = solve_checked(run(positions, n=2, pathways=(gp(min_terms=2),)))
-    (line,) = lines_of(out)
+    (line,) = lines_of(solve_checked(run(positions, n=1, pathways=(gp(min_terms=2),))))
     assert line.pathway == "GP"
     assert held(line) == ["a", "b", "paed1", "paed2"]
+    out = solve_checked(run(positions, n=2, pathways=(gp(min_terms=2),)))
+    assert [line.pathway for line in lines_of(out)] == [None, None]
+    assert out.metadata["pathways"][0]["lines_built"] == 0
 
 
 # Every post optional; affinity rewards a -> b -> c -> d, so without the pathway the best
