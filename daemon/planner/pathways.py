@@ -5,6 +5,7 @@ whose parent specialty or subspecialty is one of ``specialties`` ("10 lines with
 or O&G for aspiring GPs": ``["Paediatrics", "O&G"]``, one term). With ``distinct`` the terms
 counted are in different subspecialties, a post with none being its parent specialty's own
 ("6 pre-BPT lines with two Medicine subspecialties": ``["Medicine"]``, two terms, distinct).
+A 6-month term (ALLOW_6_MONTH_TERMS) is one term here, as for term counts.
 Specialties compare as the rules compare them (case- and space-insensitively, whole names).
 
 - ``mode`` "exact": a hard rule on each reserved line, like a template's, but on those lines
@@ -169,15 +170,18 @@ def ordered(lines: Sequence[tuple[int, ...]], counts: Sequence[int]) -> tuple[tu
 
 
 def terms_in(line: LineVars, pathway: Pathway) -> cp_model.LinearExpr:
-    """The line's terms that count for ``pathway`` (with ``distinct``, its subspecialties)."""
+    """The line's terms that count for ``pathway`` (with ``distinct``, its subspecialties).
+
+    A 6-month term is one term (README): its post held in two terms counts once. A post is
+    otherwise held once per line, so the posts held are the terms."""
     match = matches(pathway)
-    if not pathway.distinct:
-        return line.slots(match)
+    if not pathway.distinct and not line.problem.six_month_starts:
+        return line.slots(match)  # no post can be held twice: fewer variables
     by_key: dict[str, list[cp_model.IntVar]] = {}
     for t in range(line.problem.n_terms):
         for p, v in line.term_cells(t):
             if match(p):
-                by_key.setdefault(_subspecialty(p), []).append(v)
+                by_key.setdefault(_subspecialty(p) if pathway.distinct else p.id, []).append(v)
     has = []
     for _, cells in sorted(by_key.items()):
         held = line.model.new_bool_var("")
@@ -202,9 +206,10 @@ def add(line: LineVars, pathway: Pathway, meets: cp_model.IntVar | None = None) 
 
 
 def counted(pathway: Pathway, held: Sequence[Position]) -> int:
-    """Terms of a line (its posts in term order) that count for ``pathway``."""
+    """Terms of a line (its posts in term order) that count for ``pathway``, a 6-month term
+    (its post in two terms) once."""
     match = [p for p in held if matches(pathway)(p)]
-    return len({_subspecialty(p) for p in match}) if pathway.distinct else len(match)
+    return len({_subspecialty(p) if pathway.distinct else p.id for p in match})
 
 
 def report(

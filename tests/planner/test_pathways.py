@@ -9,7 +9,7 @@ import pytest
 
 from daemon.checks.planner import check_lines
 from daemon.planner.data import Pathway
-from daemon.planner.pathways import from_json
+from daemon.planner.pathways import counted, from_json
 from daemon.planner.problem import build_problem
 from daemon.planner.result import GeneratedLine, Rotation
 from daemon.solving import BadInput
@@ -205,4 +205,32 @@ def test_the_checker_verifies_exact_pathways() -> None:
     twice = _line("Line 001", "BPT", ["m1", "m2", "a", "b"])
     assert "Line 001: pathway BPT: 1 different subspecialties of its list, not 2" in check_lines(
         run([*TIGHT, *medicine], n=1, pathways=(distinct,)), [twice]
+    )
+
+
+# Two Cardiology posts, one a 6-month term can be on; the other has one seat, in term 4.
+SIX_MONTHS = [pos(p, capacity=2) for p in "abc"] + [
+    filler("c1", "Cardiology", capacity=2, six_month_approved=True),
+    filler("c2", "Cardiology", capacity_by_term=(0, 0, 0, 1)),
+]
+CARDIOLOGY = Pathway("CARD", 2, ("Cardiology",), min_terms=2, mode="exact")
+
+
+def test_a_six_month_term_is_one_term_of_a_pathway() -> None:
+    """Two Cardiology terms on two lines: only one line can hold both posts; a 6-month term in
+    c1 is one term (README), so the other line cannot meet the pathway and is a pool line."""
+    out = solve_checked(run(SIX_MONTHS, n=2, pathways=(CARDIOLOGY,), constraints=("ALLOW_6_MONTH_TERMS",)))
+    first, second = lines_of(out)
+    assert (first.pathway, second.pathway) == ("CARD", None)
+    assert {"c1", "c2"} <= set(held(first))
+    assert out.metadata["pathways"][0]["lines_met"] == 1
+
+
+def test_the_checker_and_the_report_count_a_six_month_term_once_for_a_pathway() -> None:
+    inp = run(SIX_MONTHS, n=2, pathways=(CARDIOLOGY,), constraints=("ALLOW_6_MONTH_TERMS",))
+    c1, a, b = (next(p for p in SIX_MONTHS if p.id == pid) for pid in ("c1", "a", "b"))
+    assert counted(CARDIOLOGY, [c1, c1, a, b]) == 1  # result_metadata.pathways' lines_met
+    assert check_lines(inp, [_line("Line 001", "CARD", ["c1", "a", "b", "c2"])]) == []
+    assert "Line 001: pathway CARD: 1 terms in Cardiology, not 2" in check_lines(
+        inp, [_line("Line 001", "CARD", ["c1", "c1", "a", "b"])]
     )
