@@ -144,6 +144,33 @@ def errors(inp: PlannerInput) -> list[str]:
     return found
 
 
+def _most_per_line(problem: Problem, pathway: Pathway) -> int:
+    """A count no line can beat: the terms with a seat in a matching post, the matching posts
+    (each held once a line, a 6-month term once) or with ``distinct`` their subspecialties."""
+    match = matches(pathway)
+    mine = [(p, seats) for p, seats in zip(problem.positions, problem.seats, strict=True) if match(p)]
+    terms = sum(any(seats[t] for _, seats in mine) for t in range(problem.n_terms))
+    kinds = {_subspecialty(p) if pathway.distinct else p.id for p, _ in mine}
+    return min(terms, len(kinds))
+
+
+def unmeetable(problem: Problem) -> list[str]:
+    """Exact pathways no line can meet, each named with why: a run that plans them would fail
+    or leave the reservation empty with a diagnosis about something else. Counted on the
+    positions the run can use (open to its cohort, not barred by a rule, with a seat)."""
+    found = []
+    for p in problem.inp.pathways:
+        most = _most_per_line(problem, p)
+        if p.mode == "exact" and most < p.min_terms:
+            what = "different subspecialties of" if p.distinct else "terms in"
+            asked = f"{p.min_terms} {what} {', '.join(map(shown, p.specialties))}"
+            found.append(
+                f"pathway {shown(p.name)!r} asks for {asked}, but the positions offer at most {most} per line "
+                "(a post counts once, a 6-month term included)"
+            )
+    return found
+
+
 # --- lines and the model ---------------------------------------------------------------------
 
 

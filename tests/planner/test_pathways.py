@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from daemon.checks.planner import check_lines
-from daemon.planner.data import Pathway
+from daemon.planner.data import Pathway, Position
 from daemon.planner.pathways import counted, from_json
 from daemon.planner.problem import build_problem
 from daemon.planner.result import GeneratedLine, Rotation
@@ -234,3 +234,36 @@ def test_the_checker_and_the_report_count_a_six_month_term_once_for_a_pathway() 
     assert "Line 001: pathway CARD: 1 terms in Cardiology, not 2" in check_lines(
         inp, [_line("Line 001", "CARD", ["c1", "c1", "a", "b"])]
     )
+
+
+MEDICINE = [pos("m1", "Medicine", subspecialty="Cardiology"), pos("m2", "Medicine", subspecialty=" cardiology")]
+
+
+@pytest.mark.parametrize(
+    ("positions", "pathway", "constraints", "most"),
+    [
+        (TIGHT, gp(min_terms=2), (), 1),
+        # One post a 6-month term can be on: still one term.
+        ([p for p in SIX_MONTHS if p.id != "c2"], CARDIOLOGY, ("ALLOW_6_MONTH_TERMS",), 1),
+        ([*TIGHT, *MEDICINE], Pathway("BPT", 1, ("Medicine",), min_terms=2, mode="exact", distinct=True), (), 1),
+        # Two Paediatrics posts, both open in term 1 only.
+        (
+            [*TIGHT[:4], *(filler(f"p{k}", "Paediatrics", capacity_by_term=(1, 0, 0, 0)) for k in (1, 2))],
+            gp(min_terms=2),
+            (),
+            1,
+        ),
+    ],
+)
+def test_an_exact_pathway_no_line_can_meet_is_refused(
+    positions: list[Position], pathway: Pathway, constraints: tuple[str, ...], most: int
+) -> None:
+    """Planned, it would leave its lines unreserved and the diagnosis would blame the rules or
+    the positions' seats for lines no rule or seat keeps from being built."""
+    inp = run(positions, n=2, pathways=(pathway,), constraints=constraints)
+    with pytest.raises(BadInput) as raised:
+        build_problem(inp)
+    assert f"pathway {pathway.name!r} asks for {pathway.min_terms} " in str(raised.value)
+    assert f"the positions offer at most {most} per line" in str(raised.value)
+    # A soft pathway is a goal: it may fall short.
+    build_problem(replace(inp, pathways=(replace(pathway, mode="soft"),)))
