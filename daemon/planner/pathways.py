@@ -229,6 +229,31 @@ def add(line: LineVars, pathway: Pathway, meets: cp_model.IntVar | None = None) 
     return short
 
 
+# --- diagnosis ------------------------------------------------------------------------------
+
+
+def kept(problem: Problem) -> str:
+    """The exact pathways as a diagnosis names them ('' when there are none): every model of a
+    run that must build its lines holds them on their reserved lines, and no diagnosis drops
+    them, so what it blames is said with them in force."""
+    held = [p for p in problem.inp.pathways if p.mode == "exact"]
+    if len(held) == 1:
+        return f"exact pathway {shown(held[0].name)!r} on its {held[0].lines} reserved lines"
+    named = ", ".join(f"{shown(p.name)!r} ({p.lines})" for p in held)
+    return f"exact pathways {named} on their reserved lines" if held else ""
+
+
+def short(problem: Problem, counts: Sequence[int]) -> list[str]:
+    """Per exact pathway with fewer lines meeting it than it reserves (``counts``: lines met
+    per pathway), what it built: its other lines, if built, are pool lines."""
+    return [
+        f"exact pathway {shown(p.name)!r}: {met} of the {p.lines} lines it reserves meet it "
+        "(a reserved line that cannot is built as a pool line)"
+        for p, met in zip(problem.inp.pathways, counts, strict=True)
+        if p.mode == "exact" and met < p.lines
+    ]
+
+
 # --- results ---------------------------------------------------------------------------------
 
 

@@ -267,3 +267,29 @@ def test_an_exact_pathway_no_line_can_meet_is_refused(
     assert f"the positions offer at most {most} per line" in str(raised.value)
     # A soft pathway is a goal: it may fall short.
     build_problem(replace(inp, pathways=(replace(pathway, mode="soft"),)))
+
+
+def test_a_diagnosis_says_the_exact_pathways_are_kept_and_what_they_built() -> None:
+    """Three lines reserved, Paediatrics open for one line: the diagnosis's models hold every
+    reserved line to the pathway, so 'no rule at all' is not the whole story and it says so
+    (it used to blame the positions alone), with what the pathway built."""
+    team = [pos(f"team{k}", capacity_by_term=(1, 1, 0, 0)) for k in range(2)]
+    ward = [pos(f"ward{k}", is_team_based=False, capacity=3) for k in range(4)]
+    paed = filler("paed", "Paediatrics", is_team_based=False, capacity_by_term=(0, 0, 1, 0))
+    out = solve_checked(run([*team, *ward, paed], n=3, constraints=("AMC_PGY1",), pathways=(gp(3),)))
+    assert [line.pathway for line in lines_of(out)] == ["GP", None]
+    short = "exact pathway 'GP': 1 of the 3 lines it reserves meet it (a reserved line that cannot is built as a pool"
+    assert any(short in reason for reason in out.metadata["fewer_lines_because"])
+    error = out.error or ""
+    assert short in error
+    assert "this diagnosis holds the exact pathway 'GP' on its 3 reserved lines throughout" in error
+    assert "even with no rule at all, " not in error
+    assert "even with no rule at all but the exact pathway 'GP' on its 3 reserved lines, 3 lines" in error
+
+
+def test_an_infeasible_run_says_the_exact_pathways_were_held() -> None:
+    positions = [pos(p) for p in "abcd"] + [filler("paed", "Paediatrics", capacity_by_term=(1, 0, 0, 0))]
+    out = solve_checked(run(positions, n=4, pathways=(gp(4),), allow_partial_filling=False))
+    assert out.status == "INFEASIBLE"
+    held = "CP-SAT proved that no 4 lines satisfy UNRESTRICTED with exact pathway 'GP' on its 4 reserved lines here"
+    assert held in (out.error or "")
