@@ -36,11 +36,13 @@ from daemon.planner.rules.base import LineVars
 from daemon.planner.rules.distinct_specialties import specialty_of
 from daemon.planner.rules.kinds import Predicate, shown, specialty_key
 from daemon.solving import BadInput
+from daemon.text import printable
 
 if TYPE_CHECKING:
     from daemon.planner.problem import Problem
 
 MODES = ("exact", "soft")
+NAME_LIMIT = 100  # characters in a pathway's name
 _REQUIRED = ("name", "lines", "specialties", "mode")
 _FIELDS = (*_REQUIRED, "min_terms", "distinct")
 _subspecialty = specialty_of("subspecialty")
@@ -112,9 +114,23 @@ def matches(pathway: Pathway) -> Predicate:
     return lambda p: specialty_key(p.parent_specialty) in wanted or specialty_key(p.subspecialty) in wanted
 
 
+def _name_errors(at: int, name: str) -> list[str]:
+    """A name is written raw on every reserved line (``job_lines.pathway``) and in the
+    workbook: one an Excel cell cannot hold, or a round trip would change, is refused."""
+    label = f"pathway {at}: name"
+    found = []
+    if len(name) > NAME_LIMIT:
+        found.append(f"{label} has {len(name):,} characters, more than {NAME_LIMIT}")
+    if printable(name) != name:
+        found.append(f"{label} must not contain control characters, got '{shown(name)}'")
+    if name != name.strip():
+        found.append(f"{label} must not start or end with spaces, got '{shown(name)}'")
+    return found
+
+
 def errors(inp: PlannerInput) -> list[str]:
     """What is wrong with the run's pathways, each named; empty when they can be planned."""
-    found = []
+    found = [e for at, p in enumerate(inp.pathways, start=1) for e in _name_errors(at, p.name)]
     names = Counter(specialty_key(p.name) for p in inp.pathways)
     known = {specialty_key(s) for p in inp.positions for s in (p.parent_specialty, p.subspecialty)} - {""}
     n_terms = len(inp.term_structure)

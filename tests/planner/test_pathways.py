@@ -144,6 +144,10 @@ def test_a_soft_pathway_never_costs_a_line_or_a_required_seat() -> None:
         ((gp(), replace(gp(), name=" gp ")), "pathway 'GP': name used by 2 pathways"),
         ((gp(), replace(gp(), name="BPT", lines=2)), "the pathways reserve 3 lines, more than n_job_lines (2)"),
         ((replace(gp(), name=" "),), "a pathway needs a name"),
+        ((replace(gp(), name="G" * 40_000),), "pathway 1: name has 40,000 characters, more than 100"),
+        ((gp(), replace(gp(), name="GP\x1b[31m")), "pathway 2: name must not contain control characters, got 'GP\\x1b"),
+        ((replace(gp(), name="GP\u202e"),), "pathway 1: name must not contain control characters"),
+        ((replace(gp(), name=" padded "),), "pathway 1: name must not start or end with spaces, got ' padded '"),
     ],
 )
 def test_bad_pathways_are_named(pathways: tuple[Pathway, ...], message: str) -> None:
