@@ -423,7 +423,9 @@ def pathway_shortfall(pathway: Pathway, held: Sequence[Position]) -> int:
     if pathway.distinct:
         found = len({_key(p.subspecialty) or _key(p.parent_specialty) for p in counted})
     else:
-        found = len(counted)
+        # A post held in two (consecutive) terms is a 6-month term, one term; a post is
+        # otherwise held once per line (``check_held``), so the posts held are the terms.
+        found = len({p.id for p in counted})
     return max(0, pathway.min_terms - found)
 
 

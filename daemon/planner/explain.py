@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from daemon.planner import pathways
 from daemon.planner.conflict import Budget, Conflict, Verdict, Without, find_conflict, with_barred
 from daemon.planner.diagnose import always_on_lines
 from daemon.planner.fault import data_at_fault
@@ -88,7 +89,7 @@ def _without(conflict: Conflict, built: int) -> list[str]:
     return out
 
 
-def _conflict_sentences(conflict: Conflict | None, n: int) -> list[str]:
+def _conflict_sentences(conflict: Conflict | None, n: int, kept: str = "") -> list[str]:
     if conflict is None:
         return []
     if conflict.outcome == "possible":
@@ -104,7 +105,8 @@ def _conflict_sentences(conflict: Conflict | None, n: int) -> list[str]:
     if conflict.outcome == "unknown":
         return ["the rules in conflict could not be found within the diagnosis' time"]
     if conflict.outcome == "data":
-        return [f"even with no rule at all, {lines_word(conflict.lines)} cannot be built from these positions"]
+        but = f" but the {kept}" if kept else ""
+        return [f"even with no rule at all{but}, {lines_word(conflict.lines)} cannot be built from these positions"]
     proof = (
         "a minimal set: without any one of them the conflict is gone"
         if conflict.minimal
@@ -144,9 +146,11 @@ def explain(problem: Problem, found: Sequence[tuple[int, ...]], ctx: SolveContex
     rules = conflict.rules if conflict else ()
     data = said(data_at_fault(roomy, rules, lines if rules else n))
     fix = fewest_extra_seats(problem, n, ctx, started + seconds - time.perf_counter(), found)
+    kept = pathways.kept(problem)
     sentences = said(
         [
-            *_conflict_sentences(conflict, n),
+            *([f"this diagnosis holds the {kept} throughout; it does not test dropping a pathway"] if kept else []),
+            *_conflict_sentences(conflict, n, kept),
             *(["data at fault: " + "; ".join(data)] if data else []),
             *(_without(conflict, built) if conflict else []),
             *_seat_sentence(fix, n, built),

@@ -60,8 +60,9 @@ def unfilled_required(problem: Problem, lines: Sequence[Sequence[int]]) -> int:
 
 
 def set_demand_objective(plan: PlanModel, n_lines: int) -> int:
-    """Minimise missing lines (first), missing reserved lines, empty required seats, then the
-    reading goals' extra terms (``readable``); returns the ideal value.
+    """Minimise missing lines (first), reserved lines missing or not meeting their pathway (a
+    pool line then), empty required seats, then the reading goals' extra terms
+    (``readable``); returns the ideal value.
 
     The reading goals are here as well as in the soft phase: measured on 140 VIC_PGY1 lines,
     the soft phase's search from the demand phase's lines kept 10 lines with two rural terms in
@@ -69,12 +70,12 @@ def set_demand_objective(plan: PlanModel, n_lines: int) -> int:
     problem = plan.problem
     excess = readable.add_excess(plan) if readable.capped(problem) else cp_model.LinearExpr.constant(0)
     per_seat = _most_excess(problem, n_lines) + 1  # one required seat outweighs every extra term
-    per_reserved = per_seat * (sum(_required_seats(problem)) + 1)  # one more reserved line outweighs every seat
+    per_reserved = per_seat * (sum(_required_seats(problem)) + 1)  # one more reserved line met outweighs every seat
     n_reserved = sum(plan.reserved)
     per_line = per_reserved * (n_reserved + 1)  # one more line outweighs both
     plan.model.minimize(
         per_line * (n_lines - plan.n_built)
-        + per_reserved * (n_reserved - plan.n_reserved_built)
+        + per_reserved * (n_reserved - plan.n_reserved_met)
         + per_seat * plan.unfilled_required
         + excess
     )

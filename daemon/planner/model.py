@@ -4,7 +4,8 @@ Always on: one position per built line per term; seats per position and term; a 
 position once (or twice as one 6-month term under ALLOW_6_MONTH_TERMS); then every rule adds
 its constraints line by line through ``LineVars`` — in a diagnosis (``conflict``) each rule
 behind a literal of its own, so that it can be switched off. The first lines are the run's
-pathways' (``pathways``), constrained on those lines only. Objectives live in ``goals``.
+pathways' (``pathways``), constrained on those lines only; an optional one that does not meet
+an exact pathway is a pool line (``Line.meets``). Objectives live in ``goals``.
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ class Line:
     pairs: list[tuple[int, cp_model.IntVar]] = field(default_factory=list)
     switch: cp_model.IntVar | None = None  # set on a rule's view of the line: the rule is on
     pathway: Pathway | None = None  # the pathway the line is reserved for; None: the general pool
+    # An optional line reserved for an exact pathway: true when it meets the pathway. Built
+    # without it, it is a pool line, so a pathway no line can meet never costs a line.
+    # None: the line meets its pathway whenever it is built.
+    meets: cp_model.IntVar | None = None
 
     def require(
         self, constraint: cp_model.BoundedLinearExpression | bool, *, when: cp_model.LiteralT | None = None
@@ -76,7 +81,7 @@ class PlanModel:
     n_built: cp_model.LinearExpr
     unfilled_required: cp_model.LinearExpr  # seats of non-excludable positions left empty
     reserved: tuple[int, ...]  # lines per pathway: the first lines, pathway by pathway
-    n_reserved_built: cp_model.LinearExpr  # reserved lines built
+    n_reserved_met: cp_model.LinearExpr  # reserved lines built that meet their pathway
     pathway_shortfall: cp_model.LinearExpr  # terms soft pathways' lines are short of
     # One literal per rule of problem.rules when built switchable (a diagnosis): the rule's
     # constraints hold when it is true. Empty otherwise: every rule always holds.
@@ -162,6 +167,9 @@ def build_model(
         built = model.new_bool_var("") if optional_lines else None
         cells = {c: model.new_bool_var("") for c in open_cells}
         line = Line(model, problem, cells, built, pathway=pathway)
+        if built is not None and pathway is not None and pathway.mode == "exact":
+            line.meets = model.new_bool_var("")
+            model.add(line.meets <= built)
         for term in by_term:
             if built is None:
                 model.add_exactly_one(cells[c] for c in term)
@@ -173,12 +181,15 @@ def build_model(
             for held in by_position:
                 model.add_at_most_one(cells[c] for c in held)
         lines.append(line)
-    # Built lines first: optional lines of one pathway (or of the pool) are interchangeable
-    # otherwise. Not across pathways: a pathway's line left out must not drop the pool's.
+    # Built lines first, and of those the ones meeting their pathway: optional lines of one
+    # pathway (or of the pool) are interchangeable otherwise (ordered by met, then built, they
+    # satisfy both). Not across pathways: a pathway's line left out must not drop the pool's.
     built_vars = [ln.built_var for ln in lines if ln.built_var is not None]
     for a, b in itertools.pairwise(lines):
         if a.built_var is not None and b.built_var is not None and a.pathway is b.pathway:
             model.add(a.built_var >= b.built_var)
+            if a.meets is not None and b.meets is not None:
+                model.add(a.meets >= b.meets)
     unfilled = []
     for t, i in open_cells:
         seats = problem.seats[i][t]
@@ -187,8 +198,8 @@ def build_model(
         if not problem.positions[i].excludable:
             unfilled.append(seats - filled)
     switches = _add_rules(model, problem, lines, switchable)
-    shortfall = [pathways.add(ln, ln.pathway) for ln in lines if ln.pathway is not None]
-    reserved_built = [ln.built_var for ln in lines if ln.pathway is not None and ln.built_var is not None]
+    shortfall = [pathways.add(ln, ln.pathway, ln.meets) for ln in lines if ln.pathway is not None]
+    reserved_met = [ln.meets if ln.meets is not None else ln.built_var for ln in lines if ln.pathway is not None]
     n_reserved = sum(counts)
     return PlanModel(
         model=model,
@@ -197,7 +208,7 @@ def build_model(
         n_built=cp_model.LinearExpr.sum(built_vars) if optional_lines else cp_model.LinearExpr.constant(n_lines),
         unfilled_required=cp_model.LinearExpr.sum(unfilled),
         reserved=tuple(counts),
-        n_reserved_built=cp_model.LinearExpr.sum(reserved_built)
+        n_reserved_met=cp_model.LinearExpr.sum([v for v in reserved_met if v is not None])
         if optional_lines
         else cp_model.LinearExpr.constant(n_reserved),
         pathway_shortfall=cp_model.LinearExpr.sum(shortfall),
@@ -208,14 +219,13 @@ def build_model(
 def line_positions(
     plan: PlanModel, value: cp_model.CpSolver | cp_model.CpSolverSolutionCallback
 ) -> tuple[list[tuple[int, ...]], tuple[int, ...]]:
-    """The built lines of a solution (the position index each holds per term), in model
-    order, and how many of them each pathway has (its lines come first)."""
-    out = []
-    built = dict.fromkeys(plan.problem.inp.pathways, 0)
+    """The built lines of a solution (the position index each holds per term) and how many of
+    them each pathway has: each pathway's lines meeting it, pathway by pathway, then the pool's
+    (a reserved line that does not meet its exact pathway among them), each in model order."""
+    mine: dict[Pathway | None, list[tuple[int, ...]]] = {p: [] for p in (*plan.problem.inp.pathways, None)}
     for line in plan.lines:
         held = sorted(cell for cell, v in line.cells.items() if value.boolean_value(v))
         if held:
-            out.append(tuple(i for _, i in held))
-            if line.pathway is not None:
-                built[line.pathway] += 1
-    return out, tuple(built.values())
+            meets = line.meets is None or value.boolean_value(line.meets)
+            mine[line.pathway if meets else None].append(tuple(i for _, i in held))
+    return [held for lines in mine.values() for held in lines], tuple(len(mine[p]) for p in plan.problem.inp.pathways)

@@ -5,6 +5,7 @@ whose parent specialty or subspecialty is one of ``specialties`` ("10 lines with
 or O&G for aspiring GPs": ``["Paediatrics", "O&G"]``, one term). With ``distinct`` the terms
 counted are in different subspecialties, a post with none being its parent specialty's own
 ("6 pre-BPT lines with two Medicine subspecialties": ``["Medicine"]``, two terms, distinct).
+A 6-month term (ALLOW_6_MONTH_TERMS) is one term here, as for term counts.
 Specialties compare as the rules compare them (case- and space-insensitively, whole names).
 
 - ``mode`` "exact": a hard rule on each reserved line, like a template's, but on those lines
@@ -14,10 +15,11 @@ Specialties compare as the rules compare them (case- and space-insensitively, wh
   seats filled still come first.
 
 Reserved lines are the run's first lines, pathway by pathway in the order given; the rest are
-the general pool. With partial filling a line that cannot meet an exact pathway is left out,
-not the general pool's: most lines first, then the reserved lines among them, then required
-seats. Each written line carries its pathway's name (``job_lines.pathway``), so an allocation
-can restrict those lines to the cohort's workers through ``job_line_eligibility``.
+the general pool. With partial filling a reserved line that cannot meet an exact pathway is
+built as a pool line (unlabelled) when it can be: most lines first, then the reserved lines
+among them that meet their pathway, then required seats; a reservation never costs a line.
+Each written line carries its pathway's name (``job_lines.pathway``), so an allocation can
+restrict those lines to the cohort's workers through ``job_line_eligibility``.
 """
 
 from __future__ import annotations
@@ -34,11 +36,13 @@ from daemon.planner.rules.base import LineVars
 from daemon.planner.rules.distinct_specialties import specialty_of
 from daemon.planner.rules.kinds import Predicate, shown, specialty_key
 from daemon.solving import BadInput
+from daemon.text import printable
 
 if TYPE_CHECKING:
     from daemon.planner.problem import Problem
 
 MODES = ("exact", "soft")
+NAME_LIMIT = 100  # characters in a pathway's name
 _REQUIRED = ("name", "lines", "specialties", "mode")
 _FIELDS = (*_REQUIRED, "min_terms", "distinct")
 _subspecialty = specialty_of("subspecialty")
@@ -110,9 +114,23 @@ def matches(pathway: Pathway) -> Predicate:
     return lambda p: specialty_key(p.parent_specialty) in wanted or specialty_key(p.subspecialty) in wanted
 
 
+def _name_errors(at: int, name: str) -> list[str]:
+    """A name is written raw on every reserved line (``job_lines.pathway``) and in the
+    workbook: one an Excel cell cannot hold, or a round trip would change, is refused."""
+    label = f"pathway {at}: name"
+    found = []
+    if len(name) > NAME_LIMIT:
+        found.append(f"{label} has {len(name):,} characters, more than {NAME_LIMIT}")
+    if printable(name) != name:
+        found.append(f"{label} must not contain control characters, got '{shown(name)}'")
+    if name != name.strip():
+        found.append(f"{label} must not start or end with spaces, got '{shown(name)}'")
+    return found
+
+
 def errors(inp: PlannerInput) -> list[str]:
     """What is wrong with the run's pathways, each named; empty when they can be planned."""
-    found = []
+    found = [e for at, p in enumerate(inp.pathways, start=1) for e in _name_errors(at, p.name)]
     names = Counter(specialty_key(p.name) for p in inp.pathways)
     known = {specialty_key(s) for p in inp.positions for s in (p.parent_specialty, p.subspecialty)} - {""}
     n_terms = len(inp.term_structure)
@@ -142,6 +160,33 @@ def errors(inp: PlannerInput) -> list[str]:
     return found
 
 
+def _most_per_line(problem: Problem, pathway: Pathway) -> int:
+    """A count no line can beat: the terms with a seat in a matching post, the matching posts
+    (each held once a line, a 6-month term once) or with ``distinct`` their subspecialties."""
+    match = matches(pathway)
+    mine = [(p, seats) for p, seats in zip(problem.positions, problem.seats, strict=True) if match(p)]
+    terms = sum(any(seats[t] for _, seats in mine) for t in range(problem.n_terms))
+    kinds = {_subspecialty(p) if pathway.distinct else p.id for p, _ in mine}
+    return min(terms, len(kinds))
+
+
+def unmeetable(problem: Problem) -> list[str]:
+    """Exact pathways no line can meet, each named with why: a run that plans them would fail
+    or leave the reservation empty with a diagnosis about something else. Counted on the
+    positions the run can use (open to its cohort, not barred by a rule, with a seat)."""
+    found = []
+    for p in problem.inp.pathways:
+        most = _most_per_line(problem, p)
+        if p.mode == "exact" and most < p.min_terms:
+            what = "different subspecialties of" if p.distinct else "terms in"
+            asked = f"{p.min_terms} {what} {', '.join(map(shown, p.specialties))}"
+            found.append(
+                f"pathway {shown(p.name)!r} asks for {asked}, but the positions offer at most {most} per line "
+                "(a post counts once, a 6-month term included)"
+            )
+    return found
+
+
 # --- lines and the model ---------------------------------------------------------------------
 
 
@@ -168,15 +213,18 @@ def ordered(lines: Sequence[tuple[int, ...]], counts: Sequence[int]) -> tuple[tu
 
 
 def terms_in(line: LineVars, pathway: Pathway) -> cp_model.LinearExpr:
-    """The line's terms that count for ``pathway`` (with ``distinct``, its subspecialties)."""
+    """The line's terms that count for ``pathway`` (with ``distinct``, its subspecialties).
+
+    A 6-month term is one term (README): its post held in two terms counts once. A post is
+    otherwise held once per line, so the posts held are the terms."""
     match = matches(pathway)
-    if not pathway.distinct:
-        return line.slots(match)
+    if not pathway.distinct and not line.problem.six_month_starts:
+        return line.slots(match)  # no post can be held twice: fewer variables
     by_key: dict[str, list[cp_model.IntVar]] = {}
     for t in range(line.problem.n_terms):
         for p, v in line.term_cells(t):
             if match(p):
-                by_key.setdefault(_subspecialty(p), []).append(v)
+                by_key.setdefault(_subspecialty(p) if pathway.distinct else p.id, []).append(v)
     has = []
     for _, cells in sorted(by_key.items()):
         held = line.model.new_bool_var("")
@@ -185,25 +233,51 @@ def terms_in(line: LineVars, pathway: Pathway) -> cp_model.LinearExpr:
     return cp_model.LinearExpr.sum(has)
 
 
-def add(line: LineVars, pathway: Pathway) -> cp_model.LinearExpr:
-    """Constrain one reserved line; returns the terms it is short of (a soft pathway's goal,
-    0 for an exact one)."""
+def add(line: LineVars, pathway: Pathway, meets: cp_model.IntVar | None = None) -> cp_model.LinearExpr:
+    """Constrain one reserved line (an exact pathway's only when ``meets``, if given); returns
+    the terms it is short of (a soft pathway's goal, 0 for an exact one)."""
     count = terms_in(line, pathway)
     if pathway.mode == "exact":
-        line.require(count >= pathway.min_terms)
+        line.require(count >= pathway.min_terms, when=meets)
         return cp_model.LinearExpr.constant(0)
     short = line.model.new_int_var(0, pathway.min_terms, "")
     line.model.add(short >= pathway.min_terms - count)
     return short
 
 
+# --- diagnosis ------------------------------------------------------------------------------
+
+
+def kept(problem: Problem) -> str:
+    """The exact pathways as a diagnosis names them ('' when there are none): every model of a
+    run that must build its lines holds them on their reserved lines, and no diagnosis drops
+    them, so what it blames is said with them in force."""
+    held = [p for p in problem.inp.pathways if p.mode == "exact"]
+    if len(held) == 1:
+        return f"exact pathway {shown(held[0].name)!r} on its {held[0].lines} reserved lines"
+    named = ", ".join(f"{shown(p.name)!r} ({p.lines})" for p in held)
+    return f"exact pathways {named} on their reserved lines" if held else ""
+
+
+def short(problem: Problem, counts: Sequence[int]) -> list[str]:
+    """Per exact pathway with fewer lines meeting it than it reserves (``counts``: lines met
+    per pathway), what it built: its other lines, if built, are pool lines."""
+    return [
+        f"exact pathway {shown(p.name)!r}: {met} of the {p.lines} lines it reserves meet it "
+        "(a reserved line that cannot is built as a pool line)"
+        for p, met in zip(problem.inp.pathways, counts, strict=True)
+        if p.mode == "exact" and met < p.lines
+    ]
+
+
 # --- results ---------------------------------------------------------------------------------
 
 
 def counted(pathway: Pathway, held: Sequence[Position]) -> int:
-    """Terms of a line (its posts in term order) that count for ``pathway``."""
+    """Terms of a line (its posts in term order) that count for ``pathway``, a 6-month term
+    (its post in two terms) once."""
     match = [p for p in held if matches(pathway)(p)]
-    return len({_subspecialty(p) for p in match}) if pathway.distinct else len(match)
+    return len({_subspecialty(p) if pathway.distinct else p.id for p in match})
 
 
 def report(

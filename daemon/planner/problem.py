@@ -184,7 +184,7 @@ def build_problem(inp: PlannerInput) -> Problem:
         closed=tuple(p for p in inp.positions if p.id not in opened_ids),
         leave_patterns=patterns,
     )
-    rule_errors = [e for r in ruleset.rules for e in r.check_input(problem)]
+    rule_errors = [e for r in ruleset.rules for e in r.check_input(problem)] + pathways.unmeetable(problem)
     if rule_errors:
         raise BadInput("; ".join(dict.fromkeys(rule_errors)))
     return problem

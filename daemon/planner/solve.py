@@ -117,20 +117,27 @@ def _demand(problem: Problem, bound: LineBound, ctx: SolveContext, deadline: flo
     return Demand(second, infeasible, phases)
 
 
+def _in_force(problem: Problem) -> str:
+    """What a run that must build every line holds it to: its rules, and its exact pathways."""
+    return " with ".join(part for part in (", ".join(problem.rule_names), pathways.kept(problem)) if part)
+
+
 def _why_fewer(problem: Problem, bound: LineBound, demand: Demand, built: int) -> list[str]:
     reasons = list(bound.reasons)
     if built < bound.max_lines:
+        # With partial filling a reserved line need not meet its pathway (a pool line then):
+        # only the rules can cost lines, while the try with every line built held both.
         rules = ", ".join(problem.rule_names)
         if demand.result.status == "OPTIMAL":
             reasons.append(f"CP-SAT proved that at most {built} lines satisfy {rules} here")
         elif demand.full_infeasible:
             reasons.append(
-                f"CP-SAT proved that {bound.max_lines} lines cannot all satisfy {rules} here, "
+                f"CP-SAT proved that {bound.max_lines} lines cannot all satisfy {_in_force(problem)} here, "
                 f"and found {built} within the time limit"
             )
         else:
             reasons.append(f"CP-SAT found {built} lines that satisfy {rules} in the time limit")
-    return reasons
+    return reasons + pathways.short(problem, demand.result.reserved)
 
 
 def _most_lines(problem: Problem, ctx: SolveContext, deadline: float) -> str:
@@ -174,8 +181,7 @@ def _solve(inp: PlannerInput, ctx: SolveContext) -> SolveOutcome:
     demand = _demand(problem, bound, ctx, deadline)
     found = demand.result
     if found.lines is None and demand.full_infeasible and not inp.allow_partial_filling:
-        rules = ", ".join(problem.rule_names)
-        reasons = [f"CP-SAT proved that no {inp.n_job_lines} lines satisfy {rules} here"]
+        reasons = [f"CP-SAT proved that no {inp.n_job_lines} lines satisfy {_in_force(problem)} here"]
         proved = _explain(problem, (), ctx, deadline, share=0.5)
         if _remaining(deadline) > 1:
             reasons.append(_most_lines(problem, ctx, deadline))

@@ -8,8 +8,8 @@ from dataclasses import replace
 import pytest
 
 from daemon.checks.planner import check_lines
-from daemon.planner.data import Pathway
-from daemon.planner.pathways import from_json
+from daemon.planner.data import Pathway, Position
+from daemon.planner.pathways import counted, from_json
 from daemon.planner.problem import build_problem
 from daemon.planner.result import GeneratedLine, Rotation
 from daemon.solving import BadInput
@@ -65,31 +65,30 @@ def test_a_distinct_pathway_needs_different_subspecialties() -> None:
     assert "resp" not in held(lines_of(counted)[0])
 
 
-def test_a_pathway_no_line_can_meet_leaves_the_general_pool_built() -> None:
-    """Two Paediatrics terms, one Paediatrics post: the reserved line cannot be built, the
-    others are (partial filling), and the run says so."""
-    positions = [pos(p, capacity=3) for p in "abcd"] + [filler("paed", "Paediatrics")]
-    out = solve_checked(run(positions, n=3, pathways=(gp(min_terms=2),)))
+def test_reserved_lines_that_cannot_meet_an_exact_pathway_are_pool_lines() -> None:
+    """One seat of Paediatrics in the year, four lines reserved for it: one line meets the
+    pathway and the three others are built as pool lines. Four lines are all the seats allow
+    (terms 2-4 offer four), so a reservation that kept its lines for the pathway would leave
+    the run with one line (issue 12, review: 12 of 20 lines on VIC_PGY1)."""
+    positions = [pos(p) for p in "abcd"] + [filler("paed", "Paediatrics", capacity_by_term=(1, 0, 0, 0))]
+    out = solve_checked(run(positions, n=5, pathways=(gp(4),)))
     lines = lines_of(out)
-    assert len(lines) == 2
-    assert all(line.pathway is None for line in lines)
-    assert out.metadata["pathways"][0] | {"lines": []} == {
-        "name": "GP",
-        "mode": "exact",
-        "lines_reserved": 1,
-        "lines_built": 0,
-        "lines_met": 0,
-        "lines": [],
-    }
-    refused = solve_checked(run(positions, n=3, pathways=(gp(min_terms=2),), allow_partial_filling=False))
+    assert len(lines) == 4
+    assert [line.pathway for line in lines] == ["GP", None, None, None]
+    assert "paed" in held(lines[0])
+    assert out.metadata["pathways"] == [
+        {"name": "GP", "mode": "exact", "lines_reserved": 4, "lines_built": 1, "lines_met": 1, "lines": ["Line 001"]}
+    ]
+    refused = solve_checked(run(positions, n=4, pathways=(gp(4),), allow_partial_filling=False))
     assert refused.status == "INFEASIBLE"
 
 
-def test_reserved_lines_are_built_before_the_pool() -> None:
-    """One line can be built, the reserved one (both Paediatrics posts) or a pool line that
-    fills a required seat more (post z, open in terms 3 and 4, once per line): lines first,
-    then reserved lines, then required seats. The seats per term allow two lines, so it is the
-    solver, not a count, that finds only one."""
+def test_a_reserved_line_met_comes_before_required_seats_but_after_lines() -> None:
+    """Both Paediatrics posts on the reserved line, or post z (a required seat, open in terms
+    3 and 4, once per line) instead of one of them: the reserved line met wins over the seat.
+    But two lines can be built only if neither holds both Paediatrics posts: then both are
+    built, as pool lines. The seats per term allow two lines, so it is the solver, not a
+    count, that decides."""
 
     def only(*terms: int) -> tuple[int, ...]:
         return tuple(2 * (t in terms) if t < 2 else int(t in terms) for t in range(4))
@@ -101,10 +100,12 @@ def test_reserved_lines_are_built_before_the_pool() -> None:
         filler("paed1", "Paediatrics", capacity_by_term=only(2)),
         filler("paed2", "Paediatrics", capacity_by_term=only(3)),
     ]
-    out = solve_checked(run(positions, n=2, pathways=(gp(min_terms=2),)))
-    (line,) = lines_of(out)
+    (line,) = lines_of(solve_checked(run(positions, n=1, pathways=(gp(min_terms=2),))))
     assert line.pathway == "GP"
     assert held(line) == ["a", "b", "paed1", "paed2"]
+    out = solve_checked(run(positions, n=2, pathways=(gp(min_terms=2),)))
+    assert [line.pathway for line in lines_of(out)] == [None, None]
+    assert out.metadata["pathways"][0]["lines_built"] == 0
 
 
 # Every post optional; affinity rewards a -> b -> c -> d, so without the pathway the best
@@ -143,6 +144,10 @@ def test_a_soft_pathway_never_costs_a_line_or_a_required_seat() -> None:
         ((gp(), replace(gp(), name=" gp ")), "pathway 'GP': name used by 2 pathways"),
         ((gp(), replace(gp(), name="BPT", lines=2)), "the pathways reserve 3 lines, more than n_job_lines (2)"),
         ((replace(gp(), name=" "),), "a pathway needs a name"),
+        ((replace(gp(), name="G" * 40_000),), "pathway 1: name has 40,000 characters, more than 100"),
+        ((gp(), replace(gp(), name="GP\x1b[31m")), "pathway 2: name must not contain control characters, got 'GP\\x1b"),
+        ((replace(gp(), name="GP\u202e"),), "pathway 1: name must not contain control characters"),
+        ((replace(gp(), name=" padded "),), "pathway 1: name must not start or end with spaces, got ' padded '"),
     ],
 )
 def test_bad_pathways_are_named(pathways: tuple[Pathway, ...], message: str) -> None:
@@ -205,3 +210,90 @@ def test_the_checker_verifies_exact_pathways() -> None:
     assert "Line 001: pathway BPT: 1 different subspecialties of its list, not 2" in check_lines(
         run([*TIGHT, *medicine], n=1, pathways=(distinct,)), [twice]
     )
+
+
+# Two Cardiology posts, one a 6-month term can be on; the other has one seat, in term 4.
+SIX_MONTHS = [pos(p, capacity=2) for p in "abc"] + [
+    filler("c1", "Cardiology", capacity=2, six_month_approved=True),
+    filler("c2", "Cardiology", capacity_by_term=(0, 0, 0, 1)),
+]
+CARDIOLOGY = Pathway("CARD", 2, ("Cardiology",), min_terms=2, mode="exact")
+
+
+def test_a_six_month_term_is_one_term_of_a_pathway() -> None:
+    """Two Cardiology terms on two lines: only one line can hold both posts; a 6-month term in
+    c1 is one term (README), so the other line cannot meet the pathway and is a pool line."""
+    out = solve_checked(run(SIX_MONTHS, n=2, pathways=(CARDIOLOGY,), constraints=("ALLOW_6_MONTH_TERMS",)))
+    first, second = lines_of(out)
+    assert (first.pathway, second.pathway) == ("CARD", None)
+    assert {"c1", "c2"} <= set(held(first))
+    assert out.metadata["pathways"][0]["lines_met"] == 1
+
+
+def test_the_checker_and_the_report_count_a_six_month_term_once_for_a_pathway() -> None:
+    inp = run(SIX_MONTHS, n=2, pathways=(CARDIOLOGY,), constraints=("ALLOW_6_MONTH_TERMS",))
+    c1, a, b = (next(p for p in SIX_MONTHS if p.id == pid) for pid in ("c1", "a", "b"))
+    assert counted(CARDIOLOGY, [c1, c1, a, b]) == 1  # result_metadata.pathways' lines_met
+    assert check_lines(inp, [_line("Line 001", "CARD", ["c1", "a", "b", "c2"])]) == []
+    assert "Line 001: pathway CARD: 1 terms in Cardiology, not 2" in check_lines(
+        inp, [_line("Line 001", "CARD", ["c1", "c1", "a", "b"])]
+    )
+
+
+MEDICINE = [pos("m1", "Medicine", subspecialty="Cardiology"), pos("m2", "Medicine", subspecialty=" cardiology")]
+
+
+@pytest.mark.parametrize(
+    ("positions", "pathway", "constraints", "most"),
+    [
+        (TIGHT, gp(min_terms=2), (), 1),
+        # One post a 6-month term can be on: still one term.
+        ([p for p in SIX_MONTHS if p.id != "c2"], CARDIOLOGY, ("ALLOW_6_MONTH_TERMS",), 1),
+        ([*TIGHT, *MEDICINE], Pathway("BPT", 1, ("Medicine",), min_terms=2, mode="exact", distinct=True), (), 1),
+        # Two Paediatrics posts, both open in term 1 only.
+        (
+            [*TIGHT[:4], *(filler(f"p{k}", "Paediatrics", capacity_by_term=(1, 0, 0, 0)) for k in (1, 2))],
+            gp(min_terms=2),
+            (),
+            1,
+        ),
+    ],
+)
+def test_an_exact_pathway_no_line_can_meet_is_refused(
+    positions: list[Position], pathway: Pathway, constraints: tuple[str, ...], most: int
+) -> None:
+    """Planned, it would leave its lines unreserved and the diagnosis would blame the rules or
+    the positions' seats for lines no rule or seat keeps from being built."""
+    inp = run(positions, n=2, pathways=(pathway,), constraints=constraints)
+    with pytest.raises(BadInput) as raised:
+        build_problem(inp)
+    assert f"pathway {pathway.name!r} asks for {pathway.min_terms} " in str(raised.value)
+    assert f"the positions offer at most {most} per line" in str(raised.value)
+    # A soft pathway is a goal: it may fall short.
+    build_problem(replace(inp, pathways=(replace(pathway, mode="soft"),)))
+
+
+def test_a_diagnosis_says_the_exact_pathways_are_kept_and_what_they_built() -> None:
+    """Three lines reserved, Paediatrics open for one line: the diagnosis's models hold every
+    reserved line to the pathway, so 'no rule at all' is not the whole story and it says so
+    (it used to blame the positions alone), with what the pathway built."""
+    team = [pos(f"team{k}", capacity_by_term=(1, 1, 0, 0)) for k in range(2)]
+    ward = [pos(f"ward{k}", is_team_based=False, capacity=3) for k in range(4)]
+    paed = filler("paed", "Paediatrics", is_team_based=False, capacity_by_term=(0, 0, 1, 0))
+    out = solve_checked(run([*team, *ward, paed], n=3, constraints=("AMC_PGY1",), pathways=(gp(3),)))
+    assert [line.pathway for line in lines_of(out)] == ["GP", None]
+    short = "exact pathway 'GP': 1 of the 3 lines it reserves meet it (a reserved line that cannot is built as a pool"
+    assert any(short in reason for reason in out.metadata["fewer_lines_because"])
+    error = out.error or ""
+    assert short in error
+    assert "this diagnosis holds the exact pathway 'GP' on its 3 reserved lines throughout" in error
+    assert "even with no rule at all, " not in error
+    assert "even with no rule at all but the exact pathway 'GP' on its 3 reserved lines, 3 lines" in error
+
+
+def test_an_infeasible_run_says_the_exact_pathways_were_held() -> None:
+    positions = [pos(p) for p in "abcd"] + [filler("paed", "Paediatrics", capacity_by_term=(1, 0, 0, 0))]
+    out = solve_checked(run(positions, n=4, pathways=(gp(4),), allow_partial_filling=False))
+    assert out.status == "INFEASIBLE"
+    held = "CP-SAT proved that no 4 lines satisfy UNRESTRICTED with exact pathway 'GP' on its 4 reserved lines here"
+    assert held in (out.error or "")
