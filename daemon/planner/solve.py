@@ -40,6 +40,7 @@ from daemon.planner.model import build_model
 from daemon.planner.problem import Problem, build_problem
 from daemon.planner.repair import repair
 from daemon.planner.result import build_lines
+from daemon.planner.rules.six_month_terms import SIX_MONTH_WEEKS
 from daemon.planner.search import PhaseResult, gap, hint_lines, run_phase
 from daemon.planner.spread import estimated_seconds as spread_seconds
 from daemon.planner.spread import spread
@@ -276,6 +277,14 @@ def _complete(
     }
     if problem.inp.pathways:
         meta["pathways"] = pathways.report(problem, held, [ln.name for ln in lines], final.reserved)
+    if any(r.six_month_terms for r in problem.rules) and not problem.six_month_starts:
+        # Allowed but impossible on this term structure: said, so no one waits for them.
+        least, most = SIX_MONTH_WEEKS
+        weeks = "/".join(map(str, problem.inp.term_structure))
+        meta["six_month_terms"] = (
+            f"none possible: 6-month terms are allowed, but no two consecutive terms of {weeks} "
+            f"weeks total {least}-{most} weeks"
+        )
     error = None
     if len(lines) < n:
         why = said(_why_fewer(problem, bound, demand, len(lines)))

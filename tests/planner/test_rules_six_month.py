@@ -154,3 +154,16 @@ def test_six_month_approved_round_trips_through_the_database(db_url: str) -> Non
         "fourth": False,
     }
     assert default == (False,)  # migration 0013's default
+
+
+def test_allowed_but_impossible_six_month_terms_are_said() -> None:
+    # VIC's 10/10/10/10/12 year has no two consecutive terms of 24-28 weeks: the run builds
+    # its lines without any, and its metadata says why none were possible.
+    positions = [pos(p, capacity=1) for p in "abcde"]
+    short = run(positions, constraints=("VIC_PGY2", "ALLOW_6_MONTH_TERMS"), term_structure=(10, 10, 10, 10, 12))
+    assert "none possible" in solve_checked(short).metadata["six_month_terms"]
+    # Possible, or not asked for: nothing to say.
+    assert (
+        "six_month_terms" not in solve_checked(run(_case(approved=True), constraints=("ALLOW_6_MONTH_TERMS",))).metadata
+    )
+    assert "six_month_terms" not in solve_checked(replace(short, constraints=("VIC_PGY2",))).metadata
