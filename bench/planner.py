@@ -16,18 +16,22 @@ import dataclasses
 import math
 import statistics
 import time
+from pathlib import Path
 from typing import Any
 
 from bench.common import save
-from daemon.db import ROOT
+from bench.planner_before import BEFORE, release_tree, solve_there
+from bench.reading_cases import NSW_TERMS, reading_cases
+from daemon.planner import quality
 from daemon.planner.csv_terms import planner_input_from_csv
 from daemon.planner.data import PlannerInput, Position
 from daemon.planner.example import example_input
+from daemon.planner.goals import unfilled_required
 from daemon.planner.hospitals import vic_hospital
+from daemon.planner.problem import build_problem
 from daemon.planner.solve import solve
 from daemon.solving import SolveContext
 
-NSW_TERMS = ROOT / "examples" / "data" / "hne-2024-pgy2-terms.csv"
 BUDGETS = (10, 60)
 READING_BUDGET = 25
 READING_REPEATS = 3
@@ -161,14 +165,6 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
-def reading_cases() -> list[tuple[str, PlannerInput]]:
-    vic = dataclasses.replace(example_input(), n_job_lines=140, positions=vic_hospital())
-    out = [("VIC_PGY1, 140 lines", vic)]
-    if NSW_TERMS.exists():
-        out.append(("NSW_PGY2 (NSW list)", planner_input_from_csv(NSW_TERMS, constraints=("NSW_PGY2",), cohort="PGY2")))
-    return out
-
-
 def _lines_with(histogram: dict[str, int], at_least: int) -> int:
     return sum(n for value, n in histogram.items() if int(value) >= at_least)
 
@@ -177,14 +173,35 @@ def quality_of(inp: PlannerInput) -> dict[str, Any]:
     """One solve's quality figures (``result_metadata.quality``) and the local search's."""
     outcome = solve(dataclasses.replace(inp, max_seconds=READING_BUDGET, num_workers=2), SolveContext(threads=2))
     meta = outcome.metadata
-    q = meta.get("quality") or {}
     search = ((meta.get("soft_goals") or {}).get("diversity") or {}).get("local_search") or {}
     return {
         "lines_built": meta.get("lines_built"),
         "unfilled_required_seats": meta.get("unfilled_required_seats"),
         "min_distance_from_cp_sat": search.get("min_distance_before"),
-        "min_pairwise_distance": q.get("min_pairwise_distance"),
         "pairs_at_min": search.get("pairs_at_min_after"),
+        **_read(meta.get("quality") or {}),
+    }
+
+
+def quality_before(tree: Path, name: str, inp: PlannerInput) -> dict[str, Any]:
+    """The same figures for the lines the release in ``tree`` builds (``planner_before``)."""
+    lines = solve_there(tree, name, READING_BUDGET)
+    problem = build_problem(inp)
+    index = {p.id: i for i, p in enumerate(problem.positions)}
+    grid = [[index[r.position_id] for r in line.clinical if r.position_id is not None] for line in lines]
+    distances = quality.pairwise_distances([[r.position_id for r in line.clinical] for line in lines])
+    return {
+        "lines_built": len(lines),
+        "unfilled_required_seats": unfilled_required(problem, grid),
+        "min_distance_from_cp_sat": None,
+        "pairs_at_min": distances.count(min(distances)) if distances else None,
+        **_read(quality.figures(inp, lines)),
+    }
+
+
+def _read(q: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "min_pairwise_distance": q.get("min_pairwise_distance"),
         "mean_pairwise_distance": q.get("mean_pairwise_distance"),
         "lines_with_2_rural_or_more": _lines_with(q.get("rural_terms_per_line") or {}, 2),
         "lines_with_a_specialty_3_times": _lines_with(q.get("most_terms_of_one_specialty") or {}, 3),
@@ -195,17 +212,25 @@ def quality_of(inp: PlannerInput) -> dict[str, Any]:
 
 def reading_main() -> dict[str, Any]:
     rows = []
-    for name, inp in reading_cases():
-        runs: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
-        for _ in range(READING_REPEATS):
-            for on in (True, False):  # alternated: the machine's load falls on both alike
-                extra = () if on else ("NO_READING_GOALS",)
-                runs[on].append(quality_of(dataclasses.replace(inp, constraints=(*inp.constraints, *extra))))
-        for on, found in runs.items():
-            medians = {k: statistics.median(r[k] for r in found if r[k] is not None) for k in found[0]}
-            rows.append({"case": name, "reading_goals": on, "budget_seconds": READING_BUDGET, **medians, "runs": found})
-            print({k: v for k, v in rows[-1].items() if k != "runs"})
-    path = save("planner_reading", {"repeats": READING_REPEATS, "rows": rows})
+    with release_tree() as tree:
+        for name, inp in reading_cases():
+            runs: dict[str, list[dict[str, Any]]] = {"on": [], "off": [], f"before ({BEFORE})": []}
+            for _ in range(READING_REPEATS):  # alternated: the machine's load falls on all alike
+                runs["on"].append(quality_of(inp))
+                runs["off"].append(
+                    quality_of(dataclasses.replace(inp, constraints=(*inp.constraints, "NO_READING_GOALS")))
+                )
+                runs[f"before ({BEFORE})"].append(quality_before(tree, name, inp))
+            for variant, found in runs.items():
+                medians = {
+                    k: statistics.median(values) if (values := [r[k] for r in found if r[k] is not None]) else None
+                    for k in found[0]
+                }
+                rows.append(
+                    {"case": name, "reading_goals": variant, "budget_seconds": READING_BUDGET, **medians, "runs": found}
+                )
+                print({k: v for k, v in rows[-1].items() if k != "runs"})
+    path = save("planner_reading", {"repeats": READING_REPEATS, "before": BEFORE, "rows": rows})
     print(reading_table(rows))
     print(f"\nwritten to {path}")
     return {"rows": rows}
@@ -219,7 +244,7 @@ def reading_table(rows: list[dict[str, Any]]) -> str:
     ]
     for r in rows:
         out.append(
-            f"| {r['case']} | {'on' if r['reading_goals'] else 'off'} "
+            f"| {r['case']} | {r['reading_goals']} "
             f"| {_num(r['min_distance_from_cp_sat'], 'g')} → {_num(r['min_pairwise_distance'], 'g')} "
             f"| {_num(r['pairs_at_min'], 'g')} | {_num(r['mean_pairwise_distance'], '.3f')} "
             f"| {_num(r['lines_with_2_rural_or_more'], 'g')} | {_num(r['lines_with_a_specialty_3_times'], 'g')} "
