@@ -1,4 +1,8 @@
-"""The ``receptord`` command line."""
+"""The ``receptord`` command line.
+
+An operational failure is one line on stderr naming the fix, and an exit code of its own
+(``--debug`` shows the traceback too): see ``EXIT_CODES``.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,30 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import psycopg
+from psycopg_pool import PoolTimeout
+
 from daemon import __version__, log
-from daemon.db import password_forms
+from daemon.db import connect, password_forms
 from daemon.settings import Settings
 from daemon.text import printable
+
+DESCRIPTION = "receptord: allocate junior doctors to job lines and plan the lines, from a PostgreSQL queue."
+# Documented in the README (Command line): scripts and systemd tell the failures apart by these.
+EXIT_INTERNAL = 1
+EXIT_USAGE = 2  # argparse's own code for bad usage; bad configuration too
+EXIT_UNREACHABLE = 3  # the database refused the connection, or was not there
+EXIT_SCHEMA = 4  # the database schema is not the one this receptord needs
+# The commands that read or write receptord's tables: each checks the schema before it starts.
+SCHEMA_COMMANDS = ("run", "status", "allocate", "plan", "export", "explain")
+
+
+class Failure(Exception):
+    """An operational failure: ``message`` (naming the fix) is printed alone, exit ``code``."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def _daemon_flags(p: argparse.ArgumentParser) -> None:
@@ -65,8 +89,9 @@ def _one_run_parser(sub: Any, command: str, kind: str) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="receptord", description=__doc__)
+    parser = argparse.ArgumentParser(prog="receptord", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"receptord {__version__}")
+    parser.add_argument("--debug", action="store_true", help="on a failure, show the traceback too")
     sub = parser.add_subparsers(dest="command", required=True)
     _daemon_flags(sub.add_parser("run", help="run the daemon: claim and solve queued runs"))
     m = sub.add_parser("migrate", help="bring the database schema to head")
@@ -119,11 +144,50 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _command(args, settings)
     except (Exception, KeyboardInterrupt) as e:
-        # Through the log, which scrubs the password from the message and the traceback.
-        log.get("receptord.cli").error(
-            f"receptord {args.command} failed", error=f"{type(e).__name__}: {e}", exc_info=True
+        failure = _failure(e)
+        if args.debug or failure is None:
+            # Through the log, which scrubs the password from the message and the traceback.
+            log.get("receptord.cli").error(
+                f"receptord {args.command} failed", error=f"{type(e).__name__}: {e}", exc_info=args.debug
+            )
+        if isinstance(e, KeyboardInterrupt):
+            return 130
+        if failure is None:
+            failure = Failure(EXIT_INTERNAL, f"internal error: {type(e).__name__}: {e} (--debug shows the traceback)")
+        # One line: libpq's messages run over several, and they may quote hostile text.
+        print(f"receptord: {printable(log.scrub(' '.join(str(failure).split())))}", file=sys.stderr)
+        return failure.code
+
+
+def _failure(e: BaseException) -> Failure | None:
+    """``e`` as the one line an operator needs, or None for an internal error."""
+    if isinstance(e, Failure):
+        return e
+    if isinstance(e, PoolTimeout):  # `run`: the daemon waited a minute for its first connection
+        return Failure(EXIT_UNREACHABLE, f"cannot connect to the database: {e}; check that the server is running")
+    return None
+
+
+def _check_database(url: str, *, schema: bool) -> None:
+    """Raise a ``Failure`` when the database cannot be reached, or (``schema``) is not at head."""
+    try:
+        connect(url, application_name="receptord-check").close()
+    except psycopg.OperationalError as e:
+        text = str(e)
+        fix = (
+            "check the user and password (DATABASE_URL or a PGPASSFILE)"
+            if "password" in text or "authentication" in text
+            else "check that the server is running and DATABASE_URL's host and port (or socket)"
         )
-        return 130 if isinstance(e, KeyboardInterrupt) else 1
+        raise Failure(EXIT_UNREACHABLE, f"cannot connect to the database: {text}; {fix}") from e
+    except psycopg.ProgrammingError as e:  # libpq could not parse the connection string
+        raise Failure(EXIT_USAGE, f"DATABASE_URL is not a valid connection string: {e}") from e
+    if schema:
+        from daemon import migrate
+
+        problem = migrate.schema_problem(url)
+        if problem:
+            raise Failure(EXIT_SCHEMA, problem)
 
 
 def _command(args: argparse.Namespace, settings: Settings) -> int:
@@ -134,11 +198,18 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
         return offline_solve(args.parse_xlsx, args.output, settings.solver_threads)
     if not settings.database_url:
         print("receptord: set DATABASE_URL or pass --database-url", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     if args.command in ("run", "allocate", "plan") and settings.problems():
         for problem in settings.problems():
             print(f"receptord: {printable(problem)}", file=sys.stderr)
         return 2
+    try:
+        _check_database(settings.database_url, schema=args.command in SCHEMA_COMMANDS)
+    except Failure as e:
+        # The daemon waits a minute for a database it cannot reach yet (one starting with it at
+        # boot), then exits with EXIT_UNREACHABLE; a schema it cannot use stops it at once.
+        if args.command != "run" or e.code == EXIT_SCHEMA:
+            raise
     if args.command == "migrate":
         from daemon import migrate
 

@@ -74,7 +74,11 @@ def main(folder: str, *, workers: int, lines: int) -> int:
         thread.join()
     export_allocator_run(url, allocator, out / "allocator-run.xlsx")
     print(f"\nReplay the allocation offline: receptord allocate --parse-xlsx {out / 'allocator-run.xlsx'}")
-    print(f"See everything with the DBA views: DATABASE_URL='{url}' receptord status")
+    # The embedded server stops with this process: a connection string to it would not work.
+    print(
+        "\nThe demo's PostgreSQL has stopped. On a database of your own: "
+        "DATABASE_URL=... receptord migrate, then receptord status for the DBA views."
+    )
     return 0
 
 

@@ -144,6 +144,9 @@ def configure(fmt: str = "auto", level: str = "info", *, database_url: str = "")
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # Alembic logs a line per plugin it loads, at info, whenever its scripts are read (each
+    # command checks the schema revision): noise before the one line a failure prints.
+    logging.getLogger("alembic.runtime.plugins").setLevel("WARNING")
     # Python warnings (numpy's overflow on a huge preference_power...) as log lines too: printed
     # raw, they would be the only lines of a JSON log that are not JSON.
     logging.captureWarnings(True)

@@ -21,3 +21,6 @@ def test_demo_runs_the_whole_loop(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert done.stdout.count("-> COMPLETED") == 2  # the planner run, then the allocator run
     assert (tmp_path / "allocator-run.xlsx").exists()
+    # Nothing it suggests points at its own server, gone once it exits (issue 13).
+    assert "DATABASE_URL='" not in done.stdout
+    assert "The demo's PostgreSQL has stopped" in done.stdout

@@ -1,0 +1,1 @@
+REVOKE SELECT ON alembic_version FROM receptord_daemon;
