@@ -158,9 +158,7 @@ def main() -> dict[str, Any]:
                 print(json.dumps(rows[-1]), flush=True)
     finally:
         daemon.stop()
-    path = save("allocator", {"tiers": rows})
-    print(table(rows))
-    print(f"\nwritten to {path}")
+    save("allocator", {"tiers": rows}, table(rows))
     return {"tiers": rows}
 
 

@@ -78,7 +78,9 @@ def percentiles(values: Sequence[float]) -> dict[str, float]:
     }
 
 
-def save(name: str, results: dict[str, Any]) -> Path:
+def save(name: str, results: dict[str, Any], summary: str) -> None:
+    """Write ``results`` (with the machine's details) to bench/results/<name>.json, and print
+    ``summary`` (the README's table) and where they went."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
     results = {
@@ -87,7 +89,8 @@ def save(name: str, results: dict[str, Any]) -> Path:
         **results,
     }
     path.write_text(json.dumps(results, indent=2) + "\n")
-    return path
+    print(summary)
+    print(f"\nwritten to {path}")
 
 
 def _cpus() -> int:

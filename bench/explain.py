@@ -68,9 +68,7 @@ def main() -> dict[str, Any]:
     for tier, n in SIZES.items():
         rows.append(run_size(tier, n))
         print(rows[-1], flush=True)
-    path = save("explain", {"tiers": rows})
-    print(table(rows))
-    print(f"\nwritten to {path}")
+    save("explain", {"tiers": rows}, table(rows))
     return {"tiers": rows}
 
 

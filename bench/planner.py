@@ -138,9 +138,7 @@ def main() -> dict[str, Any]:
         for budget in BUDGETS:
             rows.append(run(name, inp, budget))
             print({k: rows[-1][k] for k in ("case", "budget_seconds", "status", "first_full_solution_seconds")})
-    path = save("planner", {"runs": rows})
-    print(table(rows))
-    print(f"\nwritten to {path}")
+    save("planner", {"runs": rows}, table(rows))
     return {"runs": rows}
 
 
@@ -230,9 +228,7 @@ def reading_main() -> dict[str, Any]:
                     {"case": name, "reading_goals": variant, "budget_seconds": READING_BUDGET, **medians, "runs": found}
                 )
                 print({k: v for k, v in rows[-1].items() if k != "runs"})
-    path = save("planner_reading", {"repeats": READING_REPEATS, "before": BEFORE, "rows": rows})
-    print(reading_table(rows))
-    print(f"\nwritten to {path}")
+    save("planner_reading", {"repeats": READING_REPEATS, "before": BEFORE, "rows": rows}, reading_table(rows))
     return {"rows": rows}
 
 

@@ -146,9 +146,7 @@ def main() -> dict[str, Any]:
     }
     tiny_solve = results["pickup_notify"]["solve_ms_median"]
     results["overhead"]["share_of_tiny_solve"] = results["overhead"]["total_ms"]["median"] / tiny_solve
-    path = save("queue", results)
-    print(table(results))
-    print(f"\nwritten to {path}")
+    save("queue", results, table(results))
     return results
 
 
