@@ -13,6 +13,8 @@ of READING_REPEATS solves of READING_BUDGET seconds each (``python -m bench plan
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import math
 import statistics
 import time
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import save
-from bench.planner_before import BEFORE, release_tree, solve_there
+from bench.planner_before import BEFORE, CLOCK_BOUND, release_tree, solve_there
 from bench.reading_cases import NSW_TERMS, reading_cases
 from daemon.planner import quality
 from daemon.planner.csv_terms import planner_input_from_csv
@@ -172,7 +174,10 @@ def quality_of(inp: PlannerInput) -> dict[str, Any]:
     outcome = solve(dataclasses.replace(inp, max_seconds=READING_BUDGET, num_workers=2), SolveContext(threads=2))
     meta = outcome.metadata
     search = ((meta.get("soft_goals") or {}).get("diversity") or {}).get("local_search") or {}
+    grid = [[r.position_id for r in line.rotations] for line in outcome.payload or ()]
     return {
+        "lines_digest": _digest(grid),
+        "repeatable": meta.get("repeatable"),
         "lines_built": meta.get("lines_built"),
         "unfilled_required_seats": meta.get("unfilled_required_seats"),
         "min_distance_from_cp_sat": search.get("min_distance_before"),
@@ -189,12 +194,19 @@ def quality_before(tree: Path, name: str, inp: PlannerInput) -> dict[str, Any]:
     grid = [[index[r.position_id] for r in line.clinical if r.position_id is not None] for line in lines]
     distances = quality.pairwise_distances([[r.position_id for r in line.clinical] for line in lines])
     return {
+        "lines_digest": _digest([[r.position_id for r in line.rotations] for line in lines]),
+        "repeatable": None,
         "lines_built": len(lines),
         "unfilled_required_seats": unfilled_required(problem, grid),
         "min_distance_from_cp_sat": None,
         "pairs_at_min": distances.count(min(distances)) if distances else None,
         **_read(quality.figures(inp, lines)),
     }
+
+
+def _digest(grid: list[list[Any]]) -> str:
+    """The lines' positions term by term, hashed: equal digests, identical lines."""
+    return hashlib.sha256(json.dumps(grid, default=str).encode()).hexdigest()[:16]
 
 
 def _read(q: dict[str, Any]) -> dict[str, Any]:
@@ -210,42 +222,55 @@ def _read(q: dict[str, Any]) -> dict[str, Any]:
 
 def reading_main() -> dict[str, Any]:
     rows = []
-    with release_tree() as tree:
+    clock_bound = f"clock-bound search ({CLOCK_BOUND})"
+    before = f"before ({BEFORE})"
+    with release_tree() as old, release_tree(CLOCK_BOUND) as clocked:
         for name, inp in reading_cases():
-            runs: dict[str, list[dict[str, Any]]] = {"on": [], "off": [], f"before ({BEFORE})": []}
+            runs: dict[str, list[dict[str, Any]]] = {"on": [], "off": [], clock_bound: [], before: []}
             for _ in range(READING_REPEATS):  # alternated: the machine's load falls on all alike
                 runs["on"].append(quality_of(inp))
                 runs["off"].append(
                     quality_of(dataclasses.replace(inp, constraints=(*inp.constraints, "NO_READING_GOALS")))
                 )
-                runs[f"before ({BEFORE})"].append(quality_before(tree, name, inp))
+                runs[clock_bound].append(quality_before(clocked, name, inp))
+                runs[before].append(quality_before(old, name, inp))
             for variant, found in runs.items():
                 medians = {
                     k: statistics.median(values) if (values := [r[k] for r in found if r[k] is not None]) else None
                     for k in found[0]
+                    if k not in ("lines_digest", "repeatable")
                 }
                 rows.append(
-                    {"case": name, "reading_goals": variant, "budget_seconds": READING_BUDGET, **medians, "runs": found}
+                    {
+                        "case": name,
+                        "variant": variant,
+                        "budget_seconds": READING_BUDGET,
+                        "distinct_line_sets": len({r["lines_digest"] for r in found}),
+                        **medians,
+                        "runs": found,
+                    }
                 )
                 print({k: v for k, v in rows[-1].items() if k != "runs"})
-    save("planner_reading", {"repeats": READING_REPEATS, "before": BEFORE, "rows": rows}, reading_table(rows))
+    meta = {"repeats": READING_REPEATS, "before": BEFORE, "clock_bound": CLOCK_BOUND, "rows": rows}
+    save("planner_reading", meta, reading_table(rows))
     return {"rows": rows}
 
 
 def reading_table(rows: list[dict[str, Any]]) -> str:
     out = [
-        "| case | reading goals | fewest terms apart (CP-SAT → after) | pairs at it | mean apart "
-        "| lines 2+ rural | specialty 3 times | week-1 leave | half a long term | required unfilled |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| case | variant | fewest terms apart (CP-SAT → after) | pairs at it | mean apart "
+        "| lines 2+ rural | specialty 3 times | week-1 leave | half a long term | required unfilled "
+        "| distinct line sets |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         out.append(
-            f"| {r['case']} | {r['reading_goals']} "
+            f"| {r['case']} | {r['variant']} "
             f"| {_num(r['min_distance_from_cp_sat'], 'g')} → {_num(r['min_pairwise_distance'], 'g')} "
             f"| {_num(r['pairs_at_min'], 'g')} | {_num(r['mean_pairwise_distance'], '.3f')} "
             f"| {_num(r['lines_with_2_rural_or_more'], 'g')} | {_num(r['lines_with_a_specialty_3_times'], 'g')} "
             f"| {_num(r['lines_on_leave_in_week_1'], 'g')} | {_num(r['lines_working_half_a_long_term'], 'g')} "
-            f"| {_num(r['unfilled_required_seats'], 'g')} |"
+            f"| {_num(r['unfilled_required_seats'], 'g')} | {r['distinct_line_sets']} of {READING_REPEATS} |"
         )
     return "\n".join(out)
 

@@ -19,6 +19,9 @@ from daemon.planner.result import GeneratedLine, Rotation
 
 # The last release before issue 12's reading goals, leave rules, repair and local search.
 BEFORE = "069eab2"
+# The last release whose CP-SAT phases ran on the clock with the parallel portfolio (not
+# repeatable), for the cost of repeatable output.
+CLOCK_BOUND = "c111f2e"
 
 # Run in the old tree: today's case builders (bench/reading_cases.py, which needs only modules
 # the old release has) and the old release's solve.

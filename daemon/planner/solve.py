@@ -3,11 +3,11 @@
 1. ``build_problem`` checks the run (BadInput names the rows at fault; the daemon fails it).
 2. ``line_bound``: counts that cap the lines (INFEASIBLE with the reasons, or fewer lines).
 3. Phase "demand": most lines, then required seats filled (no symmetry breaking: fastest).
-4. Fewer lines than asked (or none): ``explain`` names a minimal set of conflicting rules,
-   the data at fault and measured fixes, in a budget of its own (INFEASIBLE runs and short
-   ones alike; a short run is diagnosed before its soft goals are polished).
+4. No lines (INFEASIBLE): ``explain`` names a minimal set of conflicting rules, the data at
+   fault and measured fixes, in a budget of its own.
 5. Phase "soft": lines in lexicographic order (each pathway's apart), soft pathways, reading
-   goals, diversity and affinity, demand kept first.
+   goals, diversity and affinity, demand kept first. A short run (fewer lines than asked) is
+   diagnosed after it, as in 4, in the time left: the lines first, so they repeat.
 6. ``repair`` fills any required seat a line can take instead of an excludable post (a run
    cut short may leave one); ``spread``: a deterministic local search moves the lines apart
    (the fewest terms two lines differ in, over all pairs), each move checked against the
@@ -17,9 +17,12 @@
 8. Every outcome's metadata says which specialties the loader inferred from position names
    and which names matched no keyword (``infer``).
 
-``max_seconds`` bounds the whole solve. CP-SAT's parallel search is not reproducible run to
-run (measured on 9.15, interleave_search included); given its solution, everything else here
-is deterministic.
+``max_seconds`` bounds the whole solve on the clock. The CP-SAT phases that decide the lines
+are also given deterministic work (``WORK_PER_SECOND`` of ``max_seconds``, see ``search``), so
+the same input and ``rng_seed`` give the same lines whatever the machine's load; everything
+after them is deterministic. ``result_metadata.repeatable`` says false, naming the phase, when
+the clock or a stop cut one short instead. The diagnosis of a short run is not part of it: its
+sentences may differ, its lines are not used.
 """
 
 from __future__ import annotations
@@ -46,10 +49,14 @@ from daemon.planner.spread import estimated_seconds as spread_seconds
 from daemon.planner.spread import spread
 from daemon.solving import SolveContext, SolveOutcome, check_size
 
-DEMAND_SHARE = 0.7  # of the time left, at most, for the demand phase
-FULL_SHARE = 0.5  # of that, with partial filling, for the try with every line built
-STALL_SHARE = 0.2  # the soft phase stops after this share of its budget without improvement
-MIN_STALL_SECONDS = 2.0
+DEMAND_SHARE = 0.8  # of the work, at most, for the demand phase (a floor reached early gives the rest back)
+FULL_SHARE = 0.8  # of that, with partial filling, for the try with every line built
+# Deterministic work per second of max_seconds. Measured on this 2-core machine, idle, each
+# phase on one thread, presolve included: about 0.31 units a second in the demand phase and
+# 0.37 in the soft one (VIC 140 lines), and building the models takes time besides. 0.12 leaves
+# room for a machine running about twice as many solves as it has cores before the clock, not
+# the work, ends a phase (and the run says its lines may not repeat).
+WORK_PER_SECOND = 0.12
 HINT_SECONDS = 5.0
 FINISH_SECONDS = 0.5
 
@@ -90,12 +97,12 @@ class Demand:
     phases: dict[str, Any]
 
 
-def _demand(problem: Problem, bound: LineBound, ctx: SolveContext, deadline: float) -> Demand:
-    """Most lines, then required seats.
+def _demand(problem: Problem, bound: LineBound, ctx: SolveContext, deadline: float, work: float) -> Demand:
+    """Most lines, then required seats, in at most ``work`` deterministic units.
 
     Every line built is tried first: measured on the NSW CSV, 122 fixed lines reach the
     optimum in 4 s where 122 optional ones take 17 s. Only if that fails (proved impossible,
-    or no solution in its share of the time) do lines become optional, with partial filling.
+    or no solution in its share of the work) do lines become optional, with partial filling.
     """
     partial = problem.inp.allow_partial_filling
     budget = _remaining(deadline) * DEMAND_SHARE
@@ -103,17 +110,23 @@ def _demand(problem: Problem, bound: LineBound, ctx: SolveContext, deadline: flo
     full = build_model(problem, bound.max_lines, optional_lines=False)
     ideal = set_demand_objective(full, bound.max_lines)
     ctx.report(phase="demand", lines=bound.max_lines)
-    # A stall stop: the reading goals' extra terms that capacity forces keep the demand
-    # phase from its floor, and the soft phase needs the time.
-    stall = max(MIN_STALL_SECONDS, STALL_SHARE * budget)
-    first = run_phase(full, ctx, "demand", budget * (FULL_SHARE if partial else 1), floor=ideal, stall=stall)
+    share = FULL_SHARE if partial else 1
+    first = run_phase(full, ctx, "demand", budget * share, work=work * share, floor=ideal, local_search_first=True)
     phases: dict[str, Any] = {"demand": first.as_metadata()}
     infeasible = first.status == "INFEASIBLE"
     if first.found or not partial or ctx.stop_requested():
         return Demand(first, infeasible, phases)
     optional = build_model(problem, bound.max_lines, optional_lines=True)
-    set_demand_objective(optional, bound.max_lines)
-    second = run_phase(optional, ctx, "demand_partial", demand_end - time.perf_counter())
+    floor = set_demand_objective(optional, bound.max_lines)
+    second = run_phase(
+        optional,
+        ctx,
+        "demand_partial",
+        demand_end - time.perf_counter(),
+        work=work - first.work,
+        floor=floor,
+        local_search_first=True,
+    )
     phases["demand_partial"] = second.as_metadata()
     return Demand(second, infeasible, phases)
 
@@ -179,7 +192,8 @@ def _solve(inp: PlannerInput, ctx: SolveContext) -> SolveOutcome:
     if bound.max_lines == 0 or (bound.max_lines < inp.n_job_lines and not inp.allow_partial_filling):
         return _infeasible(problem, list(bound.reasons), started, _explain(problem, (), ctx, deadline))
 
-    demand = _demand(problem, bound, ctx, deadline)
+    work = (deadline - started) * WORK_PER_SECOND
+    demand = _demand(problem, bound, ctx, deadline, work * DEMAND_SHARE)
     found = demand.result
     if found.lines is None and demand.full_infeasible and not inp.allow_partial_filling:
         reasons = [f"CP-SAT proved that no {inp.n_job_lines} lines satisfy {_in_force(problem)} here"]
@@ -199,23 +213,42 @@ def _solve(inp: PlannerInput, ctx: SolveContext) -> SolveOutcome:
         reasons = [*bound.reasons, "no compliant line can be built"]
         return _infeasible(problem, reasons, started, _explain(problem, (), ctx, deadline))
 
-    # A short run is diagnosed before the soft goals are polished: half the time left at most.
-    diagnosis = _explain(problem, found.lines, ctx, deadline, 0.5) if len(found.lines) < inp.n_job_lines else None
     final, phases = found, dict(demand.phases)
-    left = _remaining(deadline)
+    cut = [name for name, phase in phases.items() if phase["cut_by_clock"]]
     soft_pathways = any(p.mode == "soft" for p in inp.pathways)
     has_soft_goals = len(found.lines) > 1 or bool(inp.specialty_affinity) or soft_pathways
-    if has_soft_goals and left > 1 and not ctx.stop_requested():
+    # Whether the soft phase runs is decided by work alone, so that too repeats.
+    soft_work = work - sum(phase["work"] for phase in phases.values())
+    if has_soft_goals and soft_work > WORK_PER_SECOND and not ctx.stop_requested():
         soft = build_model(problem, len(found.lines), optional_lines=False, reserved=found.reserved)
         floor = set_soft_objective(soft, unfilled_required(problem, found.lines))
-        if hint_lines(soft, pathways.ordered(found.lines, found.reserved), min(HINT_SECONDS, left / 4)):
-            budget = _remaining(deadline)
-            stall = max(MIN_STALL_SECONDS, STALL_SHARE * budget)
-            polished = run_phase(soft, ctx, "soft", budget, floor=floor, stall=stall)
+        left = _remaining(deadline)
+        hinted = hint_lines(soft, pathways.ordered(found.lines, found.reserved), min(HINT_SECONDS, left / 4))
+        if hinted == "FEASIBLE":
+            cut.append("soft hint")
+        if hinted in ("OPTIMAL", "FEASIBLE"):
+            polished = run_phase(soft, ctx, "soft", _remaining(deadline), work=soft_work, floor=floor, from_hint=True)
             phases["soft"] = polished.as_metadata()
+            cut += ["soft"] if polished.cut else []
             if polished.lines is not None:
                 final = polished
-    return _complete(problem, bound, demand, final, phases=phases, started=started, diagnosis=diagnosis)
+        else:
+            cut.append("soft hint")
+    # A short run is diagnosed last, in the time left: its sentences may depend on the
+    # clock, the lines must not.
+    diagnosis = _explain(problem, found.lines, ctx, deadline) if len(found.lines) < inp.n_job_lines else None
+    outcome = _complete(problem, bound, demand, final, phases=phases, started=started, diagnosis=diagnosis)
+    return replace(outcome, metadata={**outcome.metadata, **_repeatable(cut)})
+
+
+def _repeatable(cut: list[str]) -> dict[str, Any]:
+    if not cut:
+        return {"repeatable": True}
+    return {
+        "repeatable": False,
+        "not_repeatable_because": f"the clock or a stop, not the deterministic work, ended {', '.join(cut)}: "
+        "the same input may give other lines (a loaded machine, or max_seconds too short)",
+    }
 
 
 def _complete(
