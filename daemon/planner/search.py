@@ -132,8 +132,9 @@ def new_solver(
 
 # Of a phase's work with ``local_search_first``: the interleaved search first (small models
 # are proved at once), then the feasibility-jump worker, then the interleaved search again.
-PROOF_SHARE = 0.2
-LOCAL_SEARCH_SHARE = 0.6
+PROOF_SHARE = 0.1
+MIN_WORK = 0.01  # CP-SAT refuses a deterministic limit of 0 or less (MODEL_INVALID)
+LOCAL_SEARCH_SHARE = 0.85
 
 
 def run_phase(
@@ -164,10 +165,14 @@ def run_phase(
     for share, local_search in ((PROOF_SHARE, False), (LOCAL_SEARCH_SHARE, True), (None, False)):
         left = seconds - (time.perf_counter() - started)
         budget = work - sum(step.work for step in steps) if share is None else work * share
+        if budget <= MIN_WORK:  # an interleaved step may overrun its share: none left
+            break
         step = _search(plan, ctx, phase, left, work=budget, floor=floor, local_search=local_search)
         steps.append(step)
         if step.status in ("OPTIMAL", "INFEASIBLE") or step.cut:
             break
+    if not steps:
+        return PhaseResult(phase, "UNKNOWN", None, None, None, 0.0, 0)
     found = [step for step in steps if step.found]
     best = min(found, key=lambda step: step.objective or 0) if found else steps[-1]
     return replace(

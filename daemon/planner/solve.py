@@ -50,13 +50,18 @@ from daemon.planner.spread import spread
 from daemon.solving import SolveContext, SolveOutcome, check_size
 
 DEMAND_SHARE = 0.8  # of the work, at most, for the demand phase (a floor reached early gives the rest back)
-FULL_SHARE = 0.8  # of that, with partial filling, for the try with every line built
+FULL_SHARE = 0.9  # of that, with partial filling, for the try with every line built
 # Deterministic work per second of max_seconds. Measured on this 2-core machine, idle, each
 # phase on one thread, presolve included: about 0.31 units a second in the demand phase and
-# 0.37 in the soft one (VIC 140 lines), and building the models takes time besides. 0.12 leaves
-# room for a machine running about twice as many solves as it has cores before the clock, not
-# the work, ends a phase (and the run says its lines may not repeat).
-WORK_PER_SECOND = 0.12
+# 0.37 in the soft one (VIC 140 lines), and building the models takes time besides. 0.25 leaves
+# room for a machine running as many single-thread solves as it has cores before the clock,
+# not the work, ends a phase (the run then says its lines may not repeat); less would starve
+# short runs (at max_seconds=10, 140 VIC lines need 0.74 units for a first solution, the NSW
+# list 0.98).
+WORK_PER_SECOND = 0.25
+# The soft phase always spends all its work (the demand phase mostly stops at its floor), so
+# its own rate is lower: two such solves at once on 2 cores still end on work, not the clock.
+SOFT_WORK_PER_SECOND = 0.12
 HINT_SECONDS = 5.0
 FINISH_SECONDS = 0.5
 
@@ -218,8 +223,8 @@ def _solve(inp: PlannerInput, ctx: SolveContext) -> SolveOutcome:
     soft_pathways = any(p.mode == "soft" for p in inp.pathways)
     has_soft_goals = len(found.lines) > 1 or bool(inp.specialty_affinity) or soft_pathways
     # Whether the soft phase runs is decided by work alone, so that too repeats.
-    soft_work = work - sum(phase["work"] for phase in phases.values())
-    if has_soft_goals and soft_work > WORK_PER_SECOND and not ctx.stop_requested():
+    soft_work = (deadline - started) * SOFT_WORK_PER_SECOND - sum(phase["work"] for phase in phases.values())
+    if has_soft_goals and soft_work > SOFT_WORK_PER_SECOND and not ctx.stop_requested():
         soft = build_model(problem, len(found.lines), optional_lines=False, reserved=found.reserved)
         floor = set_soft_objective(soft, unfilled_required(problem, found.lines))
         left = _remaining(deadline)
