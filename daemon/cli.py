@@ -59,6 +59,9 @@ def _daemon_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--log-format", choices=["auto", "json", "console"])
     p.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     p.add_argument("--daemon-name", help="claimed_by name (default host:pid)")
+    p.add_argument(
+        "--metrics-address", help="host:port serving /metrics, /healthz, /readyz (RECEPTORD_METRICS_ADDRESS)"
+    )
 
 
 def run_id(text: str) -> str:

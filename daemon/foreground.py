@@ -10,6 +10,7 @@ from __future__ import annotations
 from daemon import log, runs
 from daemon.db import make_pool, sql_text
 from daemon.kinds import registry
+from daemon.metrics import Metrics
 from daemon.runner import Runner
 from daemon.settings import Settings, memory_bytes
 from daemon.text import bounded, printable
@@ -42,7 +43,7 @@ def solve_run(settings: Settings, kind_name: str, run_id: str) -> int:
             return 1
         slot = SolverSlot(context(), settings.log_format, settings.log_level, memory_bytes(settings.slot_memory))
         try:
-            runner = Runner(claim, slot, pool, settings)
+            runner = Runner(claim, slot, pool, settings, metrics=Metrics())  # counted, not served
             runner.start()
             runner.join()
         finally:

@@ -25,6 +25,7 @@ from daemon.db import TRANSIENT_ERRORS, make_pool, redact, sql_text
 from daemon.inbox import Inbox, StatusChanged, Wake
 from daemon.kinds import RunKind, registry
 from daemon.listen import Listener
+from daemon.metrics import HealthServer, Metrics
 from daemon.notify import SystemdNotifier
 from daemon.runner import Runner
 from daemon.settings import Settings, memory_bytes
@@ -43,6 +44,8 @@ LOOP_DB_TIMEOUT_SECONDS = 1.0
 DRAIN_COMMIT_SECONDS = 10.0
 # During a drain, ask systemd for this much more time, this often, while runs are still going.
 EXTEND_TIMEOUT_EVERY_SECONDS = 5.0
+# /healthz fails when the loop has not ticked for this long (it ticks at least every poll).
+LOOP_STALL_SECONDS = 30.0
 
 log_ = log.get("receptord.loop")
 
@@ -55,7 +58,10 @@ class Daemon:
         self._kind_order = itertools.cycle(range(len(self.kinds)))
         self.inbox = Inbox()
         self._stop_requested = False  # set by a signal handler: a plain flag, no lock
-        self._runners: dict[str, Runner] = {}
+        # By (run id, attempt): a run handed back (a solver crash) may be claimed again by this
+        # daemon while its previous runner is still winding down; keyed by run id alone, the
+        # new runner replaced the old one here and the old one's solver slot was never freed.
+        self._runners: dict[tuple[str, int], Runner] = {}
         self._free_slots: deque[SolverSlot] = deque()
         self._pool: ConnectionPool[psycopg.Connection[Any]] = make_pool(
             settings.database_url, 2 * settings.pool_size + 2
@@ -68,6 +74,14 @@ class Daemon:
         self._db_backoff = 0.0
         self._last_error = ""
         self._had_work = False  # the last tick claimed something: look for more at once
+        self.metrics = Metrics()
+        self._last_tick = time.monotonic()
+        self._database_ok = False  # the last tick reached the database
+        self._health = (
+            HealthServer(settings.metrics_address, self.metrics, alive=self.liveness, ready=self.readiness)
+            if settings.metrics_address
+            else None
+        )
 
     # --- control -----------------------------------------------------------------------------
 
@@ -78,6 +92,27 @@ class Daemon:
         pokes the inbox's socket (the interpreter's wakeup fd has already woken the loop)."""
         self._stop_requested = True
         self.inbox.poke()
+
+    def liveness(self) -> list[str]:
+        """/healthz: the loop is ticking (a stuck loop feeds no watchdog and claims nothing)."""
+        quiet = time.monotonic() - self._last_tick
+        limit = max(LOOP_STALL_SECONDS, 3 * self.settings.poll_seconds)
+        return [f"the daemon loop has not ticked for {quiet:.0f} s"] if quiet > limit else []
+
+    def readiness(self) -> list[str]:
+        """/readyz: this daemon can take runs now. The schema was checked at start-up (the
+        daemon refuses to start on another); a schema broken since shows as database errors."""
+        problems = []
+        if self._stop_requested:
+            problems.append("draining: not taking new runs")
+        if not self._database_ok:
+            problems.append(f"database unreachable: {self._last_error or 'not reached yet'}")
+        if self._listener is not None and not self._listener.connected.is_set():
+            problems.append("LISTEN connection down: reconnecting (runs are still found by polling)")
+        dead = sum(not slot.alive() for slot in list(self._free_slots))
+        if dead:
+            problems.append(f"{dead} idle solver process(es) not running: being replaced")
+        return problems
 
     def install_signal_handlers(self) -> None:
         self.inbox.wake_on_signals()
@@ -95,6 +130,8 @@ class Daemon:
             listen=self.settings.listen,
         )
         ctx = context()
+        if self._health is not None:
+            self._health.start()
         try:
             memory = memory_bytes(self.settings.slot_memory)
             self._free_slots.extend(
@@ -133,7 +170,8 @@ class Daemon:
 
     def _tick(self) -> None:
         self._systemd.watchdog()
-        now = time.monotonic()
+        now = self._last_tick = time.monotonic()
+        self.metrics.last_tick.set_to_current_time()
         try:
             self._collect_finished()
             self._replace_dead_slots()
@@ -146,8 +184,10 @@ class Daemon:
             self._claim_while_free()
             if self._db_backoff:
                 log_.info("database reachable again")
-            self._db_backoff, self._last_error = 0.0, ""
+            self._db_backoff, self._last_error, self._database_ok = 0.0, "", True
         except Exception as e:
+            self._database_ok = False
+            self.metrics.database_error(e)
             # Every class of error ends here, never in an exit that would abandon in-flight
             # runs: an outage or a failover to a read-only standby (transient), a revoked
             # grant or a broken schema (not transient: logged as an error, once per change).
@@ -158,11 +198,12 @@ class Daemon:
                 level("database unavailable; retrying", error=text, retry_in=self._db_backoff)
             self._last_error = text
         self._systemd.watchdog()
+        self._count_slots()
         for event in self.inbox.wait(self._wait_seconds()):
             if isinstance(event, StatusChanged) and event.status == "CANCELLED":
-                runner = self._runners.get(event.run_id)
-                if runner is not None:
-                    runner.cancel()
+                for runner in list(self._runners.values()):
+                    if runner.claim.run_id == event.run_id:
+                        runner.cancel()
 
     def _wait_seconds(self) -> float:
         if self._stop_requested:
@@ -176,6 +217,13 @@ class Daemon:
         return wait if watchdog is None else min(wait, watchdog / 2)
 
     # --- solver slots ------------------------------------------------------------------------
+
+    def _count_slots(self) -> None:
+        busy = len(self._runners)
+        self.metrics.slots.labels("total").set(self.settings.pool_size)
+        self.metrics.slots.labels("busy").set(busy)
+        self.metrics.slots.labels("alive").set(busy + sum(slot.alive() for slot in self._free_slots))
+        self.metrics.listening.set(int(self._listener is not None and self._listener.connected.is_set()))
 
     def _replace_dead_slots(self) -> None:
         """A solver process that died while idle (OOM kill, segfault, a stray kill) is
@@ -203,8 +251,15 @@ class Daemon:
                 return
             self._had_work = True
             self._free_slots.remove(slot)
-            runner = Runner(claim, slot, self._pool, self.settings, on_done=lambda: self.inbox.post(Wake("slot free")))
-            self._runners[claim.run_id] = runner
+            runner = Runner(
+                claim,
+                slot,
+                self._pool,
+                self.settings,
+                metrics=self.metrics,
+                on_done=lambda: self.inbox.post(Wake("slot free")),
+            )
+            self._runners[claim.run_id, claim.attempts] = runner
             log_.info("claimed", run_id=claim.run_id, kind=claim.kind.name, attempt=claim.attempts)
             runner.start()
 
@@ -220,16 +275,19 @@ class Daemon:
         return None
 
     def _collect_finished(self) -> None:
-        for run_id, runner in list(self._runners.items()):
+        for key, runner in list(self._runners.items()):
             if not runner.is_alive():
                 runner.join()
-                del self._runners[run_id]
+                del self._runners[key]
                 self._free_slots.append(runner.slot)
 
     def _reap(self) -> None:
         with self._pool.connection(timeout=LOOP_DB_TIMEOUT_SECONDS) as conn:
             for kind in self.kinds:
                 for run_id, status, attempts in runs.reap(conn, kind, self.settings.lease_seconds):
+                    self.metrics.reclaims.labels(kind.name).inc()
+                    if status == "FAILED":
+                        self.metrics.poisoned.labels(kind.name).inc()
                     log_.warning(
                         "reclaimed a run whose lease expired",
                         run_id=run_id,
@@ -250,6 +308,10 @@ class Daemon:
                 state=state,
                 started_at=self._started_at,
             )
+            for kind in self.kinds:
+                depth, oldest = runs.queue_depth(conn, kind)
+                self.metrics.queue_pending.labels(kind.name).set(depth)
+                self.metrics.queue_oldest.labels(kind.name).set(oldest)
         self._systemd.status(f"{state}: solving {in_flight}/{self.settings.pool_size}, {pending} queued")
 
     # --- shutdown ----------------------------------------------------------------------------
@@ -285,6 +347,7 @@ class Daemon:
                 self._systemd.extend_timeout(give_up - now + DRAIN_COMMIT_SECONDS)
                 next_extend = now + EXTEND_TIMEOUT_EVERY_SECONDS
             self._systemd.watchdog()
+            self._last_tick = now
             self.inbox.wait(min(1.0, give_up - now))
         if self._runners:
             self._give_back_leftovers()
@@ -293,7 +356,8 @@ class Daemon:
         """Runs whose runner could not end in time (a query that would not cancel, a commit
         waiting on a lock): hand them back refunded from here. Fenced, so a no-op for any the
         runner did finish; a runner mid-commit holds the run's row lock, and we do not wait."""
-        log_.warning("runs still in flight after the drain; handing them back", runs=list(self._runners))
+        left = [runner.claim.run_id for runner in self._runners.values()]
+        log_.warning("runs still in flight after the drain; handing them back", runs=left)
         for runner in self._runners.values():
             try:
                 with self._pool.connection(timeout=LOOP_DB_TIMEOUT_SECONDS) as conn, conn.transaction():
@@ -303,6 +367,8 @@ class Daemon:
                 log_.error("could not hand a run back; its lease will expire", run_id=runner.claim.run_id, error=str(e))
 
     def _close(self) -> None:
+        if self._health is not None:
+            self._health.stop()
         if self._listener is not None:
             self._listener.stop()
         try:

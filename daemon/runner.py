@@ -28,6 +28,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from daemon import log, runs
 from daemon.db import TRANSIENT_ERRORS, sql_text
 from daemon.lease import Lease
+from daemon.metrics import Metrics
 from daemon.settings import Settings
 from daemon.solving import BadInput, SolveOutcome
 from daemon.workers import SolverCrashed, SolverRaised, SolverSlot
@@ -49,6 +50,8 @@ class Runner:
         slot: SolverSlot,
         pool: ConnectionPool[psycopg.Connection[Any]],
         settings: Settings,
+        *,
+        metrics: Metrics,
         on_done: Callable[[], None] = lambda: None,
     ) -> None:
         self.claim = claim
@@ -56,6 +59,7 @@ class Runner:
         self._on_done = on_done  # wakes the daemon loop: a slot is free
         self._pool = pool
         self._settings = settings
+        self._metrics = metrics
         self._cancelled = threading.Event()
         self._release_deadline: float | None = None  # set when the daemon is draining
         self._loading: psycopg.Connection[Any] | None = None  # the load's connection, while it runs
@@ -149,6 +153,7 @@ class Runner:
                             self._loading = None
             except TRANSIENT_ERRORS as e:  # QueryCanceled included: the interrupt
                 if self._abandon_reason() is None:
+                    self._metrics.database_error(e)
                     log_.warning("loading failed; retrying", error=str(e))
             reason = self._abandon_reason()
             if reason is not None:
@@ -300,8 +305,10 @@ class Runner:
                         metadata["seconds"] = seconds
                     runs.finish(conn, self.claim, outcome.status, metadata, outcome.error)
                 log_.info("finished", status=outcome.status, error=outcome.error)
+                self._count_finished(outcome.status, metadata.get("seconds"))
                 return
             except TRANSIENT_ERRORS as e:
+                self._metrics.database_error(e)
                 if self.due_back():
                     log_.warning("could not commit before shutdown; handing the run back", error=str(e))
                     self._release("daemon shut down before the results could be written", refund=True)
@@ -320,11 +327,19 @@ class Runner:
                 outcome = SolveOutcome("FAILED", metadata, error=f"could not write the results: {reason or e}")
                 timing = None
 
+    def _count_finished(self, status: str, seconds: dict[str, float] | None) -> None:
+        kind = self.claim.kind.name
+        self._metrics.finished.labels(kind, status).inc()
+        for phase, spent in (seconds or {}).items():
+            self._metrics.phase_seconds.labels(kind, phase).observe(spent)
+
     def _release(self, reason: str, *, refund: bool) -> None:
         try:
             with self._pool.connection(timeout=self._settings.heartbeat_seconds) as conn:
                 status = runs.release(conn, self.claim, reason, refund=refund)
         except (psycopg.Error, PoolTimeout) as e:
+            self._metrics.database_error(e)
             log_.warning("release failed; the lease will expire instead", error=str(e))
             return
+        self._metrics.handed_back(self.claim.kind.name, status, refund=refund)
         log_.info("released", reason=reason, status=status)

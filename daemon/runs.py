@@ -131,6 +131,12 @@ def reap(conn: psycopg.Connection[Any], kind: RunKind, lease_seconds: float) -> 
     return [(str(r[0]), str(r[1]), int(r[2])) for r in rows]
 
 
+def queue_depth(conn: psycopg.Connection[Any], kind: RunKind) -> tuple[int, float]:
+    """How many runs of ``kind`` are pending, and the oldest one's age in seconds (0: none)."""
+    row = conn.execute(queue_statement("depth", kind.table, kind.created_column)).fetchone()
+    return (int(row[0]), float(row[1])) if row else (0, 0.0)
+
+
 def prune_daemons(conn: psycopg.Connection[Any]) -> None:
     """Forget daemons silent for a week."""
     with conn.transaction():

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from daemon.metrics import parse_address
+
 LOG_FORMATS = ("auto", "json", "console")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -34,6 +36,7 @@ class Settings:
     log_format: str = "auto"  # auto | json | console
     log_level: str = "info"
     daemon_name: str = ""  # host:pid unless set
+    metrics_address: str = ""  # host:port for /metrics, /healthz, /readyz; empty: none
 
     def with_overrides(self, **overrides: Any) -> Settings:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
@@ -60,6 +63,11 @@ class Settings:
             memory_bytes(self.slot_memory)
         except ValueError as e:
             found.append(f"{_env('slot_memory')}: {e}")
+        if self.metrics_address:
+            try:
+                parse_address(self.metrics_address)
+            except ValueError as e:
+                found.append(f"{_env('metrics_address')}: {e}")
         if self.log_format not in LOG_FORMATS:
             found.append(f"{_env('log_format')} must be one of {', '.join(LOG_FORMATS)}, got {self.log_format!r}")
         if self.log_level.lower() not in LOG_LEVELS:

@@ -369,6 +369,11 @@ def test_template_matches_single_unit() -> None:
     for unit in (single, template):
         for section, key in instance_lines:
             del unit[section][key]
+    # One metrics port for the single unit; instances on one host need one each (env files).
+    metrics = "RECEPTORD_METRICS_ADDRESS=127.0.0.1:9464"
+    assert metrics in single["Service"]["Environment"]
+    assert not any("METRICS" in e for e in template["Service"]["Environment"])
+    single["Service"]["Environment"].remove(metrics)
     assert single == template
 
 
