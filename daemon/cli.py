@@ -64,6 +64,16 @@ def _daemon_flags(p: argparse.ArgumentParser) -> None:
     )
 
 
+def positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < 86_400:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
+    return value
+
+
 def run_id(text: str) -> str:
     """A run id on the command line: a uuid, refused with its repr (no raw control characters)."""
     try:
@@ -103,6 +113,16 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument("--downgrade", action="store_true", help="downgrade to --revision instead")
     s = sub.add_parser("status", help="print the DBA views: queue, running, failures, daemons")
     s.add_argument("--database-url")
+    how = s.add_mutually_exclusive_group()
+    how.add_argument("--json", action="store_true", help="print the views as JSON, for scripts")
+    how.add_argument(
+        "--watch",
+        type=positive_seconds,
+        nargs="?",
+        const=2.0,
+        metavar="SECONDS",
+        help="refresh every SECONDS (default 2) until Ctrl-C",
+    )
     _one_run_parser(sub, "allocate", "allocator")
     _one_run_parser(sub, "plan", "planner")
     e = sub.add_parser("export", help="write a run's input (and result) to the workbook --parse-xlsx reads")
@@ -242,7 +262,9 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "status":
         from daemon import status
 
-        return status.main(settings.database_url)
+        if args.watch is not None:
+            return status.watch(settings.database_url, args.watch)
+        return status.main(settings.database_url, as_json=args.json)
     # Stopped while still starting (imports take a second): nothing is claimed yet, exit cleanly.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     from daemon.loop import Daemon

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+import signal
 import subprocess
 import sys
 
@@ -83,3 +86,45 @@ def test_status_command_names_the_round_a_run_waits_for(db_url: str) -> None:
     listed = [line.split() for line in section.splitlines()[2:]]
     assert [fields[:3] for fields in listed] == [["allocator", waiting, running]], done.stdout
     assert f"exclusive run {running}" in section, section
+
+
+def test_status_json_is_every_view_as_rows_for_scripts(db_url: str) -> None:
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO allocator_py_runs (allocation_run_id) SELECT gen_random_uuid() FROM generate_series(1, 2)"
+        )
+    done = subprocess.run(
+        [sys.executable, "-m", "daemon.cli", "status", "--json", "--database-url", as_daemon(db_url)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    report = json.loads(done.stdout)
+    assert list(report) == ["Queue", "Waiting", "Running", "Stuck", "Recent failures", "Throughput", "Live daemons"]
+    queue = {row["kind"]: row for row in report["Queue"]}
+    assert queue["allocator"]["pending"] == 2
+    assert isinstance(queue["allocator"]["oldest_pending_age"], str)  # an interval, as text
+
+
+def test_status_watch_refreshes_until_ctrl_c(db_url: str) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "daemon.cli", "status", "--watch", "0.3", "--database-url", as_daemon(db_url)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        seen = [proc.stdout.readline() for _ in range(40)]
+        assert sum("receptord status, " in line for line in seen) >= 2, seen  # refreshed
+        with psycopg.connect(db_url, autocommit=True) as conn:  # a run arrives: the next screen shows it
+            conn.execute(
+                "INSERT INTO allocation_planner_runs (allocation_run, n_job_lines) VALUES (gen_random_uuid(), 1)"
+            )
+        later = "".join(proc.stdout.readline() for _ in range(40))
+        assert re.search(r"planner\s+1\s", later), later  # the Queue table: 1 planner run pending
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(10) == 0, proc.stderr.read() if proc.stderr else ""
