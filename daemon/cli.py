@@ -141,6 +141,9 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--dir", default=".receptord-demo", help="where the embedded server keeps its data")
     d.add_argument("--workers", type=int, default=36, help="doctors to allocate (at most --lines)")
     d.add_argument("--lines", type=int, default=40, help="job lines the planner generates")
+    d.add_argument(
+        "--keep", action="store_true", help="keep the server and daemon running to enqueue runs by hand (Ctrl-C stops)"
+    )
     return parser
 
 
@@ -155,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         from daemon import demo
 
-        return demo.main(args.dir, workers=args.workers, lines=args.lines)
+        return demo.main(args.dir, workers=args.workers, lines=args.lines, keep=args.keep)
     # Every line logged from here on, and every error printed below, is scrubbed of the
     # database password: libpq quotes the connection string in some of its errors.
     log.configure(settings.log_format, settings.log_level, database_url=settings.database_url)

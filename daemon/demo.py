@@ -5,6 +5,10 @@ natural pipeline through a real daemon with plain INSERTs: a planner run generat
 accreditation-compliant job lines for a Victorian health service, synthetic doctors rank
 those lines, and an allocator run matches them. It prints what a workforce unit would look
 at and writes both runs to workbooks.
+
+``--keep`` (a newcomer's way in) then keeps the server and the daemon running and prints the
+connection string, a ``psql`` line and two ready INSERTs, so runs can be enqueued by hand and
+watched with ``receptord status --watch``; Ctrl-C drains the daemon and stops both.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ DEMO_DB = "receptord_demo"
 FINAL = ("COMPLETED", "INFEASIBLE", "FAILED", "CANCELLED")
 
 
-def main(folder: str, *, workers: int, lines: int) -> int:
+def main(folder: str, *, workers: int, lines: int, keep: bool = False) -> int:
     log.configure("console", "info")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     out = Path(folder).resolve()
@@ -44,6 +48,8 @@ def main(folder: str, *, workers: int, lines: int) -> int:
     print(f"\nEmbedded PostgreSQL ready, schema migrated: {url}\n")
 
     daemon = Daemon(Settings(database_url=url, log_format="console", poll_seconds=1.0))
+    if keep:
+        daemon.install_signal_handlers()  # Ctrl-C (or SIGTERM) drains it, then we exit
     thread = threading.Thread(target=daemon.run, name="daemon")
     thread.start()
     try:
@@ -69,17 +75,46 @@ def main(folder: str, *, workers: int, lines: int) -> int:
                 return 1
             for name, line, rank, cost in conn.execute(sql_text("demo/allocations"), {"run": allocator}).fetchall()[:8]:
                 print(f"   {name:<24} {line:<10} rank {rank if rank is not None else '-':<4} cost {cost}")
+            export_allocator_run(url, allocator, out / "allocator-run.xlsx")
+            print(f"\nReplay the allocation offline: receptord allocate --parse-xlsx {out / 'allocator-run.xlsx'}")
+            if keep:
+                spare = seed_positions(conn, example_positions(), name="Demo Health 2028 PGY1", seed=2)
+                _way_in(url, server, allocation_run, spare)
+                while thread.is_alive():  # until Ctrl-C: the daemon serves what is inserted
+                    thread.join(0.5)
+                print("\nStopped: the daemon drained; the embedded PostgreSQL stops with this process.")
+                return 0
     finally:
         daemon.stop()
         thread.join()
-    export_allocator_run(url, allocator, out / "allocator-run.xlsx")
-    print(f"\nReplay the allocation offline: receptord allocate --parse-xlsx {out / 'allocator-run.xlsx'}")
     # The embedded server stops with this process: a connection string to it would not work.
     print(
         "\nThe demo's PostgreSQL has stopped. On a database of your own: "
         "DATABASE_URL=... receptord migrate, then receptord status for the DBA views."
     )
     return 0
+
+
+def _way_in(url: str, server: EmbeddedPostgres, allocation_run: str, spare: str) -> None:
+    """What a newcomer needs to enqueue runs by hand and watch them (``--keep``)."""
+    print(
+        f"""
+The demo's PostgreSQL and daemon keep running (Ctrl-C stops both). From another terminal:
+
+  connect:  {server.psql()} '{url}'
+  watch:    DATABASE_URL='{url}' receptord status --watch
+
+Enqueue by hand (in psql); the daemon claims each at once, and status shows it COMPLETED:
+
+  INSERT INTO allocator_py_runs (allocation_run_id) VALUES ('{allocation_run}');
+  INSERT INTO allocation_planner_runs (allocation_run, n_job_lines, constraints, max_seconds)
+    VALUES ('{spare}', 20, '{{VIC_PGY1}}', 20);
+
+The first matches the demo's doctors to its lines again; the second plans 20 lines for a
+second year of the same health service (a planner run does not replace lines doctors ranked).
+""",
+        flush=True,
+    )
 
 
 def _insert(conn: psycopg.Connection[Any], statement: str, params: tuple[Any, ...]) -> str:

@@ -29,6 +29,10 @@ class EmbeddedPostgres:
     def url(self, database: str = "postgres") -> str:
         return str(self._server.get_uri(database))
 
+    def psql(self) -> Path:
+        """The wheel's own psql: a client for this server on machines without PostgreSQL."""
+        return Path(self._server.bin_path) / "psql"
+
     def restart(self) -> None:
         """Fast restart: every session is disconnected, as in a failover or a crash recovery."""
         self._pg_ctl("-w", "-m", "fast", "restart")
