@@ -271,8 +271,13 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
     # Stopped while still starting (imports take a second): nothing is claimed yet, exit cleanly.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     from daemon.loop import Daemon
+    from daemon.metrics import MetricsAddressError
 
-    daemon = Daemon(settings)
+    try:
+        daemon = Daemon(settings)
+    except MetricsAddressError as e:
+        print(f"receptord: {printable(str(e))}", file=sys.stderr)
+        return EXIT_USAGE
     daemon.install_signal_handlers()
     return daemon.run()
 

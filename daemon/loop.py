@@ -58,10 +58,12 @@ class Daemon:
         self._kind_order = itertools.cycle(range(len(self.kinds)))
         self.inbox = Inbox()
         self._stop_requested = False  # set by a signal handler: a plain flag, no lock
-        # By (run id, attempt): a run handed back (a solver crash) may be claimed again by this
-        # daemon while its previous runner is still winding down; keyed by run id alone, the
-        # new runner replaced the old one here and the old one's solver slot was never freed.
-        self._runners: dict[tuple[str, int], Runner] = {}
+        # One key per claim: a run handed back (a solver crash, a refund) may be claimed again
+        # by this daemon while its previous runner is still winding down; keyed by run id (or
+        # by run id and attempt, which a refund repeats) the new runner replaced the old one
+        # here, and the old one's solver slot was never freed.
+        self._runners: dict[int, Runner] = {}
+        self._claims = itertools.count()  # the runners' keys: one per claim, never reused
         self._free_slots: deque[SolverSlot] = deque()
         self._pool: ConnectionPool[psycopg.Connection[Any]] = make_pool(
             settings.database_url, 2 * settings.pool_size + 2
@@ -74,7 +76,8 @@ class Daemon:
         self._db_backoff = 0.0
         self._last_error = ""
         self._had_work = False  # the last tick claimed something: look for more at once
-        self.metrics = Metrics()
+        self.metrics = Metrics(tuple(kind.name for kind in self.kinds))
+        self._loop_error = ""  # the last tick failed, not on the database: a bug
         self._last_tick = time.monotonic()
         self._database_ok = False  # the last tick reached the database
         self._health = (
@@ -106,11 +109,13 @@ class Daemon:
         if self._stop_requested:
             problems.append("draining: not taking new runs")
         if not self._database_ok:
-            problems.append(f"database unreachable: {self._last_error or 'not reached yet'}")
+            problems.append(f"database unreachable: {log.scrub(self._last_error) or 'not reached yet'}")
+        if self._loop_error:
+            problems.append(f"the daemon loop failed (a bug: see its log): {self._loop_error}")
         if self._listener is not None and not self._listener.connected.is_set():
             problems.append("LISTEN connection down: reconnecting (runs are still found by polling)")
         dead = sum(not slot.alive() for slot in list(self._free_slots))
-        if dead:
+        if dead and self._database_ok:  # before the first tick they are still starting
             problems.append(f"{dead} idle solver process(es) not running: being replaced")
         return problems
 
@@ -160,6 +165,7 @@ class Daemon:
         self._pool.open(wait=False)
         deadline = time.monotonic() + START_DB_TIMEOUT_SECONDS
         while not self._stop_requested:
+            self._last_tick = time.monotonic()  # waiting for the database is not a stuck loop
             try:  # not pool.wait(): on a timeout it closes the pool
                 with self._pool.connection(timeout=min(1.0, max(0.1, deadline - time.monotonic()))):
                     return True
@@ -184,10 +190,13 @@ class Daemon:
             self._claim_while_free()
             if self._db_backoff:
                 log_.info("database reachable again")
-            self._db_backoff, self._last_error, self._database_ok = 0.0, "", True
+            self._db_backoff, self._last_error, self._database_ok, self._loop_error = 0.0, "", True, ""
         except Exception as e:
-            self._database_ok = False
-            self.metrics.database_error(e)
+            if isinstance(e, psycopg.Error | PoolTimeout):
+                self._database_ok = False
+                self.metrics.database_error(e)
+            else:
+                self._loop_error = f"{type(e).__name__}: {e}"
             # Every class of error ends here, never in an exit that would abandon in-flight
             # runs: an outage or a failover to a read-only standby (transient), a revoked
             # grant or a broken schema (not transient: logged as an error, once per change).
@@ -259,7 +268,7 @@ class Daemon:
                 metrics=self.metrics,
                 on_done=lambda: self.inbox.post(Wake("slot free")),
             )
-            self._runners[claim.run_id, claim.attempts] = runner
+            self._runners[next(self._claims)] = runner
             log_.info("claimed", run_id=claim.run_id, kind=claim.kind.name, attempt=claim.attempts)
             runner.start()
 

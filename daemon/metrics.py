@@ -10,6 +10,7 @@ the database by the loop every few seconds (they are the whole queue's, not this
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,7 +19,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from daemon import log
+from daemon.settings import parse_address
 
+FINAL_STATUSES = ("COMPLETED", "INFEASIBLE", "FAILED")  # what a daemon finishes a run with
 # Seconds: a tiny flow solve to an hour-long CP-SAT run.
 PHASE_BUCKETS = (0.005, 0.025, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
 
@@ -28,7 +31,7 @@ log_ = log.get("receptord.metrics")
 class Metrics:
     """What the daemon counts: one registry per daemon, so tests may run several."""
 
-    def __init__(self) -> None:
+    def __init__(self, kinds: tuple[str, ...] = ()) -> None:
         r = self.registry = CollectorRegistry()
         self.queue_pending = Gauge("receptord_queue_pending_runs", "Runs waiting in the queue", ["kind"], registry=r)
         self.queue_oldest = Gauge(
@@ -64,6 +67,15 @@ class Metrics:
         self.last_tick = Gauge(
             "receptord_loop_last_tick_timestamp_seconds", "When the daemon loop last ticked (Unix time)", registry=r
         )
+        # Every series of a known kind exists from the start at 0: increase() misses a
+        # counter's first step when its series only appears with it.
+        for kind in kinds:
+            for status in FINAL_STATUSES:
+                self.finished.labels(kind, status)
+            for counter in (self.reclaims, self.retries, self.poisoned):
+                counter.labels(kind)
+            self.queue_pending.labels(kind)
+            self.queue_oldest.labels(kind)
 
     def handed_back(self, kind: str, status: str | None, *, refund: bool) -> None:
         """A release or a reap moved a run to ``status`` (None: the fence refused, no change)."""
@@ -79,13 +91,22 @@ class Metrics:
 Check = Callable[[], list[str]]  # what is wrong, one line each; empty: fine
 
 
+class MetricsAddressError(Exception):
+    """The metrics address cannot be served (in use, unknown host, not ours): one line."""
+
+
 class HealthServer:
     """``/metrics``, ``/healthz`` and ``/readyz`` on ``address`` (host:port), in a thread."""
 
     def __init__(self, address: str, metrics: Metrics, *, alive: Check, ready: Check) -> None:
         host, port = parse_address(address)
         handler = _handler(metrics, {"/healthz": alive, "/readyz": ready})
-        self._server = ThreadingHTTPServer((host, port), handler)
+        try:
+            family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+            server_class = type("Server", (ThreadingHTTPServer,), {"address_family": family})
+            self._server = server_class((host, port), handler)
+        except OSError as e:  # in use, unknown host, an address not on this machine
+            raise MetricsAddressError(f"RECEPTORD_METRICS_ADDRESS={address}: {e.strerror or e}") from None
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="metrics", daemon=True)
 
@@ -100,14 +121,6 @@ class HealthServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
-
-
-def parse_address(address: str) -> tuple[str, int]:
-    """``host:port`` (``[::1]:9464`` for IPv6) -> (host, port); ValueError naming the problem."""
-    host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ValueError(f"{address!r} is not host:port, e.g. 127.0.0.1:9464")
-    return host.strip("[]") or "0.0.0.0", int(port)  # an explicit ":9464" means all
 
 
 def _handler(metrics: Metrics, checks: dict[str, Check]) -> type[BaseHTTPRequestHandler]:

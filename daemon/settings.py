@@ -13,8 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from daemon.metrics import parse_address
-
 LOG_FORMATS = ("auto", "json", "console")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -88,6 +86,14 @@ class Settings:
                 continue
             values[f.name] = _parse(f.name, raw, f.type)
         return Settings(**values)
+
+
+def parse_address(address: str) -> tuple[str, int]:
+    """``host:port`` (``[::1]:9464`` for IPv6) -> (host, port); ValueError naming the problem."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"{address!r} is not host:port, e.g. 127.0.0.1:9464")
+    return host.strip("[]") or "0.0.0.0", int(port)  # an explicit ":9464" means every interface
 
 
 _UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}

@@ -166,3 +166,20 @@ def test_a_bad_metrics_address_is_one_line_and_exit_2() -> None:
     assert done.returncode == 2, done.stderr
     assert "RECEPTORD_METRICS_ADDRESS: 'localhost' is not host:port" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_metrics_address_in_use_is_one_line_and_exit_2(db_url: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        address = f"127.0.0.1:{taken.getsockname()[1]}"
+        done = subprocess.run(
+            [sys.executable, "-m", "daemon.cli", "run", "--metrics-address", address, "--database-url", db_url],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+    assert done.returncode == 2, done.stderr
+    assert f"receptord: RECEPTORD_METRICS_ADDRESS={address}: Address already in use" in done.stderr

@@ -165,8 +165,8 @@ def run_phase(
     for share, local_search in ((PROOF_SHARE, False), (LOCAL_SEARCH_SHARE, True), (None, False)):
         left = seconds - (time.perf_counter() - started)
         budget = work - sum(step.work for step in steps) if share is None else work * share
-        if budget <= MIN_WORK:  # an interleaved step may overrun its share: none left
-            break
+        if budget <= MIN_WORK:  # a tiny budget's share, or an earlier step overran: skip it
+            continue
         step = _search(plan, ctx, phase, left, work=budget, floor=floor, local_search=local_search)
         steps.append(step)
         if step.status in ("OPTIMAL", "INFEASIBLE") or step.cut:

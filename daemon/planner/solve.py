@@ -62,6 +62,7 @@ WORK_PER_SECOND = 0.25
 # The soft phase always spends all its work (the demand phase mostly stops at its floor), so
 # its own rate is lower: two such solves at once on 2 cores still end on work, not the clock.
 SOFT_WORK_PER_SECOND = 0.12
+MIN_SOFT_WORK = 0.05  # less is not worth building the soft model for
 HINT_SECONDS = 5.0
 FINISH_SECONDS = 0.5
 
@@ -223,8 +224,14 @@ def _solve(inp: PlannerInput, ctx: SolveContext) -> SolveOutcome:
     soft_pathways = any(p.mode == "soft" for p in inp.pathways)
     has_soft_goals = len(found.lines) > 1 or bool(inp.specialty_affinity) or soft_pathways
     # Whether the soft phase runs is decided by work alone, so that too repeats.
-    soft_work = (deadline - started) * SOFT_WORK_PER_SECOND - sum(phase["work"] for phase in phases.values())
-    if has_soft_goals and soft_work > SOFT_WORK_PER_SECOND and not ctx.stop_requested():
+    # What the demand phase spent comes off, but half is always the soft phase's own.
+    soft_budget = (deadline - started) * SOFT_WORK_PER_SECOND
+    soft_work = max(soft_budget - sum(phase["work"] for phase in phases.values()), soft_budget / 2)
+    if has_soft_goals and ctx.stop_requested():
+        cut.append("soft (skipped: stopped)")
+    elif has_soft_goals and soft_work <= MIN_SOFT_WORK:
+        phases["soft"] = {"skipped": f"max_seconds gives it {soft_work:.3f} units of work, under {MIN_SOFT_WORK}"}
+    elif has_soft_goals:
         soft = build_model(problem, len(found.lines), optional_lines=False, reserved=found.reserved)
         floor = set_soft_objective(soft, unfilled_required(problem, found.lines))
         left = _remaining(deadline)
@@ -237,8 +244,9 @@ def _solve(inp: PlannerInput, ctx: SolveContext) -> SolveOutcome:
             cut += ["soft"] if polished.cut else []
             if polished.lines is not None:
                 final = polished
-        else:
-            cut.append("soft hint")
+        else:  # UNKNOWN: the clock ended the hint's solve; INFEASIBLE would repeat
+            phases["soft"] = {"skipped": f"the lines could not hint the soft model ({hinted})"}
+            cut += ["soft hint"] if hinted == "UNKNOWN" else []
     # A short run is diagnosed last, in the time left: its sentences may depend on the
     # clock, the lines must not.
     diagnosis = _explain(problem, found.lines, ctx, deadline) if len(found.lines) < inp.n_job_lines else None

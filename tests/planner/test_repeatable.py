@@ -53,3 +53,11 @@ def test_a_phase_cut_short_says_the_lines_may_not_repeat() -> None:
 def _stop_in_soft(progress: dict[str, Any], ctx: SolveContext) -> None:
     if progress.get("phase") == "soft":
         ctx.request_stop()
+
+
+def test_a_budget_under_a_second_still_searches() -> None:
+    # The first step's share of so little work is below CP-SAT's smallest limit: skipped, not
+    # the end of the phase (it was: the run FAILED without a search).
+    inp = dataclasses.replace(example_input(), n_job_lines=4, max_seconds=0.5)
+    lines, meta = _lines_and_metadata(inp)
+    assert len(lines) == 4, meta
