@@ -6,8 +6,9 @@ input and ``rng_seed`` give the same lines on an idle machine or a loaded one. C
 parallel portfolio is not deterministic, and its deterministic mode (``interleave_search``)
 runs no local search, which finds these models' first solutions: measured on 140 VIC lines, the
 interleaved search found none in 20 s where one single-thread feasibility-jump worker
-(``use_ls_only``, deterministic) reaches the demand optimum in 0.7 units. So a phase with a
-floor starts with that worker, and the interleaved search follows only if it falls short.
+(``use_ls_only``, deterministic) reaches the demand optimum in 0.7 units. So a demand phase
+runs a short interleaved search (small models are proved at once), then that worker, then
+the interleaved search again if the worker stopped short of the floor (``run_phase``).
 The wall clock (``seconds``, from ``max_seconds``) still bounds every phase; a phase it cuts
 short says so (``cut``), and the run's metadata then says the lines may not repeat.
 """

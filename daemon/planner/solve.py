@@ -18,7 +18,8 @@
    and which names matched no keyword (``infer``).
 
 ``max_seconds`` bounds the whole solve on the clock. The CP-SAT phases that decide the lines
-are also given deterministic work (``WORK_PER_SECOND`` of ``max_seconds``, see ``search``), so
+are also given deterministic work (``WORK_PER_SECOND`` and ``SOFT_WORK_PER_SECOND`` times
+``max_seconds``, see ``search``), so
 the same input and ``rng_seed`` give the same lines whatever the machine's load; everything
 after them is deterministic. ``result_metadata.repeatable`` says false, naming the phase, when
 the clock or a stop cut one short instead. The diagnosis of a short run is not part of it: its
@@ -223,7 +224,7 @@ def _solve(inp: PlannerInput, ctx: SolveContext) -> SolveOutcome:
     cut = [name for name, phase in phases.items() if phase["cut_by_clock"]]
     soft_pathways = any(p.mode == "soft" for p in inp.pathways)
     has_soft_goals = len(found.lines) > 1 or bool(inp.specialty_affinity) or soft_pathways
-    # Whether the soft phase runs is decided by work alone, so that too repeats.
+    # Whether the soft phase runs is decided by work (or a stop, said below), so that repeats.
     # What the demand phase spent comes off, but half is always the soft phase's own.
     soft_budget = (deadline - started) * SOFT_WORK_PER_SECOND
     soft_work = max(soft_budget - sum(phase["work"] for phase in phases.values()), soft_budget / 2)
