@@ -86,8 +86,9 @@ prints) and ``seat_values`` (job_line, job_line_name, one_more_seat, one_fewer_s
 one_more_seat_places, one_fewer_seat_leaves_out;
 the most valuable extra seat first); then the input sheets.
 
-Speed (openpyxl read-only, xlsxwriter): about 30 µs a preference row each way, so 100,000 rows
-take some 3 s to write and 3-4 s to read.
+Speed: reading (python-calamine, then columnar checks) takes about 4 µs a preference row, the
+2.25 M rows of the L tier some 10 s on a busy 2-core machine (``python -m bench xlsx``);
+writing (xlsxwriter) about 20 µs a row.
 """
 
 from __future__ import annotations
@@ -95,6 +96,7 @@ from __future__ import annotations
 import bisect
 import json
 import math
+import operator
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -262,8 +264,15 @@ class _Table:
 
     def ids(self, name: str) -> list[str]:
         """A required id column as text."""
+        cells = self.col(name)
+        # Fast path (a preference sheet's millions of id cells): all text, none blank. map()
+        # and set() run at C speed where ``workbook.text`` per cell would cost seconds.
+        if set(map(type, cells)) <= {str}:
+            stripped = list(map(str.strip, cells))
+            if "" not in stripped:
+                return stripped
         out = []
-        for i, value in enumerate(self.col(name)):
+        for i, value in enumerate(cells):
             text = workbook.text(value)
             if text is None:
                 raise self.error(i, name, value, "a value is required")
@@ -314,22 +323,23 @@ class _Table:
                 raise BadInput(f"{self.where(i)}: duplicate row ({shown}); the same as {self.where(first)}")
 
 
-def _header(ws: Any, sheet_name: str, table: str) -> tuple[tuple[str, ...], list[int], Iterator[tuple[Any, ...]]]:
+def _header(
+    sheet: workbook.Rows, sheet_name: str, table: str
+) -> tuple[tuple[str, ...], list[int], Iterator[list[Any]]]:
     """Validate row 1; return the known columns present, their positions, and the data rows."""
-    columns, positions, rows = workbook.header(ws, sheet_name, _SPECS[table])
+    columns, positions, rows = workbook.header(sheet, sheet_name, _SPECS[table])
     return tuple(columns), positions, rows
 
 
 def _read_tables(path: Path, only: frozenset[str] = frozenset(_SPECS)) -> dict[str, _Table]:
     """The workbook's tables (those in ``only``), after checking its sheet names and headers."""
-    wb = workbook.open_workbook(path)
-    try:
+    with workbook.open_workbook(path) as wb:
         parts: dict[str, list[tuple[int, str]]] = {}
         for name in wb.sheetnames:
             found = _classify(name)
             if found is not None:
                 parts.setdefault(found[0], []).append((found[1], name))
-            elif not _is_result_sheet(name) and workbook.has_content(wb[name]):
+            elif not _is_result_sheet(name) and workbook.has_content(wb.rows(name)):
                 raise workbook.unknown_sheet(name, _SPECS, RESULT_SHEETS)
         workbook.check_mandatory(_SPECS, parts, wb.sheetnames)
         tables: dict[str, _Table] = {}
@@ -337,7 +347,7 @@ def _read_tables(path: Path, only: frozenset[str] = frozenset(_SPECS)) -> dict[s
             if table not in only:
                 continue
             for _, name in sorted(sheets):
-                columns, positions, rows = _header(wb[name], name, table)
+                columns, positions, rows = _header(wb.rows(name), name, table)
                 if table not in tables:
                     tables[table] = _Table(table, columns)
                 elif tables[table].columns != columns:
@@ -347,8 +357,6 @@ def _read_tables(path: Path, only: frozenset[str] = frozenset(_SPECS)) -> dict[s
                     )
                 _append_rows(tables[table], name, positions, rows)
         return tables
-    finally:
-        wb.close()
 
 
 def _is_result_sheet(name: str) -> bool:
@@ -360,26 +368,35 @@ def _is_result_sheet(name: str) -> bool:
     )
 
 
-def _append_rows(table: _Table, sheet_name: str, positions: list[int], rows: Iterable[tuple[Any, ...]]) -> None:
+def _append_rows(table: _Table, sheet_name: str, positions: list[int], rows: Iterable[list[Any]]) -> None:
+    """Add a sheet's data rows (its table's columns only), leaving out blank rows."""
     table.add_part(sheet_name)
-    data, numbers = table.data, table.rows
-    for number, row in enumerate(rows, start=2):
-        # Read-only mode gives short tuples for rows with trailing blanks.
-        cells = tuple(row[p] if p < len(row) else None for p in positions)
-        if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
-            continue
-        data.append(cells)
-        numbers.append(number)
+    # itemgetter picks a row's cells at C speed; a blank row must be blank in its first
+    # column, so only rows with a blank first cell are looked at whole.
+    pick = operator.itemgetter(*positions)
+    picked = map(pick, rows) if len(positions) > 1 else ((pick(row),) for row in rows)
+    cells: list[tuple[Any, ...]] = list(picked)
+    first = [c[0] for c in cells]
+    blank: list[int] = []
+    if not (set(map(type, first)) <= {str} and "" not in map(str.strip, first)):  # else none blank
+        blank = [i for i, v in enumerate(first) if v is None or (type(v) is str and not v.strip())]
+    if blank:
+        drop = {i for i in blank if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells[i])}
+        keep = [i for i in range(len(cells)) if i not in drop]
+        table.data.extend(cells[i] for i in keep)
+        table.rows.extend(i + 2 for i in keep)
+    else:
+        table.data.extend(cells)
+        table.rows.extend(range(2, len(cells) + 2))
 
 
 def _index(table: _Table, column: str, ids: list[str], known: Mapping[str, int], what: str) -> npt.NDArray[np.int64]:
     """Positions of ``ids`` in ``known``; an id ``known`` lacks is an error naming its row."""
-    out = np.fromiter((known.get(x, -1) for x in ids), dtype=np.int64, count=len(ids))
-    bad = np.flatnonzero(out < 0)
-    if bad.size:
-        i = int(bad[0])
+    found = list(map(known.get, ids))  # C speed over millions of rows
+    if None in found:
+        i = found.index(None)
         raise table.error(i, column, ids[i], f"no {what} has this id")
-    return out
+    return np.array(found, dtype=np.int64)
 
 
 def _ranks(table: _Table, column: str) -> npt.NDArray[np.float64]:
@@ -788,8 +805,8 @@ def _rank_rows(ranks: RankTable, who_ids: Sequence[str], what_ids: Sequence[str]
 
 
 # Above this many preference rows the writer streams (xlsxwriter's constant_memory): memory
-# stays flat, but strings are stored inline, which openpyxl reads 2-3 times slower than the
-# shared strings of the default mode. Below it the default mode costs ~150 bytes a cell.
+# stays flat, but strings are stored inline, not shared (a bigger file; calamine reads both
+# at about the same speed). Below it the default mode costs ~150 bytes a cell.
 STREAM_ABOVE_ROWS = 500_000
 
 

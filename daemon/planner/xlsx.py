@@ -273,18 +273,17 @@ class _Row:
         return tuple(c.upper() for c in items)
 
 
-def _header(ws: Any, sheet_name: str, table: str) -> tuple[list[tuple[str, int]], Iterator[tuple[Any, ...]]]:
+def _header(sheet: workbook.Rows, sheet_name: str, table: str) -> tuple[list[tuple[str, int]], Iterator[list[Any]]]:
     """Validate row 1; return (column, position) of the known columns and the data rows."""
-    columns, positions, rows = workbook.header(ws, sheet_name, _SPECS[table])
+    columns, positions, rows = workbook.header(sheet, sheet_name, _SPECS[table])
     return list(zip(columns, positions, strict=True)), rows
 
 
-def _rows(ws: Any, sheet_name: str, table: str) -> list[_Row]:
-    columns, rows = _header(ws, sheet_name, table)
+def _rows(sheet: workbook.Rows, sheet_name: str, table: str) -> list[_Row]:
+    columns, rows = _header(sheet, sheet_name, table)
     out = []
     for number, row in enumerate(rows, start=2):
-        # Read-only mode gives short tuples for rows with trailing blanks.
-        cells = {name: row[at] if at < len(row) else None for name, at in columns}
+        cells = {name: row[at] for name, at in columns}  # calamine's rows are all full width
         if all(workbook.text(v) is None for v in cells.values()):
             continue
         out.append(_Row(sheet_name, number, cells))
@@ -292,21 +291,18 @@ def _rows(ws: Any, sheet_name: str, table: str) -> list[_Row]:
 
 
 def _read_tables(path: Path) -> dict[str, list[_Row]]:
-    wb = workbook.open_workbook(path, (*workbook.UNREADABLE, OSError))
-    try:
+    with workbook.open_workbook(path, (*workbook.UNREADABLE, OSError)) as wb:
         tables: dict[str, list[_Row]] = {}
         for name in wb.sheetnames:
             table = name.strip().lower()
             if table in _SPECS:
                 if table in tables:
                     raise BadInput(f"the workbook has two sheets named {table!r}")
-                tables[table] = _rows(wb[name], name, table)
-            elif table not in RESULT_SHEETS and workbook.has_content(wb[name]):
+                tables[table] = _rows(wb.rows(name), name, table)
+            elif table not in RESULT_SHEETS and workbook.has_content(wb.rows(name)):
                 raise workbook.unknown_sheet(name, _SPECS, RESULT_SHEETS)
         workbook.check_mandatory(_SPECS, tables, wb.sheetnames)
         return tables
-    finally:
-        wb.close()
 
 
 def _unique(rows: Sequence[_Row], key: Sequence[str], what: str) -> None:

@@ -222,6 +222,26 @@ def test_headers_any_case_numbers_as_ids_and_postgres_lists(tmp_path: Path) -> N
     assert inp.eligibility == (Eligibility("a", excluded_workers=frozenset({"7", "w2"})),)
 
 
+def test_a_table_may_start_after_blank_columns_with_blank_rows_between(tmp_path: Path) -> None:
+    # The reader takes each sheet from cell A1 (calamine would otherwise start at the first
+    # used cell and shift every column) and skips blank rows, numbering rows as Excel does.
+    sheets = base_sheets()
+    sheets[PREFS] = [[None, *row] for row in sheets[PREFS]]
+    sheets[PREFS].insert(2, [None, None, " ", None])
+    inp = read(tmp_path, sheets)
+    assert _rows(inp.worker_prefs, inp.worker_ids, inp.line_ids) == [
+        ("w1", "a", 1.0),
+        ("w1", "b", 2.0),
+        ("w2", "b", 1.0),
+    ]
+    sheets[PREFS].append([None, "w9", "a", 1])
+    with pytest.raises(BadInput, match=r"sheet 'preference_worker_job_lines' row 6, column worker_mapping: no worker"):
+        read(tmp_path, sheets)
+    sheets = _with("job_lines", [[None, "id", "capacity"], [None, "a", 2]])
+    with pytest.raises(BadInput, match=r"sheet 'job_lines' row 1, cell C1: unknown column 'capacity'"):
+        read(tmp_path, sheets)
+
+
 def test_included_lists_leave_out_other_rows(tmp_path: Path) -> None:
     sheets = base_sheets()
     sheets["allocator_py_runs"][0] += ["included_job_lines", "included_worker_mappings"]
