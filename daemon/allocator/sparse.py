@@ -362,11 +362,12 @@ def build_sparse(inp: AllocatorInput) -> SparseProblem | Declined:
     elig_rows, row_of, hub_of, explicit = _classes(inp, worker_ids, line_ids, explicit)
     n_hubs = int(hub_of.max(initial=-1)) + 1
     n_explicit = int(explicit.sum())
-    arcs = n_explicit * n_l + n_hubs * n_l + len(who) + len(weight_key)
+    supervised = sup.ranked_pairs(n_w, n_l)  # a supervisor's ranked workers on each of its lines
+    arcs = n_explicit * n_l + n_hubs * n_l + len(who) + len(supervised) + len(weight_key)
     if arcs > MAX_ARCS:
         return Declined(
-            f"{n_explicit:,} workers named in eligibility rules or with positive pair weightings and "
-            f"{n_hubs:,} eligibility classes need about {arcs:,} arcs, more than {MAX_ARCS:,}"
+            f"{n_explicit:,} workers named in eligibility rules or with positive pair weightings, "
+            f"{n_hubs:,} eligibility classes and the ranked pairs need about {arcs:,} arcs, more than {MAX_ARCS:,}"
         )
 
     # Explicit pairs: ranked by the worker, by a supervisor of the line, weighted; and every
@@ -376,7 +377,7 @@ def build_sparse(inp: AllocatorInput) -> SparseProblem | Declined:
         np.concatenate(
             [
                 who * n_l + what,
-                sup.ranked_pairs(n_w, n_l),
+                supervised,
                 weight_key,
                 (np.repeat(every, n_l) * n_l + np.tile(np.arange(n_l), len(every))).astype(np.int64),
             ]
