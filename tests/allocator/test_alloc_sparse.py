@@ -59,7 +59,16 @@ def runs(draw: st.DrawFn) -> AllocatorInput:
                 )
             )
     # One supervisor per line at most, so worker caps stay a flow; sometimes a line shares one.
-    sups = [Preferencer(f"s{k}", f"S{k}", None, draw(st.none() | st.none() | st.integers(0, 4))) for k in range(n_l)]
+    # A line cap (max_job_lines) now and then: not a flow, the hub path must decline it.
+    sups = [
+        Preferencer(
+            f"s{k}",
+            f"S{k}",
+            draw(st.sampled_from([None] * 9 + [1])),
+            draw(st.none() | st.none() | st.integers(0, 4)),
+        )
+        for k in range(n_l)
+    ]
     owners = [(ln, sups[draw(st.integers(0, n_l - 1))].id) for ln in lines if draw(st.booleans())]
     if draw(st.booleans()) and owners:  # an uncapped second supervisor on a line
         extra = Preferencer("s-extra", "Extra", None, None)
@@ -156,13 +165,39 @@ def test_dispatch_follows_the_size_threshold(monkeypatch: pytest.MonkeyPatch) ->
     assert check_allocation(inp, hub.payload.allocations).violations == ()
 
 
-def test_a_run_the_hub_cannot_take_falls_back_and_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
-    inp = _nrmp_like(30, 10, seed=4, config={"stability": "weak", "max_seconds": 10})
+@pytest.mark.parametrize(
+    ("config", "reason"),
+    [
+        ({"stability": "weak", "max_seconds": 10}, "weak stability"),
+        ({"allow_unassigned": True}, "allow_unassigned"),
+    ],
+)
+def test_a_run_the_hub_cannot_take_falls_back_and_says_why(
+    monkeypatch: pytest.MonkeyPatch, config: dict[str, Any], reason: str
+) -> None:
+    inp = _nrmp_like(30, 10, seed=4, config=config)
     monkeypatch.setenv(sparse.DENSE_MAX_PAIRS_ENV, "1")
     out = solve(inp, SolveContext())
-    assert out.metadata["method"] != sparse.METHOD  # the dense path solved it
-    with pytest.raises(BadInput, match="not solvable on the sparse path: weak stability"):
+    assert out.status == "COMPLETED" and out.metadata["method"] != sparse.METHOD  # the dense path solved it
+    with pytest.raises(BadInput, match=f"not solvable on the sparse path: {reason}"):
         solve(inp, SolveContext(memory_limit=1000))
+
+
+def test_line_caps_and_too_many_arcs_decline(monkeypatch: pytest.MonkeyPatch) -> None:
+    capped = _nrmp_like(30, 10, seed=4)
+    sups = (dataclasses.replace(capped.preferencers[0], max_job_lines=0), *capped.preferencers[1:])
+    declined = sparse.build_sparse(dataclasses.replace(capped, preferencers=sups))
+    assert isinstance(declined, sparse.Declined) and "max_job_lines" in declined.reason
+    monkeypatch.setattr(sparse, "MAX_ARCS", 100)  # 120 ranked pairs alone
+    declined = sparse.build_sparse(capped)
+    assert isinstance(declined, sparse.Declined) and "more than 100" in declined.reason
+
+
+def test_an_impossible_run_is_diagnosed() -> None:
+    inp = _nrmp_like(40, 10, seed=2)  # 30 seats
+    out = sparse.solve_sparse(sparse.build_sparse(inp), SolveContext(), started=0.0)  # type: ignore[arg-type]
+    assert out.status == "INFEASIBLE"
+    assert out.error is not None and "40 workers but only 30 seats" in out.error
 
 
 def test_a_bad_threshold_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
