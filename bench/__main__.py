@@ -1,4 +1,4 @@
-"""`python -m bench [queue|allocator|explain|planner|planner_reading|xlsx] ...`: run the named benchmarks
+"""`python -m bench [queue|allocator|nrmp|explain|planner|planner_reading|xlsx] ...`: run the named benchmarks
 (all by default)."""
 
 from __future__ import annotations
@@ -6,11 +6,12 @@ from __future__ import annotations
 import logging
 import sys
 
-from bench import allocator, explain, planner, queue, xlsx
+from bench import allocator, explain, nrmp, planner, queue, xlsx
 
 BENCHMARKS = {
     "queue": queue.main,
     "allocator": allocator.main,
+    "nrmp": nrmp.main,
     "explain": explain.main,
     "planner": planner.main,
     "planner_reading": planner.reading_main,

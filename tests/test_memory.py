@@ -46,9 +46,14 @@ def test_bad_memory_sizes_are_named(text: str) -> None:
 
 
 def test_an_allocator_run_too_large_for_the_limit_is_refused_before_building() -> None:
+    """Past the dense path's size, a run the sparse hub path cannot take (stability here)."""
     workers = [f"w{i}" for i in range(5000)]
-    inp = make_input({w: {} for w in workers}, {f"l{j}": 1 for j in range(5000)})
-    with pytest.raises(BadInput, match=r"5,000 workers x 5,000 job lines needs about 4\.7 GiB.*1\.0 GiB"):
+    inp = make_input({w: {} for w in workers}, {f"l{j}": 1 for j in range(5000)}, config={"stability": "weak"})
+    with pytest.raises(
+        BadInput,
+        match=r"5,000 workers x 5,000 job lines \(not solvable on the sparse path: weak stability.*\) "
+        r"needs about 4\.7 GiB.*1\.0 GiB",
+    ):
         allocate(inp, SolveContext(memory_limit=GIB))
 
 

@@ -17,7 +17,7 @@ from daemon.solving import BadInput
 UNASSIGNED = "<unassigned>"
 
 
-def _canonical(ids: tuple[str, ...]) -> tuple[tuple[str, ...], npt.NDArray[np.int64]]:
+def canonical(ids: tuple[str, ...]) -> tuple[tuple[str, ...], npt.NDArray[np.int64]]:
     """Sorted ids and, per input position, the position in sorted order."""
     order = sorted(range(len(ids)), key=ids.__getitem__)
     new_of_old = np.empty(len(ids), dtype=np.int64)
@@ -25,7 +25,7 @@ def _canonical(ids: tuple[str, ...]) -> tuple[tuple[str, ...], npt.NDArray[np.in
     return tuple(ids[i] for i in order), new_of_old
 
 
-def _supervisor_caps(
+def supervisor_caps(
     inp: AllocatorInput,
     line_index: dict[str, int],
     capacity: npt.NDArray[np.int64],
@@ -111,8 +111,8 @@ def build_problem(inp: AllocatorInput) -> Problem:
     """Validate ``inp`` (raising BadInput naming the rows at fault) and build the Problem."""
     cfg = parse_config(inp.config)
     check_sets(inp)
-    worker_ids, new_w = _canonical(inp.worker_ids)
-    line_ids, new_l = _canonical(inp.line_ids)
+    worker_ids, new_w = canonical(inp.worker_ids)
+    line_ids, new_l = canonical(inp.line_ids)
     lines = [inp.lines[i] for i in np.argsort(new_l)]
     n_w, n_l = len(worker_ids), len(line_ids)
     line_index = {lid: i for i, lid in enumerate(line_ids)}
@@ -143,7 +143,7 @@ def build_problem(inp: AllocatorInput) -> Problem:
 
     eligible = eligibility_matrix(worker_ids, line_ids, inp.worker_tags, inp.eligibility)
     cost = costs.combine(norm.rank, d_pref, cfg.preferencer_weight, cfg.preference_power)
-    supervisors, tight_caps = _supervisor_caps(inp, line_index, capacity, taken)
+    supervisors, tight_caps = supervisor_caps(inp, line_index, capacity, taken)
     rank, ranked, line_names = norm.rank, norm.ranked, tuple(ln.name for ln in lines)
     all_line_ids = line_ids
     penalty = 0.0

@@ -157,18 +157,25 @@ class Problem:
 
     @property
     def needs_cp_sat(self) -> bool:
-        """False when the problem is a pure transportation problem that min-cost flow solves.
+        """False when the problem is a pure transportation problem that min-cost flow solves
+        (see ``needs_cp_sat``)."""
+        return needs_cp_sat(self.config.stability, self.supervisors, self.n_lines)
 
-        Flow handles capacities, must-fill lower bounds and supervisor worker caps as long as
-        each line sits under at most one capped supervisor (a tree of capacity arcs). Line
-        caps (a fixed charge per used line) and stability are not flows.
-        """
-        if self.config.stability != "none":
-            return True
-        if any(s.max_new_lines is not None for s in self.supervisors):
-            return True
-        capped = np.zeros(self.n_lines, np.int64)
-        for sup in self.supervisors:
-            if sup.max_new_workers is not None:
-                capped[sup.lines] += 1
-        return bool((capped > 1).any())
+
+def needs_cp_sat(stability: str, supervisors: tuple[SupervisorCaps, ...], n_lines: int) -> bool:
+    """False when capacities, must-fill lines, eligibility and supervisor worker caps are all
+    that constrain the allocation: a transportation problem that min-cost flow solves.
+
+    Flow handles capacities, must-fill lower bounds and supervisor worker caps as long as
+    each line sits under at most one capped supervisor (a tree of capacity arcs). Line
+    caps (a fixed charge per used line) and stability are not flows.
+    """
+    if stability != "none":
+        return True
+    if any(s.max_new_lines is not None for s in supervisors):
+        return True
+    capped = np.zeros(n_lines, np.int64)
+    for sup in supervisors:
+        if sup.max_new_workers is not None:
+            capped[sup.lines] += 1
+    return bool((capped > 1).any())

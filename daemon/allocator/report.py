@@ -74,7 +74,7 @@ def unassigned(problem: Problem, line_of: npt.NDArray[np.int64]) -> list[dict[st
     return out
 
 
-def _rank_key(rank: float) -> str:
+def rank_key(rank: float) -> str:
     return str(int(rank)) if rank == int(rank) else f"{rank:g}"
 
 
@@ -102,7 +102,7 @@ def metadata(
     on = line_of[rows]
     ranked = problem.ranked[rows, on]
     all_ranks = problem.rank[rows, on]
-    histogram = Counter(_rank_key(float(r)) for r in np.sort(all_ranks[ranked]))
+    histogram = Counter(rank_key(float(r)) for r in np.sort(all_ranks[ranked]))
     if (~ranked).any():
         histogram["unranked"] = int((~ranked).sum())
     gap = max(0.0, obj - best_bound) / max(abs(obj), 1e-9) if status != "OPTIMAL" else 0.0

@@ -4,6 +4,11 @@ Strategy (NOTES, measured): a pure transportation problem is solved exactly by m
 in seconds, where CP-SAT with two workers does not even prove 200 x 200. CP-SAT is used only
 when side constraints need it (line caps, overlapping worker caps, stability):
 
+0. a run of more than ``sparse.dense_max_pairs()`` worker x line pairs (10 M; NRMP-sized
+   runs are 288 M) that is a pure transportation problem without allow_unassigned is solved
+   exactly by ``sparse`` (a min-cost flow routing every pair no side ranked through a hub
+   node: no dense array, no explanations); past that size anything else takes the dense
+   path below, which refuses it up front (``check_size``) when its matrices cannot fit;
 1. validate and build the dense Problem;
 2. a pure assignment (seats and eligibility only) small enough for a dense workers x seats
    matrix is solved exactly by scipy's linear_sum_assignment (``assignment``), several times
@@ -28,7 +33,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from daemon.allocator import assignment, explanations, report
+from daemon.allocator import assignment, explanations, report, sparse
 from daemon.allocator.build import build_problem
 from daemon.allocator.data import AllocatorInput
 from daemon.allocator.diagnose import explain, precheck
@@ -150,7 +155,13 @@ def solve(inp: AllocatorInput, ctx: SolveContext) -> SolveOutcome:
     # Dense worker x line matrices: about 60 bytes a pair on the assignment path and 150 on the
     # min-cost flow path, measured (peak RSS) at 2,000 x 2,000 here; 200 leaves room.
     workers, lines = len(inp.worker_ids), len(inp.line_ids)
-    check_size(ctx, workers * lines * 200, f"{workers:,} workers x {lines:,} job lines")
+    declined = ""
+    if workers * lines > sparse.dense_max_pairs():
+        hub = sparse.build_sparse(inp)
+        if isinstance(hub, sparse.SparseProblem):
+            return sparse.solve_sparse(hub, ctx, started=started)
+        declined = f" (not solvable on the sparse path: {hub.reason})"
+    check_size(ctx, workers * lines * 200, f"{workers:,} workers x {lines:,} job lines{declined}")
     problem = build_problem(inp)
     build_seconds = time.perf_counter() - started
     ctx.report(phase="built", build_seconds=build_seconds)

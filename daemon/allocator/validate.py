@@ -130,12 +130,27 @@ def check_ranks(
                 f"{what}: rank_notation {notation!r} needs whole-number ranks "
                 f"(use 'fractional' for x.5 ties); bad rows: {rows(fractional)}"
             )
-    key = who * len(what_ids) + item
-    seen = np.bincount(key, minlength=len(who_ids) * len(what_ids))
-    dup = seen[key] > 1
+    dup = _repeated(who * len(what_ids) + item, len(who_ids) * len(what_ids))
     if dup.any():
         raise BadInput(f"{what}: the same pair is ranked more than once: {rows(dup)}")
     return who, item, rank
+
+
+# Up to this many (ranker, item) cells a count per cell is cheapest; past it (an NRMP-sized
+# run has 288 M cells, 2.3 GB of counts) the rows are sorted instead.
+_COUNTED_CELLS = 16_000_000
+
+
+def _repeated(key: npt.NDArray[np.int64], cells: int) -> npt.NDArray[np.bool_]:
+    """Per row, whether another row has the same ``key`` (a cell index below ``cells``)."""
+    if cells <= _COUNTED_CELLS:
+        return np.asarray(np.bincount(key, minlength=cells)[key] > 1)
+    order = np.argsort(key, kind="stable")
+    same = key[order[1:]] == key[order[:-1]]
+    dup = np.zeros(len(key), dtype=bool)
+    dup[order[1:][same]] = True
+    dup[order[:-1][same]] = True
+    return dup
 
 
 def check_no_ties(

@@ -1,0 +1,217 @@
+"""The sparse hub path (``daemon.allocator.sparse``) against the dense model.
+
+Random small runs with ties, supervisors ranking some workers, global and pair weightings
+(negative and positive), every kind of eligibility rule, must-have lines, supervisor
+``max_workers`` caps and seats taken by earlier rounds: the hub network's optimum must be the
+dense model's (true objectives within the documented rounding bounds), and its rows must pass
+the independent checker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import event, given
+from hypothesis import strategies as st
+
+from daemon.allocator import sparse
+from daemon.allocator.build import build_problem
+from daemon.allocator.data import AllocatorInput, Eligibility, Preferencer, Weighting
+from daemon.allocator.solve import solve
+from daemon.checks.allocation import check_allocation
+from daemon.solving import BadInput, SolveContext
+from tests.allocator.alloc_factory import make_input
+from tests.allocator.alloc_strategies import SETTINGS
+
+TAGS = ("icu", "rural", "senior")
+
+
+@st.composite
+def runs(draw: st.DrawFn) -> AllocatorInput:
+    n_w = draw(st.integers(1, 6))
+    n_l = draw(st.integers(1, 5))
+    workers = [f"w{i}" for i in range(n_w)]
+    lines = [f"l{j}" for j in range(n_l)]
+    rank = st.integers(1, 4).map(float)  # ties likely
+    ranks = {w: draw(st.dictionaries(st.sampled_from(lines), rank, max_size=3)) for w in workers}
+    # Mostly feasible runs (every rule binding now and then), so optima are compared more often
+    # than diagnoses.
+    caps = {ln: draw(st.sampled_from([0, 1, 2, 2, 3, 4, 4])) for ln in lines}
+    must = [ln for ln in lines if draw(st.integers(0, 4)) == 0]
+    taken = {ln: draw(st.integers(1, 2)) for ln in lines if draw(st.integers(0, 5)) == 0}
+    tags = {w: frozenset(draw(st.sets(st.sampled_from(TAGS), max_size=2))) for w in workers}
+    rules = []
+    # Include lists (whitelists) make most runs infeasible: only in some runs.
+    whitelist = draw(st.integers(0, 2)) == 0
+    listed = draw(st.booleans())
+    for ln in lines:
+        if draw(st.integers(0, 2)) == 0:
+            rules.append(
+                Eligibility(
+                    ln,
+                    included_workers=frozenset(draw(st.sets(st.sampled_from(workers), max_size=int(whitelist)))),
+                    excluded_workers=frozenset(draw(st.sets(st.sampled_from(workers), max_size=1))),
+                    included_tags=frozenset(draw(st.sets(st.sampled_from(TAGS[:1]), max_size=int(listed)))),
+                    excluded_tags=frozenset(draw(st.sets(st.sampled_from(TAGS), max_size=1))),
+                )
+            )
+    # One supervisor per line at most, so worker caps stay a flow; sometimes a line shares one.
+    # A line cap (max_job_lines) now and then: not a flow, the hub path must decline it.
+    sups = [
+        Preferencer(
+            f"s{k}",
+            f"S{k}",
+            draw(st.sampled_from([None] * 9 + [1])),
+            draw(st.none() | st.none() | st.integers(0, 4)),
+        )
+        for k in range(n_l)
+    ]
+    owners = [(ln, sups[draw(st.integers(0, n_l - 1))].id) for ln in lines if draw(st.booleans())]
+    if draw(st.booleans()) and owners:  # an uncapped second supervisor on a line
+        extra = Preferencer("s-extra", "Extra", None, None)
+        sups.append(extra)
+        owners.append((owners[0][0], extra.id))
+    sup_ranks = {s.id: draw(st.dictionaries(st.sampled_from(workers), rank, max_size=3)) for s in sups}
+    weightings = [
+        Weighting(
+            draw(st.sampled_from(sups)).id,
+            draw(st.sampled_from(workers)),
+            draw(st.none() | st.sampled_from(lines)),
+            float(draw(st.integers(-3, 2))),
+        )
+        for _ in range(draw(st.integers(0, 3)))
+    ]
+    config: dict[str, Any] = {
+        "preferencer_weight": draw(st.sampled_from([0.0, 0.3, 0.75, 1.0])),
+        "preference_power": draw(st.sampled_from([0.5, 1.0, 2.0])),
+        "rank_notation": draw(st.sampled_from(["competition", "dense"])),
+        "rng_seed": draw(st.integers(0, 5)),
+    }
+    return make_input(
+        ranks,
+        caps,
+        workers=workers,
+        config=config,
+        must=must,
+        preferencers=sups,
+        line_preferencers=owners,
+        sup_ranks=sup_ranks,
+        weightings=weightings,
+        eligibility=rules,
+        worker_tags=tags,
+        taken=taken,
+    )
+
+
+@SETTINGS
+@given(runs())
+def test_sparse_optimum_equals_dense(inp: AllocatorInput) -> None:
+    hub = sparse.build_sparse(inp)
+    dense = solve(inp, SolveContext())  # small: the dense path
+    if isinstance(hub, sparse.Declined):
+        event("declined")
+        assert build_problem(inp).needs_cp_sat, hub.reason
+        return
+    out = sparse.solve_sparse(hub, SolveContext(), started=0.0)
+    event(f"{out.status}, {int(hub.hub_of.max(initial=-1)) + 1} hubs, {int((hub.hub_of < 0).sum())} explicit")
+    assert out.status == dense.status, (out.error, dense.error)
+    if out.status != "COMPLETED":
+        return
+    check = check_allocation(inp, out.payload.allocations)
+    assert check.violations == (), check.violations
+    assert abs(check.objective - out.metadata["objective"]) <= 1e-6 * max(1.0, abs(check.objective))
+    bound = out.metadata["rounding_error_bound"]
+    assert abs(out.metadata["objective"] - dense.metadata["objective"]) <= bound + 1e-9
+    assert out.metadata["status"] == "OPTIMAL" and out.metadata["method"] == sparse.METHOD
+
+
+def _nrmp_like(n_w: int, n_l: int, seed: int, **kw: Any) -> AllocatorInput:
+    rng = np.random.default_rng(seed)
+    workers = [f"w{i:04d}" for i in range(n_w)]
+    lines = [f"l{j:03d}" for j in range(n_l)]
+    ranks = {}
+    for w in workers:
+        chosen = rng.choice(n_l, size=min(4, n_l), replace=False, p=None)
+        ranks[w] = {lines[j]: float(1 + k // 2) for k, j in enumerate(chosen)}  # ties in pairs
+    sups = [Preferencer(f"s{j:03d}", f"S{j}") for j in range(n_l)]
+    sup_ranks = {
+        s.id: {workers[i]: float(r + 1) for r, i in enumerate(rng.choice(n_w, 3, replace=False))} for s in sups
+    }
+    return make_input(
+        ranks,
+        dict.fromkeys(lines, 3),
+        workers=workers,
+        preferencers=sups,
+        line_preferencers=[(ln, s.id) for ln, s in zip(lines, sups, strict=True)],
+        sup_ranks=sup_ranks,
+        **kw,
+    )
+
+
+def test_dispatch_follows_the_size_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Below the threshold the dense path (and its explanations); above it the hub path, with
+    the same objective and the explanations skipped, saying why."""
+    inp = _nrmp_like(60, 40, seed=3)
+    dense = solve(inp, SolveContext())
+    assert dense.metadata["method"] != sparse.METHOD
+    monkeypatch.setenv(sparse.DENSE_MAX_PAIRS_ENV, str(60 * 40 - 1))
+    hub = solve(inp, SolveContext())
+    assert hub.metadata["method"] == sparse.METHOD
+    assert "sparse hub path" in hub.metadata["explanations"]["skipped"]
+    assert abs(hub.metadata["objective"] - dense.metadata["objective"]) <= hub.metadata["rounding_error_bound"]
+    assert check_allocation(inp, hub.payload.allocations).violations == ()
+
+
+@pytest.mark.parametrize(
+    ("config", "reason"),
+    [
+        ({"stability": "weak", "max_seconds": 10}, "weak stability"),
+        ({"allow_unassigned": True}, "allow_unassigned"),
+    ],
+)
+def test_a_run_the_hub_cannot_take_falls_back_and_says_why(
+    monkeypatch: pytest.MonkeyPatch, config: dict[str, Any], reason: str
+) -> None:
+    inp = _nrmp_like(30, 10, seed=4, config=config)
+    monkeypatch.setenv(sparse.DENSE_MAX_PAIRS_ENV, "1")
+    out = solve(inp, SolveContext())
+    assert out.status == "COMPLETED" and out.metadata["method"] != sparse.METHOD  # the dense path solved it
+    with pytest.raises(BadInput, match=f"not solvable on the sparse path: {reason}"):
+        solve(inp, SolveContext(memory_limit=1000))
+
+
+def test_line_caps_and_too_many_arcs_decline(monkeypatch: pytest.MonkeyPatch) -> None:
+    capped = _nrmp_like(30, 10, seed=4)
+    sups = (dataclasses.replace(capped.preferencers[0], max_job_lines=0), *capped.preferencers[1:])
+    declined = sparse.build_sparse(dataclasses.replace(capped, preferencers=sups))
+    assert isinstance(declined, sparse.Declined) and "max_job_lines" in declined.reason
+    monkeypatch.setattr(sparse, "MAX_ARCS", 100)  # 120 ranked pairs alone
+    declined = sparse.build_sparse(capped)
+    assert isinstance(declined, sparse.Declined) and "more than 100" in declined.reason
+
+
+def test_an_impossible_run_is_diagnosed() -> None:
+    inp = _nrmp_like(40, 10, seed=2)  # 30 seats
+    out = sparse.solve_sparse(sparse.build_sparse(inp), SolveContext(), started=0.0)  # type: ignore[arg-type]
+    assert out.status == "INFEASIBLE"
+    assert out.error is not None and "40 workers but only 30 seats" in out.error
+
+
+def test_a_bad_threshold_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(sparse.DENSE_MAX_PAIRS_ENV, "lots")
+    with pytest.raises(BadInput, match=sparse.DENSE_MAX_PAIRS_ENV):
+        solve(_nrmp_like(5, 5, seed=1), SolveContext())
+
+
+def test_same_input_same_output_whatever_the_row_order() -> None:
+    inp = _nrmp_like(80, 30, seed=5)
+    first = sparse.solve_sparse(sparse.build_sparse(inp), SolveContext(), started=0.0)  # type: ignore[arg-type]
+    order = np.random.default_rng(0).permutation(len(inp.worker_prefs))
+    prefs = inp.worker_prefs
+    shuffled = type(prefs)(prefs.who[order], prefs.what[order], prefs.rank[order])
+    again = sparse.build_sparse(dataclasses.replace(inp, worker_prefs=shuffled))
+    second = sparse.solve_sparse(again, SolveContext(), started=0.0)  # type: ignore[arg-type]
+    assert first.payload.allocations == second.payload.allocations
