@@ -77,7 +77,14 @@ def _load(conn: psycopg.Connection[Any], run_id: str) -> AllocatorInput:
     if unknown:
         listed = ", ".join(f"{what} {x}" for what, x in unknown[:20])
         raise BadInput(f"included ids that are not part of allocation run {allocation_run}: {listed}")
-    foreign = [r[0] for r in conn.execute(sql_text("allocator/foreign_rows"), base)]
+    run_workers, run_lines, run_preferencers = conn.execute(sql_text("allocator/run_ids"), base).fetchone() or ()
+    foreign = [
+        r[0]
+        for r in conn.execute(
+            sql_text("allocator/foreign_rows"),
+            {**base, "run_workers": run_workers, "run_lines": run_lines, "run_preferencers": run_preferencers},
+        )
+    ]
     if foreign:
         raise BadInput("rows that belong to another allocation run: " + "; ".join(foreign))
 
