@@ -77,7 +77,9 @@ def _load(conn: psycopg.Connection[Any], run_id: str) -> AllocatorInput:
     if unknown:
         listed = ", ".join(f"{what} {x}" for what, x in unknown[:20])
         raise BadInput(f"included ids that are not part of allocation run {allocation_run}: {listed}")
-    run_workers, run_lines, run_preferencers = conn.execute(sql_text("allocator/run_ids"), base).fetchone() or ()
+    id_arrays = conn.execute(sql_text("allocator/run_ids"), base).fetchone()
+    assert id_arrays is not None  # one row of three arrays, always
+    run_workers, run_lines, run_preferencers = id_arrays
     foreign = [
         r[0]
         for r in conn.execute(
