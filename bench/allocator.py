@@ -65,7 +65,16 @@ def cost_matrix(conn: psycopg.Connection[Any], h: Hospital, supervised: bool) ->
     """The objective's cost of each (worker, line), computed here from the raw rows: full
     rankings, ties at the mean of their positions; a line's supervisor's rank of the worker,
     or (W+1)/2 for every worker when the line has none."""
-    ranks = rank_matrix(conn, "allocator/worker_prefs", h.workers, h.lines, workers=h.workers, lines=h.lines)
+    ranks = rank_matrix(
+        conn,
+        "allocator/worker_prefs",
+        h.workers,
+        h.lines,
+        workers=h.workers,
+        lines=h.lines,
+        run_workers=h.workers,
+        run_lines=h.lines,
+    )
     worker_cost = rankdata(ranks, method="average", axis=1)
     if supervised:  # supervisor i owns line i and ranks every worker (synthetic.seed_allocation)
         sups = [r[0] for r in conn.execute(sql_text("bench/line_supervisors"), {"lines": h.lines})]

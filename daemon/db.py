@@ -154,14 +154,16 @@ def fetch_columns(conn: psycopg.Connection[Any], query: str, params: dict[str, A
     cost one round trip and a ``frombuffer``, where a row-per-message COPY or Python tuples
     spend seconds in per-row overhead. The row comes in binary format: as text, a bytea is
     hex, twice the bytes to send and decode (measured: 0.35 s of 1.2 s for 2.25 M rows).
-    ``dtypes`` are numpy dtypes: 'S16' for uuids, '>f8'...
+    ``dtypes`` are numpy dtypes: 'S16' for uuids, '>f8'...; columns past them (a count...)
+    come back as they are.
     """
     import numpy as np
 
     with conn.cursor(binary=True) as cur:
         row = cur.execute(query, params).fetchone()
-    assert row is not None
-    return [np.frombuffer(blob or b"", dtype=code) for blob, code in zip(row, dtypes, strict=True)]
+    assert row is not None and len(row) >= len(dtypes)
+    blobs = [np.frombuffer(blob or b"", dtype=code) for blob, code in zip(row, dtypes, strict=False)]
+    return [*blobs, *row[len(dtypes) :]]
 
 
 def uuid_positions(values: Any, ids: Sequence[str]) -> Any:

@@ -1,12 +1,15 @@
 -- Rows that tie this allocation run to another one: preferences, weightings or eligibility
 -- naming lines or workers outside the run (SPEC §8). Reported, never silently ignored. (An
 -- eligibility id that names no worker mapping at all, one deleted since, is left alone.)
--- The two preference tables, the large ones, are filtered on run_ids.sql's arrays (see there).
+-- The two preference tables, the large ones, are filtered on run_ids.sql's arrays (see there);
+-- the workers' preferences only when %(preferences)s: worker_prefs.sql counts those rows in
+-- its own pass over the table, and this query names them only if there are some.
 SELECT 'preference of worker mapping ' || p.worker_mapping || ' for job line ' || p.job_line
        || ' of allocation run ' || j.allocation_run
   FROM preference_worker_job_lines p
   JOIN job_lines j ON j.id = p.job_line
- WHERE p.worker_mapping = ANY (%(run_workers)s::uuid[]) AND p.job_line <> ALL (%(run_lines)s::uuid[])
+ WHERE %(preferences)s
+   AND p.worker_mapping = ANY (%(run_workers)s::uuid[]) AND p.job_line <> ALL (%(run_lines)s::uuid[])
 UNION ALL
 SELECT 'preferencer ' || p.preferencer || ' ranks worker mapping ' || p.worker_mapping
        || ' of allocation run ' || m.allocation_run
