@@ -1,5 +1,5 @@
-"""`python -m bench [queue|allocator|nrmp|explain|planner|planner_reading|xlsx] ...`: run the named benchmarks
-(all by default)."""
+"""`python -m bench [queue|allocator|nrmp|explain|planner|planner_reading|xlsx] ...`: run the named
+benchmarks (all by default). `python -m bench allocator L XL` runs only those allocator tiers (not saved)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,10 @@ BENCHMARKS = {
 
 def main(argv: list[str]) -> int:
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    if argv[:1] == ["allocator"] and len(argv) > 1:
+        print("\n== allocator (tiers " + " ".join(argv[1:]) + ") ==")
+        allocator.main(argv[1:])
+        return 0
     names = argv or list(BENCHMARKS)
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:

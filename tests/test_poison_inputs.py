@@ -171,6 +171,51 @@ def eligibility_naming_another_runs_workers(column: str, count: int) -> Case:
     return case
 
 
+def preference_for_another_runs_line(*, also: str) -> Case:
+    """A worker's preference for a job line of another allocation run: the load counts these in
+    its one pass over the preferences, so the report must not depend on what else is wrong or
+    who is included. ``also``: "beyond_float8" (a rank the cast refuses, in a row of the run),
+    "eligibility" (another kind of foreign row, listed after it), "not_included" (the worker is
+    left out of the run by included_worker_mappings)."""
+
+    def case(conn: Conn) -> tuple[str, str]:
+        h, other = hospital(conn), hospital(conn)
+        w, j = h.workers[0], other.lines[0]
+        conn.execute(
+            "INSERT INTO preference_worker_job_lines (worker_mapping, job_line, rank) VALUES (%s, %s, 9)", (w, j)
+        )
+        expected = f"preference of worker mapping {w} for job line {j} of allocation run {other.allocation_run}"
+        included = None
+        if also == "beyond_float8":
+            conn.execute(
+                "UPDATE preference_worker_job_lines SET rank = 1e400 WHERE worker_mapping = %s AND job_line = %s",
+                (h.workers[1], h.lines[0]),
+            )
+        elif also == "eligibility":
+            line = h.lines[1]
+            conn.execute(
+                "INSERT INTO job_line_eligibility (job_line, excluded_worker_mapping_ids) VALUES (%s, %s)",
+                (line, [other.workers[0]]),
+            )
+            name = one(conn, "SELECT name FROM job_lines WHERE id = %s", line)
+            expected += (
+                f"; job line {line} ({name}) names worker mappings of another allocation run in "
+                f"excluded_worker_mapping_ids: {other.workers[0]}"
+            )
+        else:
+            included = [h.workers[1]]
+        run = one(
+            conn,
+            "INSERT INTO allocator_py_runs (allocation_run_id, included_worker_mappings) VALUES (%s, %s) RETURNING id",
+            h.allocation_run,
+            included,
+        )
+        return str(run), f"rows that belong to another allocation run: {expected}"
+
+    case.__name__ = f"preference_for_another_runs_line_and_{also}"
+    return case
+
+
 ALLOCATOR_CASES: list[Case] = [
     worker_rank("1e400"),
     worker_rank("1e-400"),
@@ -183,6 +228,9 @@ ALLOCATOR_CASES: list[Case] = [
     config_seconds_beyond_python_ints,
     eligibility_naming_another_runs_workers("included_worker_mapping_ids", 1),
     eligibility_naming_another_runs_workers("excluded_worker_mapping_ids", 5),
+    preference_for_another_runs_line(also="beyond_float8"),
+    preference_for_another_runs_line(also="eligibility"),
+    preference_for_another_runs_line(also="not_included"),
 ]
 
 

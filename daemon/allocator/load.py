@@ -31,6 +31,10 @@ from daemon.solving import BadInput
 _INT_DIGITS = sys.get_int_max_str_digits() or sys.maxsize
 
 
+# The columns of a rank query (see ``db.fetch_columns``): who and what as uuids, the rank.
+_RANK_COLUMNS = ["S16", "S16", ">f8"]
+
+
 def ranks(
     conn: psycopg.Connection[Any], name: str, params: dict[str, Any], who: Sequence[str], what: Sequence[str]
 ) -> RankTable:
@@ -40,7 +44,11 @@ def ranks(
     wrong on a freshly imported run whose statistics are not gathered yet (measured: a join
     on ``unnest(...) WITH ORDINALITY`` took 9 s instead of 2 s for 2.25 M rows before ANALYZE).
     """
-    who_uuid, what_uuid, rank = fetch_columns(conn, sql_text(name), params, ["S16", "S16", ">f8"])
+    return _rank_table(fetch_columns(conn, sql_text(name), params, _RANK_COLUMNS), who, what)
+
+
+def _rank_table(columns: list[Any], who: Sequence[str], what: Sequence[str]) -> RankTable:
+    who_uuid, what_uuid, rank = columns[: len(_RANK_COLUMNS)]
     return RankTable(uuid_positions(who_uuid, who), uuid_positions(what_uuid, what), rank.astype(np.float64))
 
 
@@ -77,9 +85,12 @@ def _load(conn: psycopg.Connection[Any], run_id: str) -> AllocatorInput:
     if unknown:
         listed = ", ".join(f"{what} {x}" for what, x in unknown[:20])
         raise BadInput(f"included ids that are not part of allocation run {allocation_run}: {listed}")
-    foreign = [r[0] for r in conn.execute(sql_text("allocator/foreign_rows"), base)]
-    if foreign:
-        raise BadInput("rows that belong to another allocation run: " + "; ".join(foreign))
+    id_arrays = conn.execute(sql_text("allocator/run_ids"), base).fetchone()
+    assert id_arrays is not None  # one row of three arrays, always
+    scope = {**base, **dict(zip(("run_workers", "run_lines", "run_preferencers"), id_arrays, strict=True))}
+    # The workers' preferences that name another run's job lines are counted by the pass that
+    # reads the preferences (worker_prefs.sql), below.
+    _check_foreign(conn, scope, preferences=False)
 
     # Earlier rounds' allocations, as a temp table dropped at commit: in an exclusive round
     # the worker and line queries both subtract them.
@@ -94,6 +105,7 @@ def _load(conn: psycopg.Connection[Any], run_id: str) -> AllocatorInput:
     if exclusive and not worker_ids:
         held = conn.execute(sql_text("allocator/earlier_round_workers")).fetchone()
         if held and held[0]:
+            _check_foreign(conn, scope, preferences=True)  # reported first, as always
             raise BadInput(
                 f"every worker of this round is already allocated by earlier rounds of the allocation run "
                 f"({held[0]} workers): there is no one left to allocate"
@@ -107,7 +119,7 @@ def _load(conn: psycopg.Connection[Any], run_id: str) -> AllocatorInput:
         if n_taken:
             taken[str(lid)] = int(n_taken)
     line_ids = tuple(line.id for line in lines)
-    ids = {**base, "workers": list(worker_ids), "lines": list(line_ids)}
+    ids = {**scope, "workers": list(worker_ids), "lines": list(line_ids)}
 
     preferencers = tuple(
         Preferencer(str(i), n, mj, mw) for i, n, mj, mw in conn.execute(sql_text("allocator/preferencers"), base)
@@ -123,7 +135,10 @@ def _load(conn: psycopg.Connection[Any], run_id: str) -> AllocatorInput:
         # A savepoint: a rank or weight that float8 cannot hold aborts only this, and the rows
         # at fault are then named from the same snapshot.
         with conn.transaction():
-            worker_prefs = ranks(conn, "allocator/worker_prefs", ids, worker_ids, line_ids)
+            *columns, n_foreign = fetch_columns(conn, sql_text("allocator/worker_prefs"), ids, _RANK_COLUMNS)
+            if n_foreign:
+                _check_foreign(conn, scope, preferences=True)
+            worker_prefs = _rank_table(columns, worker_ids, line_ids)
             preferencer_prefs = ranks(
                 conn,
                 "allocator/preferencer_prefs",
@@ -136,6 +151,8 @@ def _load(conn: psycopg.Connection[Any], run_id: str) -> AllocatorInput:
                 for p, w, j, wt in conn.execute(sql_text("allocator/weightings"), ids)
             )
     except psycopg.errors.NumericValueOutOfRange as e:
+        # The cast may fail before the count above: rows of another run are reported first.
+        _check_foreign(conn, scope, preferences=True)
         raise _beyond_float8(conn, {**ids, "preferencers": preferencer_ids}, e) from None
     return AllocatorInput(
         run_id=run_id,
@@ -168,6 +185,21 @@ def _load(conn: psycopg.Connection[Any], run_id: str) -> AllocatorInput:
         preferencer_taken_workers=sup_workers,
         preferencer_used_lines=sup_lines,
     )
+
+
+def _check_foreign(conn: psycopg.Connection[Any], scope: dict[str, Any], *, preferences: bool) -> None:
+    """Refuse the run if rows tie it to another allocation run (SPEC §8), naming them.
+
+    Without ``preferences`` the workers' preferences are not searched (worker_prefs.sql
+    counts those in its own pass); but once any other row is found, the message lists them
+    too, as one query over every kind of row always did.
+    """
+    query = sql_text("allocator/foreign_rows")
+    found = conn.execute(query, {**scope, "preferences": preferences}).fetchall()
+    if found and not preferences:
+        found = conn.execute(query, {**scope, "preferences": True}).fetchall()
+    if found:
+        raise BadInput("rows that belong to another allocation run: " + "; ".join(r[0] for r in found))
 
 
 def _beyond_float8(

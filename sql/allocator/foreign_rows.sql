@@ -1,19 +1,21 @@
 -- Rows that tie this allocation run to another one: preferences, weightings or eligibility
 -- naming lines or workers outside the run (SPEC §8). Reported, never silently ignored. (An
 -- eligibility id that names no worker mapping at all, one deleted since, is left alone.)
+-- The two preference tables, the large ones, are filtered on run_ids.sql's arrays (see there);
+-- the workers' preferences only when %(preferences)s: worker_prefs.sql counts those rows in
+-- its own pass over the table, and this query names them only if there are some.
 SELECT 'preference of worker mapping ' || p.worker_mapping || ' for job line ' || p.job_line
        || ' of allocation run ' || j.allocation_run
   FROM preference_worker_job_lines p
-  JOIN allocation_run_worker_mappings m ON m.id = p.worker_mapping
   JOIN job_lines j ON j.id = p.job_line
- WHERE m.allocation_run = %(allocation_run)s AND j.allocation_run <> %(allocation_run)s
+ WHERE %(preferences)s
+   AND p.worker_mapping = ANY (%(run_workers)s::uuid[]) AND p.job_line <> ALL (%(run_lines)s::uuid[])
 UNION ALL
 SELECT 'preferencer ' || p.preferencer || ' ranks worker mapping ' || p.worker_mapping
        || ' of allocation run ' || m.allocation_run
   FROM preference_preferencer_workers p
-  JOIN allocation_run_preferencers s ON s.id = p.preferencer
   JOIN allocation_run_worker_mappings m ON m.id = p.worker_mapping
- WHERE s.allocation_run = %(allocation_run)s AND m.allocation_run <> %(allocation_run)s
+ WHERE p.preferencer = ANY (%(run_preferencers)s::uuid[]) AND p.worker_mapping <> ALL (%(run_workers)s::uuid[])
 UNION ALL
 SELECT 'weighting ' || w.id || ' names a worker mapping or job line of another allocation run'
   FROM allocation_run_preferencer_weightings w
