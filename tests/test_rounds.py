@@ -443,6 +443,18 @@ def test_a_round_with_everyone_already_placed_says_so(db_url: str, conn: psycopg
     assert "every worker of this round is already allocated by earlier rounds" in row[1] and "(4 workers)" in row[1]
 
 
+def test_a_round_with_everyone_placed_and_a_bad_config_names_the_config(db_url: str, conn: psycopg.Connection) -> None:
+    # The row's own mistake comes first, whether or not the earlier round had finished when it
+    # was claimed (the fuzzed poison test saw either verdict, by timing).
+    h = seed_allocation(conn, workers=4, lines=2, capacity=2, seed=13)
+    solve_now(db_url, insert_round(conn, h, priority=10))
+    second = insert_round(conn, h, config=Jsonb({"max_seconds": -1}))
+    foreground.solve_run(Settings(database_url=as_daemon(db_url)), "allocator", second)
+    row = conn.execute("SELECT status, last_error FROM allocator_py_runs WHERE id = %s", (second,)).fetchone()
+    assert row is not None and row[0] == "FAILED"
+    assert "max_seconds" in row[1] and "already allocated" not in row[1], row[1]
+
+
 def test_solving_a_blocked_round_now_says_what_it_waits_for(
     db_url: str, conn: psycopg.Connection, kind: RunKind, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import psycopg
 
+from daemon.allocator.config import parse_config
 from daemon.allocator.data import (
     AllocatorInput,
     Eligibility,
@@ -106,6 +107,9 @@ def _load(conn: psycopg.Connection[Any], run_id: str) -> AllocatorInput:
         held = conn.execute(sql_text("allocator/earlier_round_workers")).fetchone()
         if held and held[0]:
             _check_foreign(conn, scope, preferences=True)  # reported first, as always
+            # The row's own config is the user's to mend whatever the rounds did: its error comes
+            # first, not a verdict that depends on whether an earlier round has finished yet.
+            parse_config(config)
             raise BadInput(
                 f"every worker of this round is already allocated by earlier rounds of the allocation run "
                 f"({held[0]} workers): there is no one left to allocate"
