@@ -14,6 +14,12 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 LOG_FORMATS = ("auto", "json", "console")
+
+# Allocator runs with more worker x line pairs than this take the sparse exact path when they
+# can (daemon/allocator/sparse.py). The solver process reads it from the environment it
+# inherits; the daemon checks it at start with the settings below.
+DENSE_MAX_PAIRS_ENV = "RECEPTORD_DENSE_MAX_PAIRS"
+DENSE_MAX_PAIRS = 10_000_000
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
@@ -66,6 +72,10 @@ class Settings:
                 parse_address(self.metrics_address)
             except ValueError as e:
                 found.append(f"{_env('metrics_address')}: {e}")
+        try:
+            dense_max_pairs()
+        except ValueError as e:
+            found.append(str(e))
         if self.log_format not in LOG_FORMATS:
             found.append(f"{_env('log_format')} must be one of {', '.join(LOG_FORMATS)}, got {self.log_format!r}")
         if self.log_level.lower() not in LOG_LEVELS:
@@ -86,6 +96,20 @@ class Settings:
                 continue
             values[f.name] = _parse(f.name, raw, f.type)
         return Settings(**values)
+
+
+def dense_max_pairs(env: Mapping[str, str] | None = None) -> int:
+    """``RECEPTORD_DENSE_MAX_PAIRS`` (default 10 M pairs); ValueError naming the problem."""
+    raw = (os.environ if env is None else env).get(DENSE_MAX_PAIRS_ENV)
+    if raw is None:
+        return DENSE_MAX_PAIRS
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{DENSE_MAX_PAIRS_ENV} must be a whole number of pairs, got {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"{DENSE_MAX_PAIRS_ENV} must not be negative, got {value}")
+    return value
 
 
 def parse_address(address: str) -> tuple[str, int]:

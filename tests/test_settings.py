@@ -47,3 +47,16 @@ def test_the_daemon_refuses_to_start_with_one_line_per_problem() -> None:
     )
     assert done.returncode == 2
     assert done.stderr == "receptord: RECEPTORD_POOL_SIZE must be at least 1, got 0\n"
+
+
+@pytest.mark.parametrize(
+    ("value", "named"), [("lots", "a whole number of pairs, got 'lots'"), ("-1", "not be negative")]
+)
+def test_a_bad_dense_path_threshold_is_refused_at_start(
+    monkeypatch: pytest.MonkeyPatch, value: str, named: str
+) -> None:
+    # Read by the solver process from its environment: unchecked, every large allocator run
+    # would fail on it instead.
+    monkeypatch.setenv("RECEPTORD_DENSE_MAX_PAIRS", value)
+    problems = Settings(database_url="postgresql:///x").problems()
+    assert len(problems) == 1 and "RECEPTORD_DENSE_MAX_PAIRS must" in problems[0] and named in problems[0]

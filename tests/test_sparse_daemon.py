@@ -15,6 +15,7 @@ from daemon.allocator.load import load
 from daemon.allocator.problem import Allocation
 from daemon.allocator.solve import solve
 from daemon.checks.allocation import check_allocation
+from daemon.settings import DENSE_MAX_PAIRS_ENV
 from daemon.solving import SolveContext
 from daemon.synthetic import seed_allocation
 from tests.daemons import DaemonProcess, enqueue, wait_final
@@ -67,9 +68,7 @@ def test_a_run_past_the_threshold_is_solved_exactly_on_the_hub_path(
                 (sup[0], h.workers[5], h.lines[6], 3),
             ],
         )
-    d = DaemonProcess(
-        db_url, "--pool-size", "1", log_dir=tmp_path, env={sparse.DENSE_MAX_PAIRS_ENV: str(WORKERS * LINES - 1)}
-    )
+    d = DaemonProcess(db_url, "--pool-size", "1", log_dir=tmp_path, env={DENSE_MAX_PAIRS_ENV: str(WORKERS * LINES - 1)})
     try:
         run_id = enqueue(conn, run, config=Jsonb({"rank_notation": "dense"}))
         assert wait_final(conn, run_id) == "COMPLETED", d.log()

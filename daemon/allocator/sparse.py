@@ -59,7 +59,6 @@ true one (``rounding_error_bound``).
 
 from __future__ import annotations
 
-import os
 import resource
 import time
 from collections import Counter
@@ -70,6 +69,7 @@ import numpy as np
 import numpy.typing as npt
 from ortools.graph.python import min_cost_flow
 
+from daemon import settings
 from daemon.allocator import costs
 from daemon.allocator.build import canonical, supervisor_caps
 from daemon.allocator.config import AllocatorConfig, parse_config
@@ -81,9 +81,6 @@ from daemon.allocator.validate import check_no_ties, check_ranks, check_sets, li
 from daemon.solving import BadInput, SolveContext, SolveOutcome
 
 METHOD = "min_cost_flow_hub"
-# Runs up to this many worker x line pairs take the dense path (it also explains its result).
-DENSE_MAX_PAIRS = 10_000_000
-DENSE_MAX_PAIRS_ENV = "RECEPTORD_DENSE_MAX_PAIRS"
 # Explicit arcs (ranked or weighted pairs, explicit workers' lines, hub → line arcs) this path
 # builds at most: about 40 bytes each in OR-Tools' graph and our arrays, so 1.6 GB.
 MAX_ARCS = 40_000_000
@@ -96,18 +93,13 @@ FloatArray = npt.NDArray[np.float64]
 
 
 def dense_max_pairs() -> int:
-    """The size (workers x lines) past which a run may take this path; ``RECEPTORD_DENSE_MAX_PAIRS``
-    overrides it in the solver's environment (tests force the path on small runs with it)."""
-    raw = os.environ.get(DENSE_MAX_PAIRS_ENV)
-    if raw is None:
-        return DENSE_MAX_PAIRS
+    """The size (workers x lines) past which a run may take this path: ``RECEPTORD_DENSE_MAX_PAIRS``
+    in the solver's environment (``settings.dense_max_pairs``; tests force the path on small
+    runs with it). A daemon refuses to start with a bad value; a foreground run fails."""
     try:
-        value = int(raw)
-    except ValueError:
-        raise BadInput(f"{DENSE_MAX_PAIRS_ENV} must be a whole number of pairs, got {raw!r}") from None
-    if value < 0:
-        raise BadInput(f"{DENSE_MAX_PAIRS_ENV} must not be negative, got {value}")
-    return value
+        return settings.dense_max_pairs()
+    except ValueError as e:
+        raise BadInput(str(e)) from None
 
 
 @dataclass(frozen=True)

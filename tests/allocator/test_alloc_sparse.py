@@ -22,6 +22,7 @@ from daemon.allocator.build import build_problem
 from daemon.allocator.data import AllocatorInput, Eligibility, Preferencer, Weighting
 from daemon.allocator.solve import solve
 from daemon.checks.allocation import check_allocation
+from daemon.settings import DENSE_MAX_PAIRS_ENV
 from daemon.solving import BadInput, SolveContext
 from tests.allocator.alloc_factory import make_input
 from tests.allocator.alloc_strategies import SETTINGS
@@ -157,7 +158,7 @@ def test_dispatch_follows_the_size_threshold(monkeypatch: pytest.MonkeyPatch) ->
     inp = _nrmp_like(60, 40, seed=3)
     dense = solve(inp, SolveContext())
     assert dense.metadata["method"] != sparse.METHOD
-    monkeypatch.setenv(sparse.DENSE_MAX_PAIRS_ENV, str(60 * 40 - 1))
+    monkeypatch.setenv(DENSE_MAX_PAIRS_ENV, str(60 * 40 - 1))
     hub = solve(inp, SolveContext())
     assert hub.metadata["method"] == sparse.METHOD
     assert "sparse hub path" in hub.metadata["explanations"]["skipped"]
@@ -176,7 +177,7 @@ def test_a_run_the_hub_cannot_take_falls_back_and_says_why(
     monkeypatch: pytest.MonkeyPatch, config: dict[str, Any], reason: str
 ) -> None:
     inp = _nrmp_like(30, 10, seed=4, config=config)
-    monkeypatch.setenv(sparse.DENSE_MAX_PAIRS_ENV, "1")
+    monkeypatch.setenv(DENSE_MAX_PAIRS_ENV, "1")
     out = solve(inp, SolveContext())
     assert out.status == "COMPLETED" and out.metadata["method"] != sparse.METHOD  # the dense path solved it
     with pytest.raises(BadInput, match=f"not solvable on the sparse path: {reason}"):
@@ -201,8 +202,8 @@ def test_an_impossible_run_is_diagnosed() -> None:
 
 
 def test_a_bad_threshold_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(sparse.DENSE_MAX_PAIRS_ENV, "lots")
-    with pytest.raises(BadInput, match=sparse.DENSE_MAX_PAIRS_ENV):
+    monkeypatch.setenv(DENSE_MAX_PAIRS_ENV, "lots")
+    with pytest.raises(BadInput, match=DENSE_MAX_PAIRS_ENV):
         solve(_nrmp_like(5, 5, seed=1), SolveContext())
 
 
