@@ -92,6 +92,7 @@ def solve(model: Model, options: dict[str, Any], ctx: SolveContext) -> Answer:
 
 
 def _child() -> None:
+    started = time.perf_counter()
     import ast
 
     import highspy
@@ -119,6 +120,9 @@ def _child() -> None:
         solution.col_value = got["start"].tolist()
         solution.value_valid = True
         highs.setSolution(solution)
+    # time_limit counts from the parent's call: reading and loading the model used some of it.
+    left = float(options["time_limit"]) - (time.perf_counter() - started)
+    highs.setOptionValue("time_limit", max(left, 0.1))
     highs.run()
     status = highs.getModelStatus()
     info = highs.getInfo()

@@ -2,7 +2,7 @@
 
 The classic MAX-HRT stability row for a pair (w, l), l with c seats, reads
 
-    c · (lines w has at least as good as l) + (workers on l that l likes at least as well as w) >= c
+    c · (lines w has at least as good as l) + (other workers on l that l likes at least as well) >= c
 
 ("at least as good" on both sides: with ties this is weak stability, SPEC §4.6). Written out,
 each row has a term per better line and per better worker: O(workers x lines) terms a row. As in
@@ -134,16 +134,19 @@ def stability_model(
         np.concatenate([-np.ones(n_pairs), np.ones(n_h), -np.ones(len(h_prev))]),
         (0.0, 0.0),
     )
-    # Stability: c · G[w, level_w(l)] + H[l, level_l(w)] >= c, where G can still be 0.
+    # Stability: c · G[w, level_w(l)] + H[l, level_l(w)] - x[w, l] >= c, where G can still be
+    # 0. H counts w itself, which the classic row does not: without the -x the row holds for
+    # the same integer points but its LP is weaker (x[w, l] counted c + 1 times), and the
+    # stable marriage polytope (stable_lp) is no longer integral.
     live = lv.worker_level < lv.worker_levels[lv.w] - 1
     n_live = int(live.sum())
     live_rows = np.arange(n_live, dtype=np.int64)
     c_live = capacity[lv.line[live]]
     r.add(
         n_live,
-        np.concatenate([live_rows, live_rows]),
-        np.concatenate([g0 + g_idx[live], h0 + h_idx[live]]),
-        np.concatenate([c_live, np.ones(n_live)]),
+        np.concatenate([live_rows, live_rows, live_rows]),
+        np.concatenate([g0 + g_idx[live], h0 + h_idx[live], pair[live]]),
+        np.concatenate([c_live, np.ones(n_live), -np.ones(n_live)]),
         (c_live, np.inf),
     )
     if extra_rows is not None:
