@@ -1,4 +1,4 @@
-"""`python -m bench [queue|allocator|explain|planner|planner_reading] ...`: run the named benchmarks
+"""`python -m bench [queue|allocator|explain|planner|planner_reading|stability] ...`: run the named benchmarks
 (all by default)."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from bench import allocator, explain, planner, queue
+from bench import allocator, explain, planner, queue, stability
 
 BENCHMARKS = {
     "queue": queue.main,
@@ -14,6 +14,7 @@ BENCHMARKS = {
     "explain": explain.main,
     "planner": planner.main,
     "planner_reading": planner.reading_main,
+    "stability": stability.main,
 }
 
 

@@ -10,9 +10,12 @@ when side constraints need it (line caps, overlapping worker caps, stability):
    faster than the flow; otherwise counting arguments may prove infeasibility at once;
 3. min-cost flow on the relaxation (capacities, must-fill, single-level worker caps): its
    optimum is the answer when nothing else applies, and otherwise a lower bound;
-4. a feasible starting solution (``hints``), then CP-SAT from it until max_seconds;
-5. whichever of CP-SAT's best and the starting solution is cheaper is the answer, FEASIBLE
-   unless CP-SAT proved it OPTIMAL. When building the CP-SAT model alone would use up the
+4. a feasible starting solution (``hints``), then CP-SAT from it until max_seconds; except
+   weak stability, which goes to HiGHS (``stable``: an LP proves strict-preference instances,
+   a MIP with the classic stability rows the rest), where CP-SAT's bound barely moved (issue
+   14: 24.8 % gap at 200 x 200 after 55 s), with CP-SAT only if HiGHS errs;
+5. whichever of the solver's best and the starting solution is cheaper is the answer, FEASIBLE
+   unless the solver proved it OPTIMAL. When building the CP-SAT model alone would use up the
    time, the starting solution is the answer without CP-SAT.
 
 A stop request (cancellation, lost lease, shutdown) is honoured between stages, and inside
