@@ -1,13 +1,14 @@
 """Weak stability's HiGHS paths (issue 14): the one-seat-copies LP without ties (stable_lp), the
 MIP with ties or caps (stable_mip), against brute force, the CP-SAT model and the checker.
 
-Mutations these catch (each checked by hand: make the change, see a test here fail):
-- dropping the MIP's stability rows (stable_mip.stability_model: ``live`` all False) — the
-  brute-force properties and ``test_mip_removes_the_blocking_pair``;
-- dropping the copy side (H) or the worker side (G) of a row — the same tests;
-- the LP restricted to the worker-optimal matching only (hi = lo in stable_lp) — the strict
-  brute-force property, which then finds a cheaper stable allocation;
-- OPTIMAL reported from a time-limited MIP (stable_mip status) — ``test_cut_short_is_feasible``.
+Mutations these catch (each made by hand, a test seen failing, then restored):
+- no stability rows in the MIP (stable_mip.stability_model: ``live`` all False) —
+  ``test_mip_removes_the_blocking_pair`` and the brute-force property with ties;
+- the row counting the pair twice (no ``-x`` term): the LP is no longer integral and the run
+  falls back to the MIP — ``test_lp_proves_a_medium_instance``;
+- the LP restricted to the worker-optimal matching (stable_lp: ``hi = lo``) —
+  ``test_lp_gives_the_lines_their_say``;
+- a time-limited solution reported OPTIMAL (highs_process) — ``test_cut_short_...``.
 """
 
 from __future__ import annotations
@@ -108,10 +109,11 @@ def test_mip_with_ties_equals_brute_force_and_cp_sat(inp: AllocatorInput) -> Non
 
 
 def test_mip_removes_the_blocking_pair() -> None:
-    # Line a's supervisor prefers w1, but giving a to w2 is cheaper; line b ties both workers.
+    # Line a's supervisor prefers w1, but a to w2 is cheaper (w2's fallback, b, is its 3rd
+    # choice; c has no seat); b has no supervisor, so it ties both workers: the MIP's domain.
     inp = make_input(
-        {"w1": {"a": 1, "b": 2}, "w2": {"a": 1, "b": 2}},
-        {"a": 1, "b": 1},
+        {"w1": {"a": 1, "b": 2, "c": 3}, "w2": {"a": 1, "c": 2, "b": 3}},
+        {"a": 1, "b": 1, "c": 0},
         config={"preferencer_weight": 0, "stability": "weak"},
         preferencers=[Preferencer("s", "S")],
         line_preferencers=[("a", "s")],
