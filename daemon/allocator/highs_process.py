@@ -47,9 +47,7 @@ class Model:
 class Answer:
     status: str  # OPTIMAL, INFEASIBLE, FEASIBLE (a solution, not proven), UNKNOWN, ERROR
     values: npt.NDArray[np.float64] | None  # column values when there is a solution
-    objective: float
     dual_bound: float  # the MIP's (or the LP's) lower bound; -inf if none
-    seconds: float
 
 
 class _Killer:
@@ -62,7 +60,6 @@ class _Killer:
 
 def solve(model: Model, options: dict[str, Any], ctx: SolveContext) -> Answer:
     """Solve ``model`` with these HiGHS options (``time_limit`` among them) in a child."""
-    started = time.perf_counter()
     buffer = io.BytesIO()
     arrays = {k: v for k, v in vars(model).items() if v is not None}
     np.savez(buffer, **arrays, options=np.array(repr(options)))
@@ -78,17 +75,15 @@ def solve(model: Model, options: dict[str, Any], ctx: SolveContext) -> Answer:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.communicate()
-        return Answer("UNKNOWN", None, float("nan"), float("-inf"), time.perf_counter() - started)
+        return Answer("UNKNOWN", None, float("-inf"))
     if proc.returncode != 0:
         status = "UNKNOWN" if ctx.stop_requested() else "ERROR"
         if status == "ERROR":
             sys.stderr.write(err.decode(errors="replace")[-2000:])
-        return Answer(status, None, float("nan"), float("-inf"), time.perf_counter() - started)
+        return Answer(status, None, float("-inf"))
     got = np.load(io.BytesIO(out))
     values = got["values"] if got["has_values"] else None
-    return Answer(
-        str(got["status"]), values, float(got["objective"]), float(got["dual_bound"]), time.perf_counter() - started
-    )
+    return Answer(str(got["status"]), values, float(got["dual_bound"]))
 
 
 def _child() -> None:
@@ -146,7 +141,6 @@ def _child() -> None:
         status=np.array(name),
         has_values=np.array(feasible),
         values=values,
-        objective=np.array(info.objective_function_value),
         dual_bound=np.array(bound),
     )
     sys.stdout.buffer.write(out.getvalue())
