@@ -1,12 +1,12 @@
-"""`python -m bench [queue|allocator|nrmp|explain|planner|planner_reading|xlsx] ...`: run the named
-benchmarks (all by default). `python -m bench allocator L XL` runs only those allocator tiers (not saved)."""
+"""`python -m bench [queue|allocator|nrmp|stability|explain|planner|planner_reading|xlsx] ...`: run the
+named benchmarks (all by default). `python -m bench allocator L XL` runs only those allocator tiers (not saved)."""
 
 from __future__ import annotations
 
 import logging
 import sys
 
-from bench import allocator, explain, nrmp, planner, queue, xlsx
+from bench import allocator, explain, nrmp, planner, queue, stability, xlsx
 
 BENCHMARKS = {
     "queue": queue.main,
@@ -16,6 +16,7 @@ BENCHMARKS = {
     "planner": planner.main,
     "planner_reading": planner.reading_main,
     "xlsx": xlsx.main,
+    "stability": stability.main,
 }
 
 

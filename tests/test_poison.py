@@ -177,7 +177,8 @@ def config_not_an_object(conn: Conn) -> tuple[str, str, list[str]]:
 
 
 def more_search_workers_than_cp_sat_takes(conn: Conn) -> tuple[str, str, list[str]]:
-    # CP-SAT (stability needs it) calls so many workers an invalid model: a key error, not a crash.
+    # CP-SAT (line caps, and the fallback for stability) calls so many workers an invalid model:
+    # a key error, not a crash.
     h = hospital(conn)
     run = enqueue(conn, h.allocation_run, config=Jsonb({"stability": "weak", "num_workers": 100_000}))
     return run, "FAILED", [f"config key 'num_workers' must be within [1, {MAX_NUM_WORKERS}], got 100000"]

@@ -74,7 +74,7 @@ CASES: list[tuple[dict[str, Any], int | None, tuple[str, ...], str]] = [
     ({}, None, (), "linear_sum_assignment"),
     ({}, None, ("l5",), "min_cost_flow"),
     ({}, 2, (), "cp_sat"),
-    ({"stability": "weak"}, 2, (), "cp_sat"),
+    ({"stability": "weak"}, 2, (), "highs_mip"),
 ]
 
 

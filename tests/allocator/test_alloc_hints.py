@@ -63,7 +63,9 @@ def test_feasible_hint_answers_when_cp_sat_finds_nothing(monkeypatch: pytest.Mon
     def nothing(*_: Any, **__: Any) -> CpSatResult:
         return CpSatResult("UNKNOWN", None, None, 0.0, 0, 0.0)
 
+    # Weak stability goes to HiGHS (daemon.allocator.stable), the rest to CP-SAT: neither answers.
     monkeypatch.setattr(solve_module, "solve_cp_sat", nothing)
+    monkeypatch.setattr(solve_module, "solve_stable", nothing)
     inp = _random(3, 6, 6, config={"stability": "weak"})
     out = solve_checked(inp)
     assert out.status == "COMPLETED"
@@ -94,5 +96,9 @@ def test_feasibility_gate_agrees_with_the_checker(inp: AllocatorInput) -> None:
 
 def test_cp_sat_skipped_when_its_model_cannot_be_built_in_time(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(solve_module, "estimated_build_seconds", lambda _: 1e9)
-    out = solve_checked(_random(4, 6, 6, config={"stability": "weak"}))
+    # Line caps: a CP-SAT model (weak stability goes to HiGHS, whose model builds vectorised).
+    sups = [Preferencer(f"s{k}", f"S{k}", max_job_lines=2) for k in range(3)]
+    out = solve_checked(
+        _random(1, 9, 15, preferencers=sups, line_preferencers=[(f"l{j}", f"s{j % 3}") for j in range(12)])
+    )
     assert out.metadata["cp_sat_status"] == "SKIPPED" and out.metadata["solution_source"] == "hint"
