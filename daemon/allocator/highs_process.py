@@ -5,12 +5,17 @@ dynamic loader reuses whichever was loaded first, so the two cannot share a proc
 either first and the other fails with an undefined symbol). The solve process has OR-Tools
 loaded, so the model goes, as plain arrays, to ``python -m daemon.allocator.highs_process``,
 which solves it and sends back the column values and the bounds. A stop request kills the
-child (``ctx.bind_solver``): a stopped run is discarded anyway.
+child (``ctx.bind_solver``): a stopped run is discarded anyway. The child also dies with the
+solver process that started it (kill -9 and the memory watchdog included): no HiGHS keeps
+solving, and holding memory, for a run nobody waits for.
 """
 
 from __future__ import annotations
 
+import ctypes
 import io
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -22,6 +27,7 @@ import numpy.typing as npt
 
 from daemon.solving import SolveContext
 
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 # Extra wall time the child gets past its own time limit (start-up, reading, postsolve) before
 # it is killed.
 _GRACE_SECONDS = 10.0
@@ -64,7 +70,7 @@ def solve(model: Model, options: dict[str, Any], ctx: SolveContext) -> Answer:
     arrays = {k: v for k, v in vars(model).items() if v is not None}
     np.savez(buffer, **arrays, options=np.array(repr(options)))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "daemon.allocator.highs_process"],
+        [sys.executable, "-m", "daemon.allocator.highs_process", str(os.getpid())],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -86,8 +92,24 @@ def solve(model: Model, options: dict[str, Any], ctx: SolveContext) -> Answer:
     return Answer(str(got["status"]), values, float(got["dual_bound"]))
 
 
+def _die_with(parent: int) -> None:
+    """SIGKILL this process when ``parent`` dies (Linux PR_SET_PDEATHSIG; elsewhere nothing).
+
+    Set by the child itself rather than in a ``preexec_fn``, which is unsafe in a parent with
+    threads (the solver process has its watchers); the parent may have died before the call,
+    so its pid is checked after it."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:
+        os._exit(1)
+
+
 def _child() -> None:
     started = time.perf_counter()
+    _die_with(int(sys.argv[1]))
     import ast
 
     import highspy
