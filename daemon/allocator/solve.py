@@ -259,6 +259,7 @@ def _with_cp_sat(
         ctx=ctx,
         deadline=started + problem.config.max_seconds,
     )
+    engine = "cp_sat" if result.method.startswith("cp_sat") else "highs"  # whose figures these are
     meta = report.metadata(
         problem,
         line_of,
@@ -269,9 +270,9 @@ def _with_cp_sat(
         extra={
             "build_seconds": build_seconds,
             "solutions": result.solutions,
-            "cp_sat_status": result.status,
-            "cp_sat_seconds": result.wall_seconds,
-            "cp_sat_workers": result.workers,
+            f"{engine}_status": result.status,
+            f"{engine}_seconds": result.wall_seconds,
+            f"{engine}_workers": result.workers,
             "solution_source": source,
             **extra,
         },

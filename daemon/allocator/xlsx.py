@@ -841,6 +841,7 @@ _SUMMARY_FIELDS: tuple[tuple[str, str, str | None], ...] = (
     ("solve_seconds", "solve seconds", "seconds"),
     ("build_seconds", "build seconds", "seconds"),
     ("cp_sat_seconds", "CP-SAT seconds", "seconds"),
+    ("highs_seconds", "HiGHS seconds", "seconds"),
     ("solutions", "CP-SAT solutions", None),
     ("hinted", "CP-SAT hinted by min-cost flow", None),
     ("rounding_error_bound", "rounding error bound", None),

@@ -121,6 +121,8 @@ def test_mip_removes_the_blocking_pair() -> None:
     )
     out = solve_checked(inp)
     assert out.metadata["method"] == "highs_mip" and out.metadata["status"] == "OPTIMAL"
+    # The search's own figures are named for the solver that made them.
+    assert out.metadata["highs_status"] == "OPTIMAL" and "cp_sat_status" not in out.metadata
     assert placed(out)["w1"] == "a"
 
 
