@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+import zipfile
 from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 import numpy as np
 import openpyxl
 import pytest
+import xlsxwriter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -423,6 +425,60 @@ def test_not_a_workbook(tmp_path: Path) -> None:
 
 
 # ----------------------------------------------------------------------------- results and the example
+
+
+def _xlsxwriter_book(
+    path: Path, sheets: Sheets, formula: tuple[str, int, int, str] | None = None, *, inline: bool = False
+) -> Path:
+    """``sheets`` written by xlsxwriter; ``formula`` = (sheet, row, column, cached value): a
+    formula cell there with that result, as Excel saves a formula that failed; ``inline``:
+    text in the sheet's own XML (as the streamed export writes it), not in shared strings."""
+    with xlsxwriter.Workbook(str(path), {"constant_memory": inline}) as wb:
+        for name, rows in sheets.items():
+            ws = wb.add_worksheet(name)
+            for i, row in enumerate(rows):
+                for j, value in enumerate(row):
+                    if formula is not None and (name, i, j) == formula[:3]:
+                        ws.write_formula(i, j, "=#REF!", None, formula[3])
+                    elif value is not None:
+                        ws.write(i, j, value)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("sheet", "row", "column", "cell"),
+    [
+        ("job_lines", 1, 2, "C2"),  # max_n_workers: read as blank, the default 1 stood in
+        ("allocator_py_runs", 1, 1, "B2"),
+        ("preference_worker_job_lines", 3, 2, "C4"),
+    ],
+)
+def test_an_error_cell_is_refused_naming_it(tmp_path: Path, sheet: str, row: int, column: int, cell: str) -> None:
+    sheets = base_sheets()
+    sheets["job_lines"] = [["id", "name", "max_n_workers"], ["a", "Line A", 2], ["b", "Line B", 2]]
+    path = _xlsxwriter_book(tmp_path / "in.xlsx", sheets, (sheet, row, column, "#REF!"))
+    with pytest.raises(BadInput, match=rf"sheet '{sheet}' cell {cell}: an error value #REF!"):
+        read_workbook(path)
+
+
+def test_text_that_looks_like_an_error_cell_is_text(tmp_path: Path) -> None:
+    sheets = base_sheets()
+    sheets["job_lines"][1][1] = '<c r="A1" t="e"> not an error'
+    path = _xlsxwriter_book(tmp_path / "in.xlsx", sheets, inline=True)
+    assert read_workbook(path).lines[0].name == '<c r="A1" t="e"> not an error'
+
+
+def test_a_workbook_with_a_broken_sheet_is_bad_input(tmp_path: Path) -> None:
+    good = _xlsxwriter_book(tmp_path / "good.xlsx", base_sheets())
+    broken = tmp_path / "broken.xlsx"
+    with zipfile.ZipFile(good) as zin, zipfile.ZipFile(broken, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "xl/worksheets/sheet3.xml":
+                data = data[: len(data) // 2]  # cut mid-element
+            zout.writestr(item, data)
+    with pytest.raises(BadInput, match=r"sheet 'job_lines' is not readable"):
+        read_workbook(broken)
 
 
 def test_shipped_example_is_what_its_module_generates(tmp_path: Path) -> None:
