@@ -507,12 +507,24 @@ def solve_flow(sp: SparseProblem) -> tuple[IntArray, npt.NDArray[np.bool_]] | No
     via_hub = np.zeros(n_w, dtype=bool)
     entered = hub_workers[mcf.flows(in_arcs) > 0]
     via_hub[entered] = True
-    seats = mcf.flows(out_arcs)
-    for h in range(n_hubs):
-        mine = entered[sp.hub_of[entered] == h]
-        out = hub_idx == h
-        line_of[mine] = np.repeat(hub_line[out], seats[out])
+    hub_workers_in, hub_seats = _match_hubs(sp.hub_of[entered], entered, hub_line, mcf.flows(out_arcs))
+    line_of[hub_workers_in] = hub_seats
     return line_of, via_hub
+
+
+def _match_hubs(hub_in: IntArray, entered: IntArray, hub_line: IntArray, seats: IntArray) -> tuple[IntArray, IntArray]:
+    """Match the workers entering each hub to the seats leaving it: (workers, their lines).
+
+    ``entered`` (ascending) entered hubs ``hub_in``; the hub → line arcs are sorted by hub, then
+    line (``hub_line``, with ``seats`` flowing on each). Within a hub, workers in canonical order
+    take its seats in line order. By flow conservation each hub's seats equal its workers, so
+    grouping the workers by hub (a stable sort) lines them up with the arcs' seats repeated in
+    arc order: one sort, no pass per hub."""
+    workers = entered[np.argsort(hub_in, kind="stable")]
+    lines = np.repeat(hub_line, seats)
+    if len(workers) != len(lines):
+        raise RuntimeError("internal error: hub inflow and outflow differ")
+    return workers, lines
 
 
 def _diagnosis(sp: SparseProblem) -> list[str]:

@@ -216,3 +216,49 @@ def test_same_input_same_output_whatever_the_row_order() -> None:
     again = sparse.build_sparse(dataclasses.replace(inp, worker_prefs=shuffled))
     second = sparse.solve_sparse(again, SolveContext(), started=0.0)  # type: ignore[arg-type]
     assert first.payload.allocations == second.payload.allocations
+
+
+def _match_hubs_per_hub(
+    hub_in: np.ndarray, entered: np.ndarray, hub_idx: np.ndarray, hub_line: np.ndarray, seats: np.ndarray
+) -> dict[int, int]:
+    """The reference decoding: one pass per hub (the quadratic loop ``_match_hubs`` replaced)."""
+    out: dict[int, int] = {}
+    for h in range(int(hub_idx.max(initial=-1)) + 1):
+        mine = entered[hub_in == h]
+        lines = np.repeat(hub_line[hub_idx == h], seats[hub_idx == h])
+        out.update(zip(mine.tolist(), lines.tolist(), strict=True))
+    return out
+
+
+def _hub_flow(n_hubs: int, n_lines: int, per_hub: int, seed: int) -> tuple[np.ndarray, ...]:
+    """A consistent hub flow: arcs sorted by hub then line, seats per hub = its entering workers."""
+    rng = np.random.default_rng(seed)
+    hub_idx = np.repeat(np.arange(n_hubs), n_lines)
+    hub_line = np.tile(np.arange(n_lines), n_hubs)
+    seats = np.zeros(len(hub_idx), dtype=np.int64)
+    for h in range(n_hubs):
+        np.add.at(seats, h * n_lines + rng.integers(0, n_lines, per_hub), 1)
+    hub_in = rng.permutation(np.repeat(np.arange(n_hubs), per_hub))
+    entered = np.sort(rng.choice(10 * len(hub_in), size=len(hub_in), replace=False)).astype(np.int64)
+    return hub_in, entered, hub_idx, hub_line, seats
+
+
+def test_hub_matching_is_the_per_hub_matching() -> None:
+    for seed in range(5):
+        hub_in, entered, hub_idx, hub_line, seats = _hub_flow(7, 5, 6, seed)
+        workers, lines = sparse._match_hubs(hub_in, entered, hub_line, seats)
+        assert dict(zip(workers.tolist(), lines.tolist(), strict=True)) == _match_hubs_per_hub(
+            hub_in, entered, hub_idx, hub_line, seats
+        )
+
+
+def test_hub_matching_is_not_hubs_times_arcs() -> None:
+    """4,000 hubs x 100 lines: a pass per hub over every arc was 1.6 G comparisons (seconds);
+    one stable sort takes milliseconds."""
+    import time
+
+    hub_in, entered, _, hub_line, seats = _hub_flow(4_000, 100, 10, 0)
+    started = time.perf_counter()
+    workers, lines = sparse._match_hubs(hub_in, entered, hub_line, seats)
+    assert time.perf_counter() - started < 0.5
+    assert len(workers) == len(lines) == 40_000
