@@ -78,12 +78,19 @@ from daemon.allocator.eligibility import eligibility_matrix, merged_rules
 from daemon.allocator.problem import Allocation, AllocatorResult, SupervisorCaps, needs_cp_sat
 from daemon.allocator.report import rank_key
 from daemon.allocator.validate import check_no_ties, check_ranks, check_sets, listing
-from daemon.solving import BadInput, SolveContext, SolveOutcome
+from daemon.solving import BadInput, SolveContext, SolveOutcome, check_size
 
 METHOD = "min_cost_flow_hub"
 # Explicit arcs (ranked or weighted pairs, explicit workers' lines, hub → line arcs) this path
-# builds at most: about 40 bytes each in OR-Tools' graph and our arrays, so 1.6 GB.
+# builds at most. Peak RSS of whole runs (45,000 workers x 6,400 lines, 4 ranks each, n workers
+# excluded by name from one line): 6.64 M arcs 1.12 GB, 19.4 M arcs 2.86 GB, 38.6 M arcs
+# 5.47 GB; about 136 bytes an arc (OR-Tools' graph, its solver's arrays and ours) over a
+# 0.2 GB base. So 40 M arcs need about 5.7 GB.
 MAX_ARCS = 40_000_000
+# The estimate ``check_size`` compares with the solver's memory limit (address space, which runs
+# above RSS: thread stacks, allocator arenas, mapped libraries): measured figures plus headroom.
+BYTES_PER_ARC = 160
+BASE_BYTES = 512 * 2**20
 # OR-Tools' cost scaling multiplies costs by about twice the node count; keep that in int64
 # with room to spare.
 _MAX_COST_PRODUCT = 2**61
@@ -315,9 +322,11 @@ def _classes(
     return rows, row_of, hub_of, explicit
 
 
-def build_sparse(inp: AllocatorInput) -> SparseProblem | Declined:
+def build_sparse(inp: AllocatorInput, ctx: SolveContext | None = None) -> SparseProblem | Declined:
     """Validate ``inp`` (BadInput names the rows at fault) and build the hub network's data;
-    Declined when the reduction does not apply or would not be small."""
+    Declined when the reduction does not apply or would not be small. With ``ctx``, a network
+    estimated (``BYTES_PER_ARC``) to exceed its memory limit is refused (BadInput) as soon as
+    its arc count is known, before anything of that size is built."""
     cfg = parse_config(inp.config)
     check_sets(inp)
     if cfg.stability != "none":
@@ -360,6 +369,13 @@ def build_sparse(inp: AllocatorInput) -> SparseProblem | Declined:
         return Declined(
             f"{n_explicit:,} workers named in eligibility rules or with positive pair weightings, "
             f"{n_hubs:,} eligibility classes and the ranked pairs need about {arcs:,} arcs, more than {MAX_ARCS:,}"
+        )
+    if ctx is not None:
+        arcs += n_w + n_l  # worker → hub and line → sink arcs
+        check_size(
+            ctx,
+            BASE_BYTES + arcs * BYTES_PER_ARC,
+            f"{n_w:,} workers x {n_l:,} job lines on the sparse hub path (about {arcs:,} arcs)",
         )
 
     # Explicit pairs: ranked by the worker, by a supervisor of the line, weighted; and every

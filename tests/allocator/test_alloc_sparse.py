@@ -262,3 +262,17 @@ def test_hub_matching_is_not_hubs_times_arcs() -> None:
     workers, lines = sparse._match_hubs(hub_in, entered, hub_line, seats)
     assert time.perf_counter() - started < 0.5
     assert len(workers) == len(lines) == 40_000
+
+
+def test_a_hub_network_over_the_memory_limit_is_refused_before_it_is_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The arc count is known before the network is built: past the solver's memory limit the
+    run is refused with check_size's BadInput, not a std::bad_alloc minutes later."""
+    inp = _nrmp_like(60, 40, seed=3)
+    small = sparse.BASE_BYTES + 100 * sparse.BYTES_PER_ARC  # the run has about 500 arcs
+    too_large = r"too large for one solver process: 60 workers x 40 job lines on the sparse hub"
+    with pytest.raises(BadInput, match=too_large):
+        sparse.build_sparse(inp, SolveContext(memory_limit=small))
+    monkeypatch.setenv(DENSE_MAX_PAIRS_ENV, "1")
+    with pytest.raises(BadInput, match=r"sparse hub path \(about [0-9,]+ arcs\) needs about"):
+        solve(inp, SolveContext(memory_limit=small))
+    assert solve(inp, SolveContext(memory_limit=10 * small)).metadata["method"] == sparse.METHOD
