@@ -239,6 +239,13 @@ class _Supervision:
         out[has] = total[has] / n[has]
         return out
 
+    def ranked_pair_count(self, n_workers: int) -> int:
+        """How many entries ``ranked_pairs`` has (before merging duplicates), without them:
+        per supervisor, the workers it ranked times its lines."""
+        n_sups = len(self.budget)
+        ranked = np.bincount(self.rank_key // n_workers, minlength=n_sups)
+        return int((ranked * self.lines_of_sup[1]).sum())
+
     def ranked_pairs(self, n_workers: int, n_lines: int) -> IntArray:
         """worker * n_lines + line for every worker a supervisor ranked and each of its lines."""
         ranked_by = self.rank_key // n_workers
@@ -363,8 +370,9 @@ def build_sparse(inp: AllocatorInput, ctx: SolveContext | None = None) -> Sparse
     elig_rows, row_of, hub_of, explicit = _classes(inp, worker_ids, line_ids, explicit)
     n_hubs = int(hub_of.max(initial=-1)) + 1
     n_explicit = int(explicit.sum())
-    supervised = sup.ranked_pairs(n_w, n_l)  # a supervisor's ranked workers on each of its lines
-    arcs = n_explicit * n_l + n_hubs * n_l + len(who) + len(supervised) + len(weight_key)
+    # A supervisor's ranked workers on each of its lines: counted first, expanded only once the
+    # run is known to fit (one supervisor ranking 45,000 workers on 6,400 lines is 288 M pairs).
+    arcs = n_explicit * n_l + n_hubs * n_l + len(who) + sup.ranked_pair_count(n_w) + len(weight_key)
     if arcs > MAX_ARCS:
         return Declined(
             f"{n_explicit:,} workers named in eligibility rules or with positive pair weightings, "
@@ -378,6 +386,7 @@ def build_sparse(inp: AllocatorInput, ctx: SolveContext | None = None) -> Sparse
             f"{n_w:,} workers x {n_l:,} job lines on the sparse hub path (about {arcs:,} arcs)",
         )
 
+    supervised = sup.ranked_pairs(n_w, n_l)
     # Explicit pairs: ranked by the worker, by a supervisor of the line, weighted; and every
     # line of an explicit worker. Ineligible pairs get no arc.
     every = np.flatnonzero(explicit)

@@ -18,7 +18,8 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from daemon.allocator import sparse
-from daemon.allocator.build import build_problem
+from daemon.allocator.build import build_problem, canonical
+from daemon.allocator.config import parse_config
 from daemon.allocator.data import AllocatorInput, Eligibility, Preferencer, Weighting
 from daemon.allocator.solve import solve
 from daemon.checks.allocation import check_allocation
@@ -276,3 +277,40 @@ def test_a_hub_network_over_the_memory_limit_is_refused_before_it_is_built(monke
     with pytest.raises(BadInput, match=r"sparse hub path \(about [0-9,]+ arcs\) needs about"):
         solve(inp, SolveContext(memory_limit=small))
     assert solve(inp, SolveContext(memory_limit=10 * small)).metadata["method"] == sparse.METHOD
+
+
+def test_a_supervisor_ranking_everyone_everywhere_is_declined_before_expanding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One supervisor on 1,000 lines ranking 20,000 workers: 20 M (worker, line) pairs, which
+    the arc count must decline from their count, before any array of them exists (160 MB each;
+    at 45,000 x 6,400 the expansion peaked at 9.2 GB before the decline)."""
+    import tracemalloc
+
+    workers = [f"w{i:05d}" for i in range(20_000)]
+    lines = [f"l{j:04d}" for j in range(1_000)]
+    inp = make_input(
+        {w: {} for w in workers},
+        dict.fromkeys(lines, 10),
+        workers=workers,
+        preferencers=[Preferencer("boss", "Boss")],
+        line_preferencers=[(ln, "boss") for ln in lines],
+        sup_ranks={"boss": {w: float(i + 1) for i, w in enumerate(workers)}},
+    )
+    monkeypatch.setattr(sparse, "MAX_ARCS", 1_000_000)
+    tracemalloc.start()
+    try:
+        declined = sparse.build_sparse(inp)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert isinstance(declined, sparse.Declined) and "20,001,000 arcs, more than 1,000,000" in declined.reason
+    assert peak < 40 * 2**20, f"{peak / 2**20:.0f} MiB traced while declining"
+
+
+def test_the_supervised_pair_count_is_the_expansions_length() -> None:
+    inp = _nrmp_like(30, 10, seed=4)
+    worker_ids, new_w = canonical(inp.worker_ids)
+    line_index = {lid: i for i, lid in enumerate(canonical(inp.line_ids)[0])}
+    sup = sparse._supervision(inp, parse_config(inp.config), new_w, line_index)
+    assert sup.ranked_pair_count(len(worker_ids)) == len(sup.ranked_pairs(len(worker_ids), len(line_index))) == 30
