@@ -314,3 +314,25 @@ def test_the_supervised_pair_count_is_the_expansions_length() -> None:
     line_index = {lid: i for i, lid in enumerate(canonical(inp.line_ids)[0])}
     sup = sparse._supervision(inp, parse_config(inp.config), new_w, line_index)
     assert sup.ranked_pair_count(len(worker_ids)) == len(sup.ranked_pairs(len(worker_ids), len(line_index))) == 30
+
+
+def test_workers_with_the_same_eligibility_share_a_hub(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rule excluding 30 named workers from one line, and every worker with its own tag set:
+    two eligibility patterns, so two hubs; no arcs to every line for the named workers (30 x 20
+    = 600) nor a hub per tag class (11 x 20 = 220), together over the budget set here."""
+    base = _nrmp_like(50, 20, seed=5)
+    tags = {w: frozenset({f"own{i}", "t"}) for i, w in enumerate(base.worker_ids)}
+    rules = (
+        Eligibility("l000", excluded_workers=frozenset(base.worker_ids[:30])),
+        # Ten tag sets the rules tell apart (own40..own49), all with the same eligibility.
+        Eligibility("l001", excluded_tags=frozenset({"t"}), included_tags=frozenset(f"own{i}" for i in range(40, 50))),
+    )
+    inp = dataclasses.replace(base, eligibility=rules, worker_tags=tags)
+    monkeypatch.setattr(sparse, "MAX_ARCS", 500)
+    sp = sparse.build_sparse(inp)
+    assert isinstance(sp, sparse.SparseProblem)
+    assert int(sp.hub_of.max()) + 1 == 2 and (sp.hub_of >= 0).all()
+    out = sparse.solve_sparse(sp, SolveContext(), started=0.0)
+    dense = solve(inp, SolveContext())
+    assert abs(out.metadata["objective"] - dense.metadata["objective"]) <= out.metadata["rounding_error_bound"]
+    assert check_allocation(inp, out.payload.allocations).violations == ()
