@@ -161,7 +161,7 @@ def solve(inp: AllocatorInput, ctx: SolveContext) -> SolveOutcome:
     workers, lines = len(inp.worker_ids), len(inp.line_ids)
     declined = ""
     if workers * lines > sparse.dense_max_pairs():
-        hub = sparse.build_sparse(inp)
+        hub = sparse.build_sparse(inp, ctx)
         if isinstance(hub, sparse.SparseProblem):
             return sparse.solve_sparse(hub, ctx, started=started)
         declined = f" (not solvable on the sparse path: {hub.reason})"

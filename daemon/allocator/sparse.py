@@ -18,11 +18,12 @@ worker, and no weighting names the pair. Their cost is separable:
                   worker part a(w)                    line part b(l)
 
 with S(l) the mean over the line's supervisors of each one's unranked budget ((W+1)/2 for a
-line without supervisors). So every unranked pair routes through one hub node per
-eligibility class: worker → hub at a(w), hub → line at b(l) (capacity: the line's seats). Only
-pairs some side ranked, or a weighting names, get an explicit worker → line arc at their true
-cost. Lines → (their capped supervisor →) sink carry the seats, must-fill lower bounds and
-supervisor ``max_workers`` exactly as in ``flow``.
+line without supervisors). So every unranked pair routes through a hub node: one hub per
+distinct eligibility row (the set of lines a worker may take), worker → its row's hub at a(w),
+hub → line at b(l) (capacity: the line's seats). Only pairs some side ranked, or a weighting
+names, get an explicit worker → line arc at their true cost. Lines → (their capped supervisor
+→) sink carry the seats, must-fill lower bounds and supervisor ``max_workers`` exactly as in
+``flow``.
 
 Why the optimum is exact. Write H(w, l) for the hub route's cost and c(w, l) for the true cost
 (in integer units, see below). (1) For every eligible pair, H(w, l) >= c(w, l): an unranked
@@ -30,21 +31,22 @@ pair costs exactly H; for an explicit pair each term of c is at most H's, becaus
 rank is strictly better than the ranker's budget (normalised ranks are at most k, the budget
 (N+k+1)/2 > k; x^p is increasing) and a pair weighting is <= 0 — a worker with a POSITIVE
 pair weighting therefore gets no hub arc at all, only explicit arcs to every line it may
-take. (2) A hub reaches only lines every worker of its class may take (eligibility below).
-Hence any flow decomposes into an allocation (match each hub's incoming workers to its
-outgoing seats in any order: the cost is a(w) + b(l) whatever the matching) whose true cost
-is at most the flow's; and every allocation is a flow of exactly its true cost (explicit pairs
-on their arcs, unranked pairs through their worker's hub). The least flow and the least
-allocation therefore have the same cost, and the allocation decoded from an optimal flow is
-optimal.
+take. (2) A hub reaches exactly the lines every worker routed through it may take: all its
+workers share one eligibility row. Hence any flow decomposes into an allocation (match each
+hub's incoming workers to its outgoing seats in any order: the cost is a(w) + b(l) whatever
+the matching) whose true cost is at most the flow's; and every allocation is a flow of exactly
+its true cost (explicit pairs on their arcs, unranked pairs through their worker's hub). The
+least flow and the least allocation therefore have the same cost, and the allocation decoded
+from an optimal flow is optimal.
 
-Eligibility. Workers named in a rule's included/excluded lists, and workers with a positive
-pair weighting, are "explicit workers": arcs to every line they may take, no hub. Every other
-worker's eligibility depends only on its tags among those the rules mention (SPEC §4.4 steps
-3-6), so those workers fall into classes by that tag set, one hub per class, reaching exactly
-the lines the class may take (``eligibility.eligibility_matrix`` on one representative per
-class, the same code as the dense path). Runs whose explicit workers or classes would need
-more than ``MAX_ARCS`` arcs are declined.
+Eligibility. A worker no rule names by id has the eligibility of its tags among those the
+rules mention (SPEC §4.4 steps 3-6): one row per such tag set, from one representative. A
+worker a rule includes or excludes by id gets its own row. Rows come from
+``eligibility.eligibility_matrix`` (the same code as the dense path), and identical rows are
+merged: a rule excluding 10,000 named workers from one line, or 45,000 distinct tag sets
+with two eligibility patterns, make two hubs. Workers with a positive pair weighting are the
+only "explicit workers" (arcs to every line they may take, no hub). Runs whose explicit
+workers, hubs and ranked pairs would need more than ``MAX_ARCS`` arcs are declined.
 
 Integer costs. Worker part and line part are scaled (x 1,000,000 unless huge costs force it
 down) and rounded separately, so the comparison (1) holds after rounding too (rounding is
@@ -78,12 +80,19 @@ from daemon.allocator.eligibility import eligibility_matrix, merged_rules
 from daemon.allocator.problem import Allocation, AllocatorResult, SupervisorCaps, needs_cp_sat
 from daemon.allocator.report import rank_key
 from daemon.allocator.validate import check_no_ties, check_ranks, check_sets, listing
-from daemon.solving import BadInput, SolveContext, SolveOutcome
+from daemon.solving import BadInput, SolveContext, SolveOutcome, check_size
 
 METHOD = "min_cost_flow_hub"
 # Explicit arcs (ranked or weighted pairs, explicit workers' lines, hub → line arcs) this path
-# builds at most: about 40 bytes each in OR-Tools' graph and our arrays, so 1.6 GB.
+# builds at most. Peak RSS of whole runs (45,000 workers x 6,400 lines, 4 ranks each, n workers
+# excluded by name from one line): 6.64 M arcs 1.12 GB, 19.4 M arcs 2.86 GB, 38.6 M arcs
+# 5.47 GB; about 136 bytes an arc (OR-Tools' graph, its solver's arrays and ours) over a
+# 0.2 GB base. So 40 M arcs need about 5.7 GB.
 MAX_ARCS = 40_000_000
+# The estimate ``check_size`` compares with the solver's memory limit (address space, which runs
+# above RSS: thread stacks, allocator arenas, mapped libraries): measured figures plus headroom.
+BYTES_PER_ARC = 160
+BASE_BYTES = 512 * 2**20
 # OR-Tools' cost scaling multiplies costs by about twice the node count; keep that in int64
 # with room to spare.
 _MAX_COST_PRODUCT = 2**61
@@ -119,9 +128,9 @@ class SparseProblem:
     capacity: IntArray  # seats left per line after earlier exclusive rounds
     must_fill: npt.NDArray[np.bool_]
     supervisors: tuple[SupervisorCaps, ...]  # binding caps only, none on lines (needs_cp_sat)
-    elig_rows: npt.NDArray[np.bool_]  # [row, line]: one row per class, then per named worker
+    elig_rows: npt.NDArray[np.bool_]  # [row, line]: distinct eligibility rows, hub h's is row h
     row_of: IntArray  # per worker, its row of ``elig_rows``
-    hub_of: IntArray  # per worker, its class's hub; -1 for explicit workers
+    hub_of: IntArray  # per worker, its row's hub; -1 for explicit workers
     budget: FloatArray  # per worker, the unranked budget (its rank on a hub pair)
     hub_cost: FloatArray  # per worker, true cost of an unranked pair less the line part below
     hub_line_view: FloatArray  # per line, S(l): its view of a worker it did not rank
@@ -232,6 +241,13 @@ class _Supervision:
         out[has] = total[has] / n[has]
         return out
 
+    def ranked_pair_count(self, n_workers: int) -> int:
+        """How many entries ``ranked_pairs`` has (before merging duplicates), without them:
+        per supervisor, the workers it ranked times its lines."""
+        n_sups = len(self.budget)
+        ranked = np.bincount(self.rank_key // n_workers, minlength=n_sups)
+        return int((ranked * self.lines_of_sup[1]).sum())
+
     def ranked_pairs(self, n_workers: int, n_lines: int) -> IntArray:
         """worker * n_lines + line for every worker a supervisor ranked and each of its lines."""
         ranked_by = self.rank_key // n_workers
@@ -286,9 +302,12 @@ def _weights(
 
 def _classes(
     inp: AllocatorInput, worker_ids: tuple[str, ...], line_ids: tuple[str, ...], explicit: npt.NDArray[np.bool_]
-) -> tuple[npt.NDArray[np.bool_], IntArray, IntArray, npt.NDArray[np.bool_]]:
-    """Eligibility rows (one per tag class, then one per named worker), each worker's row, its
-    hub (its class; -1 for explicit workers) and the updated explicit mask (named workers)."""
+) -> tuple[npt.NDArray[np.bool_], IntArray, IntArray]:
+    """Distinct eligibility rows, each worker's row and its hub (-1 for ``explicit`` workers).
+
+    Rows are computed for one representative per tag class and for each worker an eligibility
+    rule names, then identical rows merged: one hub per distinct row some hub worker has (those
+    rows first, so hub h's row is row h)."""
     merged = merged_rules(inp.eligibility, {lid: i for i, lid in enumerate(line_ids)})
     named_ids = set().union(*(r.included_workers | r.excluded_workers for r in merged.values()))
     mentioned = frozenset().union(*(r.included_tags | r.excluded_tags for r in merged.values()))
@@ -296,11 +315,9 @@ def _classes(
     representatives: list[str] = []
     named: list[str] = []
     row_of = np.empty(len(worker_ids), dtype=np.int64)
-    explicit = explicit.copy()
     named_rows: list[int] = []
     for w, wid in enumerate(worker_ids):
         if wid in named_ids:
-            explicit[w] = True
             named_rows.append(w)
             named.append(wid)
             continue
@@ -311,13 +328,23 @@ def _classes(
         row_of[w] = c
     row_of[named_rows] = len(representatives) + np.arange(len(named_rows))
     rows = eligibility_matrix((*representatives, *named), line_ids, inp.worker_tags, inp.eligibility)
-    hub_of = np.where(explicit, -1, row_of)
-    return rows, row_of, hub_of, explicit
+    # Merge identical rows (compared packed, 8 lines a byte); np.unique's order is deterministic.
+    _, first, distinct = np.unique(np.packbits(rows, axis=1), axis=0, return_index=True, return_inverse=True)
+    row_of = distinct.reshape(-1)[row_of]
+    used = np.zeros(len(first), dtype=bool)
+    used[row_of[~explicit]] = True
+    order = np.concatenate([np.flatnonzero(used), np.flatnonzero(~used)])
+    renumber = np.empty(len(order), dtype=np.int64)
+    renumber[order] = np.arange(len(order))
+    row_of = renumber[row_of]
+    return rows[first[order]], row_of, np.where(explicit, -1, row_of)
 
 
-def build_sparse(inp: AllocatorInput) -> SparseProblem | Declined:
+def build_sparse(inp: AllocatorInput, ctx: SolveContext | None = None) -> SparseProblem | Declined:
     """Validate ``inp`` (BadInput names the rows at fault) and build the hub network's data;
-    Declined when the reduction does not apply or would not be small."""
+    Declined when the reduction does not apply or would not be small. With ``ctx``, a network
+    estimated (``BYTES_PER_ARC``) to exceed its memory limit is refused (BadInput) as soon as
+    its arc count is known, before anything of that size is built."""
     cfg = parse_config(inp.config)
     check_sets(inp)
     if cfg.stability != "none":
@@ -351,17 +378,26 @@ def build_sparse(inp: AllocatorInput) -> SparseProblem | Declined:
     # A positive pair weighting makes that pair dearer than its hub route: no hub for them.
     explicit = np.zeros(n_w, dtype=bool)
     explicit[weight_key[weight > 0] // n_l] = True
-    elig_rows, row_of, hub_of, explicit = _classes(inp, worker_ids, line_ids, explicit)
+    elig_rows, row_of, hub_of = _classes(inp, worker_ids, line_ids, explicit)
     n_hubs = int(hub_of.max(initial=-1)) + 1
     n_explicit = int(explicit.sum())
-    supervised = sup.ranked_pairs(n_w, n_l)  # a supervisor's ranked workers on each of its lines
-    arcs = n_explicit * n_l + n_hubs * n_l + len(who) + len(supervised) + len(weight_key)
+    # A supervisor's ranked workers on each of its lines: counted first, expanded only once the
+    # run is known to fit (one supervisor ranking 45,000 workers on 6,400 lines is 288 M pairs).
+    arcs = n_explicit * n_l + n_hubs * n_l + len(who) + sup.ranked_pair_count(n_w) + len(weight_key)
     if arcs > MAX_ARCS:
         return Declined(
-            f"{n_explicit:,} workers named in eligibility rules or with positive pair weightings, "
-            f"{n_hubs:,} eligibility classes and the ranked pairs need about {arcs:,} arcs, more than {MAX_ARCS:,}"
+            f"{n_explicit:,} workers with positive pair weightings, {n_hubs:,} distinct eligibility rows "
+            f"and the ranked pairs need about {arcs:,} arcs, more than {MAX_ARCS:,}"
+        )
+    if ctx is not None:
+        arcs += n_w + n_l  # worker → hub and line → sink arcs
+        check_size(
+            ctx,
+            BASE_BYTES + arcs * BYTES_PER_ARC,
+            f"{n_w:,} workers x {n_l:,} job lines on the sparse hub path (about {arcs:,} arcs)",
         )
 
+    supervised = sup.ranked_pairs(n_w, n_l)
     # Explicit pairs: ranked by the worker, by a supervisor of the line, weighted; and every
     # line of an explicit worker. Ineligible pairs get no arc.
     every = np.flatnonzero(explicit)
@@ -474,7 +510,7 @@ def solve_flow(sp: SparseProblem) -> tuple[IntArray, npt.NDArray[np.bool_]] | No
         np.ones(len(hub_workers), np.int64),
         sp.hub_worker_int[hub_workers],
     )
-    # Hub → every line its class may take (rows 0..n_hubs-1 of elig_rows are the classes).
+    # Hub → every line its workers may take (rows 0..n_hubs-1 of elig_rows are the hubs').
     hub_idx, hub_line = np.nonzero(sp.elig_rows[:n_hubs] & (sp.capacity > 0)[None, :])
     out_arcs = mcf.add_arcs_with_capacity_and_unit_cost(
         hub0 + hub_idx, n_w + hub_line, sp.capacity[hub_line], sp.hub_line_int[hub_line]
@@ -507,12 +543,24 @@ def solve_flow(sp: SparseProblem) -> tuple[IntArray, npt.NDArray[np.bool_]] | No
     via_hub = np.zeros(n_w, dtype=bool)
     entered = hub_workers[mcf.flows(in_arcs) > 0]
     via_hub[entered] = True
-    seats = mcf.flows(out_arcs)
-    for h in range(n_hubs):
-        mine = entered[sp.hub_of[entered] == h]
-        out = hub_idx == h
-        line_of[mine] = np.repeat(hub_line[out], seats[out])
+    hub_workers_in, hub_seats = _match_hubs(sp.hub_of[entered], entered, hub_line, mcf.flows(out_arcs))
+    line_of[hub_workers_in] = hub_seats
     return line_of, via_hub
+
+
+def _match_hubs(hub_in: IntArray, entered: IntArray, hub_line: IntArray, seats: IntArray) -> tuple[IntArray, IntArray]:
+    """Match the workers entering each hub to the seats leaving it: (workers, their lines).
+
+    ``entered`` (ascending) entered hubs ``hub_in``; the hub → line arcs are sorted by hub, then
+    line (``hub_line``, with ``seats`` flowing on each). Within a hub, workers in canonical order
+    take its seats in line order. By flow conservation each hub's seats equal its workers, so
+    grouping the workers by hub (a stable sort) lines them up with the arcs' seats repeated in
+    arc order: one sort, no pass per hub."""
+    workers = entered[np.argsort(hub_in, kind="stable")]
+    lines = np.repeat(hub_line, seats)
+    if len(workers) != len(lines):
+        raise RuntimeError("internal error: hub inflow and outflow differ")
+    return workers, lines
 
 
 def _diagnosis(sp: SparseProblem) -> list[str]:
