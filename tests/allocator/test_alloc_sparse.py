@@ -253,18 +253,6 @@ def test_hub_matching_is_the_per_hub_matching() -> None:
         )
 
 
-def test_hub_matching_is_not_hubs_times_arcs() -> None:
-    """4,000 hubs x 100 lines: a pass per hub over every arc was 1.6 G comparisons (seconds);
-    one stable sort takes milliseconds."""
-    import time
-
-    hub_in, entered, _, hub_line, seats = _hub_flow(4_000, 100, 10, 0)
-    started = time.perf_counter()
-    workers, lines = sparse._match_hubs(hub_in, entered, hub_line, seats)
-    assert time.perf_counter() - started < 0.5
-    assert len(workers) == len(lines) == 40_000
-
-
 def test_a_hub_network_over_the_memory_limit_is_refused_before_it_is_built(monkeypatch: pytest.MonkeyPatch) -> None:
     """The arc count is known before the network is built: past the solver's memory limit the
     run is refused with check_size's BadInput, not a std::bad_alloc minutes later."""
