@@ -576,6 +576,21 @@ def _diagnosis(sp: SparseProblem) -> list[str]:
     closed = [sp.line_ids[ln] for ln in np.flatnonzero(sp.must_fill & (sp.capacity == 0)).tolist()]
     if closed:
         reasons.append(f"must-have job lines with no seats left: {listing(closed)}")
+    # The dense path's counting checks that need no worker x line matrix (diagnose.precheck).
+    n_must = int(sp.must_fill.sum())
+    if n_must > sp.n_workers:
+        reasons.append(f"{n_must} must-have job lines but only {sp.n_workers} workers")
+    reachable = sp.elig_rows[np.unique(sp.row_of)].any(axis=0)
+    unfillable = [sp.line_ids[ln] for ln in np.flatnonzero(sp.must_fill & (sp.capacity > 0) & ~reachable).tolist()]
+    if unfillable:
+        reasons.append(f"must-have job lines no worker is eligible for: {listing(unfillable)}")
+    for sup in sp.supervisors:
+        must = int(sp.must_fill[sup.lines].sum())
+        if sup.max_new_workers is not None and sup.max_new_workers < must:
+            reasons.append(
+                f"preferencer {sup.name!r} ({sup.id}) has {must} must-have lines but max_workers leaves "
+                f"{sup.max_new_workers} worker(s) for them"
+            )
     return reasons or [
         "seats, eligibility, must-have job lines and supervisor max_workers caps cannot all be met "
         "(the min-cost flow has no feasible flow)"

@@ -202,6 +202,26 @@ def test_an_impossible_run_is_diagnosed() -> None:
     assert out.error is not None and "40 workers but only 30 seats" in out.error
 
 
+def test_an_impossible_run_names_what_the_dense_path_names() -> None:
+    # Must-have lines beyond the workers, one no worker may take, a cap below its must-haves:
+    # counted without a matrix, worded as diagnose.precheck words them.
+    lines = {"a": 1, "b": 1, "c": 1, "d": 1}
+    ranks = {"w1": {"a": 1.0}, "w2": {"b": 1.0}}
+    inp = make_input(
+        ranks,
+        lines,
+        must=("a", "b", "c"),
+        preferencers=[Preferencer("s", "Dr S", max_workers=1)],
+        line_preferencers=[("a", "s"), ("b", "s")],
+        eligibility=[Eligibility("c", included_workers=frozenset({"nobody"}))],
+    )
+    out = sparse.solve_sparse(sparse.build_sparse(inp), SolveContext(), started=0.0)  # type: ignore[arg-type]
+    assert out.status == "INFEASIBLE" and out.error is not None
+    assert "3 must-have job lines but only 2 workers" in out.error
+    assert "must-have job lines no worker is eligible for: c" in out.error
+    assert "preferencer 'Dr S' (s) has 2 must-have lines but max_workers leaves 1 worker(s)" in out.error
+
+
 def test_a_bad_threshold_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(DENSE_MAX_PAIRS_ENV, "lots")
     with pytest.raises(BadInput, match=DENSE_MAX_PAIRS_ENV):
