@@ -8,8 +8,9 @@ The classic MAX-HRT stability row for a pair (w, l), l with c seats, reads
 each row has a term per better line and per better worker: O(workers x lines) terms a row. As in
 ``model.py``, the sums are chained prefix sums instead: continuous G[w, j] = Σ x over w's lines
 at levels 0..j and H[l, k] = Σ x over l's workers at levels 0..k (``stability.Levels``), each
-defined from the previous one, so every stability row has two terms and the LP relaxation is
-unchanged. Rows whose worker side is w's last level always hold (G = 1) and are left out.
+defined from the previous one, so every stability row has three terms (c·G + H - x >= c: H
+counts w itself, the classic row does not) and the LP relaxation is unchanged. Rows whose
+worker side is w's last level always hold (G = 1) and are left out.
 
 The objective is the integer objective (``cost_int``, tie-break jitter included) divided by
 ``Problem.unit``. HiGHS stops at an absolute gap of ``Problem.rounding_bound``: finer than the
