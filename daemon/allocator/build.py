@@ -86,7 +86,22 @@ def _preferencer_view(
     pref_index = {pid: i for i, pid in enumerate(pref_ids)}
     pairs = sorted({(line_index[lid], pref_index[p]) for lid, p in inp.line_preferencers if lid in line_index})
     pair_arr = np.array(pairs, dtype=np.int64).reshape(-1, 2)
-    # Weightings of workers or lines outside this run cannot affect it.
+    global_w, pair_weights = split_weightings(inp, worker_index, line_index)
+    return costs.preferencer_costs(
+        costs.normalise(who, new_w[what], rank, (len(pref_ids), len(worker_index))).rank,
+        n_lines=len(line_index),
+        line_preferencers=(pair_arr[:, 0], pair_arr[:, 1]),
+        global_weights=global_w,
+        pair_weights=pair_weights,
+    )
+
+
+def split_weightings(
+    inp: AllocatorInput, worker_index: dict[str, int], line_index: dict[str, int]
+) -> tuple[npt.NDArray[np.float64], tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]]:
+    """Per worker the sum of its global weightings; the pair weightings as (worker, line,
+    weight) columns, repeats not summed. Weightings of workers or lines outside the run
+    cannot affect it."""
     global_w = np.zeros(len(worker_index), dtype=np.float64)
     specific: list[tuple[int, int, float]] = []
     for wt in inp.weightings:
@@ -98,13 +113,7 @@ def _preferencer_view(
         elif wt.job_line in line_index:
             specific.append((w, line_index[wt.job_line], wt.weight))
     rows = np.array(specific, dtype=np.float64).reshape(-1, 3)
-    return costs.preferencer_costs(
-        costs.normalise(who, new_w[what], rank, (len(pref_ids), len(worker_index))).rank,
-        n_lines=len(line_index),
-        line_preferencers=(pair_arr[:, 0], pair_arr[:, 1]),
-        global_weights=global_w,
-        pair_weights=(rows[:, 0].astype(np.int64), rows[:, 1].astype(np.int64), rows[:, 2]),
-    )
+    return global_w, (rows[:, 0].astype(np.int64), rows[:, 1].astype(np.int64), rows[:, 2])
 
 
 def build_problem(inp: AllocatorInput) -> Problem:

@@ -73,7 +73,7 @@ from ortools.graph.python import min_cost_flow
 
 from daemon import settings
 from daemon.allocator import costs
-from daemon.allocator.build import canonical, supervisor_caps
+from daemon.allocator.build import canonical, split_weightings, supervisor_caps
 from daemon.allocator.config import AllocatorConfig, parse_config
 from daemon.allocator.data import AllocatorInput
 from daemon.allocator.eligibility import eligibility_matrix, merged_rules
@@ -282,21 +282,10 @@ def _weights(
     inp: AllocatorInput, worker_index: dict[str, int], line_index: dict[str, int]
 ) -> tuple[FloatArray, IntArray, FloatArray]:
     """Per worker its global weightings' sum; the (worker, line) pair weightings summed, as
-    sorted keys and values. Weightings of workers or lines outside the run cannot matter."""
-    n_l = len(line_index)
-    global_w = np.zeros(len(worker_index))
-    keys, values = [], []
-    for wt in inp.weightings:
-        w = worker_index.get(wt.worker)
-        if w is None:
-            continue
-        if wt.job_line is None:
-            global_w[w] += wt.weight
-        elif wt.job_line in line_index:
-            keys.append(w * n_l + line_index[wt.job_line])
-            values.append(wt.weight)
-    unique, inverse = np.unique(np.array(keys, dtype=np.int64), return_inverse=True)
-    summed = np.bincount(inverse, weights=np.array(values, dtype=np.float64), minlength=len(unique))
+    sorted keys and values."""
+    global_w, (w_idx, l_idx, weight) = split_weightings(inp, worker_index, line_index)
+    unique, inverse = np.unique(w_idx * len(line_index) + l_idx, return_inverse=True)
+    summed = np.bincount(inverse, weights=weight, minlength=len(unique))
     return global_w, unique.astype(np.int64), summed.astype(np.float64)
 
 
