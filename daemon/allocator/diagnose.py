@@ -9,11 +9,13 @@ every worker and one covering every must-fill line has one doing both (Mendelsoh
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
 import numpy.typing as npt
 from ortools.graph.python import max_flow
 
-from daemon.allocator.problem import Problem
+from daemon.allocator.problem import Problem, SupervisorCaps
 from daemon.allocator.validate import listing
 
 
@@ -24,28 +26,54 @@ def _names(problem: Problem, lines: npt.NDArray[np.int64] | list[int]) -> str:
 def precheck(problem: Problem) -> list[str]:
     """Counting arguments that prove infeasibility without a solve (empty when none applies)."""
     open_ = problem.eligible & (problem.capacity > 0)[None, :]
+    return counting(
+        capacity=problem.capacity,
+        must_fill=problem.must_fill,
+        supervisors=problem.supervisors,
+        placeable=open_.any(axis=1),
+        reachable=open_.any(axis=0),
+        worker_name=lambda w: problem.worker_ids[w],
+        line_name=problem.line_label,
+    )
+
+
+def counting(
+    *,
+    capacity: npt.NDArray[np.int64],
+    must_fill: npt.NDArray[np.bool_],
+    supervisors: Sequence[SupervisorCaps],
+    placeable: npt.ArrayLike,
+    reachable: npt.ArrayLike,
+    worker_name: Callable[[int], str],
+    line_name: Callable[[int], str],
+) -> list[str]:
+    """``precheck`` on what it needs of a run, so the sparse path (no worker x line matrix) says
+    the same: ``placeable`` per worker, it has an eligible line with seats; ``reachable`` per
+    line, some worker is eligible for it."""
+    placeable, reachable = np.asarray(placeable, dtype=bool), np.asarray(reachable, dtype=bool)
+    n_workers = len(placeable)
     out: list[str] = []
-    stranded = np.flatnonzero(~open_.any(axis=1))
+    stranded = np.flatnonzero(~placeable)
     if stranded.size:
         out.append(
             f"{stranded.size} worker(s) have no eligible job line with seats left: "
-            + listing(problem.worker_ids[w] for w in stranded)
+            + listing(worker_name(int(w)) for w in stranded)
         )
-    seats = int(problem.capacity.sum())
-    if seats < problem.n_workers:
-        out.append(f"total capacity is {seats} seat(s) for {problem.n_workers} workers")
-    n_must = int(problem.must_fill.sum())
-    if n_must > problem.n_workers:
-        out.append(f"{n_must} must-have job lines but only {problem.n_workers} workers")
-    closed = np.flatnonzero(problem.must_fill & (problem.capacity == 0))
+    seats = int(capacity.sum())
+    if seats < n_workers:
+        out.append(f"total capacity is {seats} seat(s) for {n_workers} workers")
+    n_must = int(must_fill.sum())
+    if n_must > n_workers:
+        out.append(f"{n_must} must-have job lines but only {n_workers} workers")
+    closed = np.flatnonzero(must_fill & (capacity == 0))
     if closed.size:
-        out.append("must-have job lines with no seats: " + _names(problem, closed))
-    unfillable = np.flatnonzero(problem.must_fill & ~open_.any(axis=0) & (problem.capacity > 0))
+        out.append("must-have job lines with no seats: " + listing(line_name(int(ln)) for ln in closed))
+    unfillable = np.flatnonzero(must_fill & ~reachable & (capacity > 0))
     if unfillable.size:
-        out.append("must-have job lines no worker is eligible for: " + _names(problem, unfillable))
-    out.extend(_capped_seats(problem))
-    for sup in problem.supervisors:
-        must = int(problem.must_fill[sup.lines].sum())
+        out.append("must-have job lines no worker is eligible for: " + listing(line_name(int(ln)) for ln in unfillable))
+    out.extend(_capped_seats(capacity, supervisors, n_workers))
+    for sup in supervisors:
+        must = int(must_fill[sup.lines].sum())
         who = f"preferencer {sup.name!r} ({sup.id})"
         if sup.max_new_workers is not None and sup.max_new_workers < must:
             out.append(
@@ -56,7 +84,7 @@ def precheck(problem: Problem) -> list[str]:
     return out
 
 
-def _capped_seats(problem: Problem) -> list[str]:
+def _capped_seats(capacity: npt.NDArray[np.int64], supervisors: Sequence[SupervisorCaps], n_workers: int) -> list[str]:
     """Too few seats once the supervisors' caps are applied.
 
     Per capped supervisor, the most workers its lines can take: seats on lines used in
@@ -64,24 +92,24 @@ def _capped_seats(problem: Problem) -> list[str]:
     Summed with the seats of uncapped lines this bounds the workers placeable (lines under
     several capped supervisors are counted more than once, which keeps it a valid bound).
     """
-    capped = np.zeros(problem.n_lines, dtype=bool)
+    capped = np.zeros(len(capacity), dtype=bool)
     bound = 0
-    for sup in problem.supervisors:
+    for sup in supervisors:
         capped[sup.lines] = True
-        seats = problem.capacity[sup.lines]
+        seats = capacity[sup.lines]
         most = int(seats[~sup.fresh].sum())
         fresh = np.sort(seats[sup.fresh])[::-1]
         most += int(fresh[: sup.max_new_lines].sum() if sup.max_new_lines is not None else fresh.sum())
         if sup.max_new_workers is not None:
             most = min(most, sup.max_new_workers)
         bound += most
-    bound += int(problem.capacity[~capped].sum())
-    if bound >= problem.n_workers:
+    bound += int(capacity[~capped].sum())
+    if bound >= n_workers:
         return []
-    caps = listing(f"{s.name!r} ({s.id})" for s in problem.supervisors)
+    caps = listing(f"{s.name!r} ({s.id})" for s in supervisors)
     return [
         f"the max_job_lines/max_workers caps of preferencers {caps} leave at most "
-        f"{bound} seat(s) for {problem.n_workers} workers"
+        f"{bound} seat(s) for {n_workers} workers"
     ]
 
 

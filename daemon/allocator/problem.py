@@ -153,13 +153,18 @@ class Problem:
         return 2.0 * self.n_workers / self.scale
 
     def line_label(self, line: int) -> str:
-        return f"{self.line_names[line]!r} ({self.line_ids[line]})"
+        return line_label(self.line_names[line], self.line_ids[line])
 
     @property
     def needs_cp_sat(self) -> bool:
         """False when the problem is a pure transportation problem that min-cost flow solves
         (see ``needs_cp_sat``)."""
         return needs_cp_sat(self.config.stability, self.supervisors, self.n_lines)
+
+
+def line_label(name: str, line_id: str) -> str:
+    """How diagnoses name a job line."""
+    return f"{name!r} ({line_id})"
 
 
 def needs_cp_sat(stability: str, supervisors: tuple[SupervisorCaps, ...], n_lines: int) -> bool:

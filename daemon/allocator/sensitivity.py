@@ -77,7 +77,7 @@ class Residual:
     def __init__(self, problem: Problem, line_of: IntArray, check: Callable[[], None] = lambda: None) -> None:
         self.problem, self.line_of, self._check = problem, line_of, check
         n_l = problem.n_lines
-        parent = parents(problem)
+        parent = parents(problem.supervisors, problem.n_lines)
         sups = sorted(set(parent[parent >= 0].tolist()))
         self.sink = n_l + len(sups)
         n = self.sink + 1

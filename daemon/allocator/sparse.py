@@ -76,10 +76,12 @@ from daemon.allocator import costs
 from daemon.allocator.build import canonical, split_weightings, supervisor_caps
 from daemon.allocator.config import AllocatorConfig, parse_config
 from daemon.allocator.data import AllocatorInput
+from daemon.allocator.diagnose import counting
 from daemon.allocator.eligibility import eligibility_matrix, merged_rules
-from daemon.allocator.problem import Allocation, AllocatorResult, SupervisorCaps, needs_cp_sat
+from daemon.allocator.flow import solve_to_sink
+from daemon.allocator.problem import Allocation, AllocatorResult, SupervisorCaps, line_label, needs_cp_sat
 from daemon.allocator.report import rank_key
-from daemon.allocator.validate import check_no_ties, check_ranks, check_sets, listing
+from daemon.allocator.validate import check_no_ties, check_ranks, check_sets
 from daemon.solving import BadInput, SolveContext, SolveOutcome, check_size
 
 METHOD = "min_cost_flow_hub"
@@ -125,6 +127,7 @@ class SparseProblem:
     config: AllocatorConfig
     worker_ids: tuple[str, ...]
     line_ids: tuple[str, ...]
+    line_names: tuple[str, ...]
     capacity: IntArray  # seats left per line after earlier exclusive rounds
     must_fill: npt.NDArray[np.bool_]
     supervisors: tuple[SupervisorCaps, ...]  # binding caps only, none on lines (needs_cp_sat)
@@ -451,6 +454,7 @@ def build_sparse(inp: AllocatorInput, ctx: SolveContext | None = None) -> Sparse
         config=cfg,
         worker_ids=worker_ids,
         line_ids=line_ids,
+        line_names=tuple(ln.name for ln in lines),
         capacity=capacity,
         must_fill=must_fill,
         supervisors=supervisors,
@@ -471,24 +475,14 @@ def build_sparse(inp: AllocatorInput, ctx: SolveContext | None = None) -> Sparse
     )
 
 
-def _parents(sp: SparseProblem) -> IntArray:
-    """Per line: its capped supervisor (at most one: ``needs_cp_sat`` declined others), or -1."""
-    parent = np.full(sp.n_lines, -1, dtype=np.int64)
-    for s, cap in enumerate(sp.supervisors):
-        if cap.max_new_workers is not None:
-            parent[cap.lines] = s
-    return parent
-
-
 def solve_flow(sp: SparseProblem) -> tuple[IntArray, npt.NDArray[np.bool_]] | None:
     """Per worker its line, and whether it got it through its hub; None if no allocation exists.
 
-    Nodes: workers, lines, hubs, capped supervisors, sink. Must-fill lines and supervisor caps
-    as in ``flow.solve_flow``."""
+    Nodes: workers, lines, hubs, capped supervisors, sink; ``flow.solve_to_sink`` adds the
+    line → supervisor → sink part (must-fill lines and caps) as for the dense network."""
     n_w, n_l = sp.n_workers, sp.n_lines
     n_hubs = int(sp.hub_of.max(initial=-1)) + 1
-    hub0, sup0 = n_w + n_l, n_w + n_l + n_hubs
-    sink = sup0 + len(sp.supervisors)
+    hub0 = n_w + n_l
     mcf = min_cost_flow.SimpleMinCostFlow()
     pw, pl = sp.pair_key // n_l, sp.pair_key % n_l
     pair_arcs = mcf.add_arcs_with_capacity_and_unit_cost(pw, n_w + pl, np.ones(len(pw), np.int64), sp.pair_int)
@@ -504,26 +498,8 @@ def solve_flow(sp: SparseProblem) -> tuple[IntArray, npt.NDArray[np.bool_]] | No
     out_arcs = mcf.add_arcs_with_capacity_and_unit_cost(
         hub0 + hub_idx, n_w + hub_line, sp.capacity[hub_line], sp.hub_line_int[hub_line]
     )
-    must = sp.must_fill.astype(np.int64)
-    parent = _parents(sp)
-    parent_node = np.where(parent >= 0, sup0 + parent, sink)
-    mcf.add_arcs_with_capacity_and_unit_cost(
-        n_w + np.arange(n_l), parent_node, np.maximum(sp.capacity - must, 0), np.zeros(n_l, np.int64)
-    )
-    for s, cap in enumerate(sp.supervisors):
-        if cap.max_new_workers is not None:
-            mcf.add_arc_with_capacity_and_unit_cost(sup0 + s, sink, cap.max_new_workers, 0)
-    supply = np.zeros(sink + 1, dtype=np.int64)
-    supply[:n_w] = 1
-    supply[n_w : n_w + n_l] -= must
-    np.add.at(supply, parent_node, must)
-    supply[sink] -= n_w
-    mcf.set_nodes_supplies(np.arange(sink + 1), supply)
-    status = mcf.solve()
-    if status == mcf.INFEASIBLE:
+    if not solve_to_sink(mcf, n_w, sp.capacity, sp.must_fill, sp.supervisors, n_extra=n_hubs):
         return None
-    if status != mcf.OPTIMAL:
-        raise RuntimeError(f"min-cost flow failed with status {status!r}")
     line_of = np.full(n_w, -1, dtype=np.int64)
     direct = mcf.flows(pair_arcs) > 0
     line_of[pw[direct]] = pl[direct]
@@ -553,33 +529,17 @@ def _match_hubs(hub_in: IntArray, entered: IntArray, hub_line: IntArray, seats: 
 
 
 def _diagnosis(sp: SparseProblem) -> list[str]:
-    """Counting reasons no allocation exists, or the flow's own word when none applies."""
-    reasons = []
-    seats = int(sp.capacity.sum())
-    if seats < sp.n_workers:
-        reasons.append(f"{sp.n_workers:,} workers but only {seats:,} seats left on the job lines")
-    placeable = np.asarray((sp.elig_rows & (sp.capacity > 0)[None, :]).any(axis=1), dtype=bool)
-    stuck = [sp.worker_ids[w] for w in np.flatnonzero(~placeable[sp.row_of]).tolist()]
-    if stuck:
-        reasons.append(f"workers with no eligible job line with seats left: {listing(stuck)}")
-    closed = [sp.line_ids[ln] for ln in np.flatnonzero(sp.must_fill & (sp.capacity == 0)).tolist()]
-    if closed:
-        reasons.append(f"must-have job lines with no seats left: {listing(closed)}")
-    # The dense path's counting checks that need no worker x line matrix (diagnose.precheck).
-    n_must = int(sp.must_fill.sum())
-    if n_must > sp.n_workers:
-        reasons.append(f"{n_must} must-have job lines but only {sp.n_workers} workers")
-    reachable = sp.elig_rows[np.unique(sp.row_of)].any(axis=0)
-    unfillable = [sp.line_ids[ln] for ln in np.flatnonzero(sp.must_fill & (sp.capacity > 0) & ~reachable).tolist()]
-    if unfillable:
-        reasons.append(f"must-have job lines no worker is eligible for: {listing(unfillable)}")
-    for sup in sp.supervisors:
-        must = int(sp.must_fill[sup.lines].sum())
-        if sup.max_new_workers is not None and sup.max_new_workers < must:
-            reasons.append(
-                f"preferencer {sup.name!r} ({sup.id}) has {must} must-have lines but max_workers leaves "
-                f"{sup.max_new_workers} worker(s) for them"
-            )
+    """The dense path's counting reasons no allocation exists, or the flow's own word."""
+    placeable = (sp.elig_rows & (sp.capacity > 0)[None, :]).any(axis=1)
+    reasons = counting(
+        capacity=sp.capacity,
+        must_fill=sp.must_fill,
+        supervisors=sp.supervisors,
+        placeable=np.asarray(placeable)[sp.row_of],
+        reachable=sp.elig_rows[np.unique(sp.row_of)].any(axis=0),
+        worker_name=lambda w: sp.worker_ids[w],
+        line_name=lambda ln: line_label(sp.line_names[ln], sp.line_ids[ln]),
+    )
     return reasons or [
         "seats, eligibility, must-have job lines and supervisor max_workers caps cannot all be met "
         "(the min-cost flow has no feasible flow)"

@@ -199,7 +199,7 @@ def test_an_impossible_run_is_diagnosed() -> None:
     inp = _nrmp_like(40, 10, seed=2)  # 30 seats
     out = sparse.solve_sparse(sparse.build_sparse(inp), SolveContext(), started=0.0)  # type: ignore[arg-type]
     assert out.status == "INFEASIBLE"
-    assert out.error is not None and "40 workers but only 30 seats" in out.error
+    assert out.error is not None and "total capacity is 30 seat(s) for 40 workers" in out.error
 
 
 def test_an_impossible_run_names_what_the_dense_path_names() -> None:
@@ -218,8 +218,11 @@ def test_an_impossible_run_names_what_the_dense_path_names() -> None:
     out = sparse.solve_sparse(sparse.build_sparse(inp), SolveContext(), started=0.0)  # type: ignore[arg-type]
     assert out.status == "INFEASIBLE" and out.error is not None
     assert "3 must-have job lines but only 2 workers" in out.error
-    assert "must-have job lines no worker is eligible for: c" in out.error
+    assert "must-have job lines no worker is eligible for: 'Line c' (c)" in out.error
     assert "preferencer 'Dr S' (s) has 2 must-have lines but max_workers leaves 1 worker(s)" in out.error
+    dense = solve(inp, SolveContext())
+    assert dense.status == "INFEASIBLE" and dense.error is not None
+    assert dense.error == out.error
 
 
 def test_a_bad_threshold_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
