@@ -191,10 +191,10 @@ def solve(inp: AllocatorInput, ctx: SolveContext) -> SolveOutcome:
         return _optimal(problem, inp, relaxed, "min_cost_flow", ctx=ctx, started=started, build_seconds=build_seconds)
     if ctx.stop_requested():
         return _stopped(started, "after the min-cost flow")
-    return _with_cp_sat(problem, inp, relaxed, ctx, started=started, build_seconds=build_seconds)
+    return _search(problem, inp, relaxed, ctx, started=started, build_seconds=build_seconds)
 
 
-def _with_cp_sat(
+def _search(
     problem: Problem,
     inp: AllocatorInput,
     relaxed: FlowSolution,
@@ -205,11 +205,11 @@ def _with_cp_sat(
 ) -> SolveOutcome:
     hint = _hint(problem, relaxed)
     if ctx.stop_requested():
-        return _stopped(started, "before the CP-SAT search began")
+        return _stopped(started, "before the search began")
     hint_ok = is_feasible(problem, hint.line_of)
     # max_seconds bounds the whole solve, input checks and model building included.
     deadline = started + problem.config.max_seconds
-    ctx.report(phase="cp_sat", hint_feasible=hint_ok)
+    ctx.report(phase="search", hint_feasible=hint_ok)
     if problem.config.stability == "weak":
         # LP or HiGHS MIP, built vectorised in a fraction of CP-SAT's time (see ``stable``).
         result = solve_stable(problem, hint, ctx, deadline)

@@ -309,7 +309,7 @@ def test_stop_is_heard_between_every_stage() -> None:
         assert out.status == "FAILED" and out.error is not None and "stopped" in out.error
         stages.append(out.metadata["stage"])
     # After building; after the flow; after the starting solution, before CP-SAT's search.
-    assert stages == ["after building the problem", "after the min-cost flow", "before the CP-SAT search began"]
+    assert stages == ["after building the problem", "after the min-cost flow", "before the search began"]
     assert solve_checked(_supervised(cap_lines=1), _StopAfter(3)).status == "COMPLETED"
 
 
