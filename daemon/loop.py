@@ -5,7 +5,9 @@ a solver slot; a ``Listener`` thread turns NOTIFY into wake-ups. The loop never 
 solve and never waits long on the database (every wait is bounded well under half the
 systemd watchdog), so it keeps reaping, announcing itself and feeding the watchdog whatever
 the solves or the database do. No error of any class ends the loop: it logs, backs off and
-carries on, and in-flight runs are always drained, never abandoned.
+carries on. On a stop, in-flight runs get the drain's grace to finish; the rest are handed
+back refunded, and any that cannot be (the database is down) are left to their leases, which
+expire and let another daemon reap them.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ DB_RETRY_MAX_SECONDS = 1.0
 LOOP_DB_TIMEOUT_SECONDS = 1.0
 # After the drain deadline, runners hand back or commit; this bounds how long that may take.
 DRAIN_COMMIT_SECONDS = 10.0
-# During a drain, ask systemd for this much more time, this often, while runs are still going.
+# During a drain, renew systemd's stop timeout this often (to the drain's give-up point plus
+# DRAIN_COMMIT_SECONDS) while runs are still going.
 EXTEND_TIMEOUT_EVERY_SECONDS = 5.0
 # /healthz fails when the loop has not ticked for this long (it ticks at least every poll).
 LOOP_STALL_SECONDS = 30.0

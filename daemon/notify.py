@@ -72,11 +72,6 @@ class SystemdNotifier:
         self._address = _socket_address(raw)
         self._failed = False  # warn once on the first failure, not on every watchdog tick
 
-    @property
-    def enabled(self) -> bool:
-        """True when there is a notify socket to talk to (i.e. we run under Type=notify)."""
-        return self._address is not None
-
     def send(self, **fields: object) -> bool:
         """Send one datagram of ``KEY=value`` lines, e.g. ``send(READY=1, STATUS="idle")``.
 
@@ -136,8 +131,9 @@ class SystemdNotifier:
     def extend_timeout(self, seconds: float) -> bool:
         """Ask systemd to wait ``seconds`` more in the current start or stop phase.
 
-        Sent periodically during a long drain so ``TimeoutStopSec`` counts from the latest
-        sign of progress rather than from the stop request.
+        The drain sends it every few seconds with the time left to its own give-up point plus
+        a margin, so ``TimeoutStopSec`` cannot kill the daemon before the drain has handed its
+        runs back; it never asks for more than that.
         """
         if not math.isfinite(seconds) or seconds <= 0:
             raise ValueError(f"extend_timeout needs a positive finite number, got {seconds!r}")

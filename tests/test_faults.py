@@ -144,7 +144,8 @@ def test_database_restart_while_idle_and_while_solving(
 ) -> None:
     if pg_server.embedded is None:
         pytest.skip("needs a server the tests started (embedded or RECEPTORD_TEST_SERVER=debian)")
-    # A long poll: after the restarts, only a re-established LISTEN can wake the daemon quickly.
+    # LISTEN's return is read from the log: the claim below proves nothing about it, as the
+    # reaper's ticks (lease/4 = 5 s apart) also look for runs.
     d = DaemonProcess(db_url, "--poll-seconds", "600", "--lease-seconds", "20", slow=True, log_dir=tmp_path)
     try:
         wait_for(lambda: '"listening"' in d.log(), 30, "LISTEN")

@@ -209,8 +209,10 @@ def test_sigterm_lets_a_solve_finish_within_the_grace_period(
 
 
 # Polls 600 s apart and reaper ticks (lease/4) 150 s apart: only a NOTIFY explains a claim
-# within seconds. The control below shows the same daemon without LISTEN does not claim.
+# within CLAIM_WITHIN seconds. The control below waits as long and shows the same daemon
+# without LISTEN does not claim.
 SLOW_POLL = ["--poll-seconds", "600", "--lease-seconds", "600"]
+CLAIM_WITHIN = 5.0
 
 
 def test_notify_wakes_an_idle_daemon_long_before_its_poll(
@@ -221,7 +223,7 @@ def test_notify_wakes_an_idle_daemon_long_before_its_poll(
         wait_for(lambda: '"listening"' in d.log(), 30, "the daemon to LISTEN")
         time.sleep(1)  # let its first (empty) poll pass
         run_id = enqueue(conn, hospital.allocation_run)
-        wait_for(lambda: status(conn, run_id) != "PENDING", 10, "NOTIFY to wake the daemon")
+        wait_for(lambda: status(conn, run_id) != "PENDING", CLAIM_WITHIN, "NOTIFY to wake the daemon")
         assert wait_final(conn, run_id, timeout=30) == "COMPLETED", d.log()
     finally:
         assert d.stop() == 0
@@ -236,7 +238,7 @@ def test_without_notify_the_same_daemon_leaves_a_new_run_waiting_for_its_poll(
         wait_for(lambda: conn.execute("SELECT 1 FROM receptord_daemons").fetchone(), 30, "the daemon to start")
         time.sleep(1)  # let its first (empty) poll pass
         run_id = enqueue(conn, hospital.allocation_run)
-        time.sleep(3)
+        time.sleep(CLAIM_WITHIN)
         assert status(conn, run_id) == "PENDING"
     finally:
         assert d.stop() == 0

@@ -17,7 +17,8 @@ CREATE INDEX allocation_planner_runs_completed_idx ON allocation_planner_runs (c
 CREATE INDEX allocator_py_runs_allocation_run_idx ON allocator_py_runs (allocation_run_id);
 
 -- Every claim, heartbeat and finish is an UPDATE: leave room on each page for HOT updates,
--- and vacuum these small, hot tables long before the default 20% of dead rows.
+-- and vacuum these small, hot tables long before the default 20% of dead rows. (Heartbeats
+-- can be HOT only from 0007 on, which moves the GENERATING index off heartbeat_at.)
 ALTER TABLE allocator_py_runs SET (fillfactor = 80, autovacuum_vacuum_scale_factor = 0.02);
 ALTER TABLE allocation_planner_runs SET (fillfactor = 80, autovacuum_vacuum_scale_factor = 0.02);
 

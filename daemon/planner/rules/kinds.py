@@ -55,8 +55,3 @@ def has_category(category: str) -> Predicate:
 def in_specialty(specialty: str) -> Predicate:
     key = specialty_key(specialty)
     return lambda p: specialty_key(p.parent_specialty) == key
-
-
-def in_subspecialty(subspecialty: str) -> Predicate:
-    key = specialty_key(subspecialty)
-    return lambda p: specialty_key(p.subspecialty) == key
