@@ -164,7 +164,7 @@ def main(names: list[str] | None = None) -> dict[str, Any]:
         raise SystemExit(f"unknown allocator tier(s) {unknown}; choose from {[t.name for t in TIERS]}")
     tiers = [t for t in TIERS if not names or t.name in names]
     url = fresh_database()
-    daemon = Daemon(url, "--pool-size", "1", name="bench-allocator")
+    daemon = Daemon(url, "--solver-processes", "1", name="bench-allocator")
     try:
         with psycopg.connect(url, autocommit=True) as conn:
             wait_for_daemons(conn, ["bench-allocator"])

@@ -249,7 +249,7 @@ def _solver_peak(daemon: Daemon) -> int | None:
 def main() -> dict[str, Any]:
     case = generate(45_000, 6_400, seed=14)
     url = fresh_database()
-    daemon = Daemon(url, "--pool-size", "1", name="bench-nrmp")
+    daemon = Daemon(url, "--solver-processes", "1", name="bench-nrmp")
     try:
         with psycopg.connect(url, autocommit=True) as conn:
             wait_for_daemons(conn, ["bench-nrmp"])

@@ -42,7 +42,13 @@ class Failure(Exception):
 
 def _daemon_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--database-url", help="overrides DATABASE_URL")
-    p.add_argument("--pool-size", type=int, help="solver processes (RECEPTORD_POOL_SIZE)")
+    p.add_argument(
+        "--solver-processes",
+        "--pool-size",  # its name before 2026-12; kept so existing units keep working
+        type=int,
+        dest="solver_processes",
+        help="solver processes: runs solved at once (RECEPTORD_SOLVER_PROCESSES)",
+    )
     p.add_argument("--solver-threads", type=int, help="CP-SAT workers per solve (RECEPTORD_SOLVER_THREADS)")
     p.add_argument("--lease-seconds", type=float, help="reclaim runs silent this long")
     p.add_argument("--heartbeat-seconds", type=float, help="lease renewal and progress interval")

@@ -69,7 +69,7 @@ class Daemon:
         self._claims = itertools.count()  # the runners' keys: one per claim, never reused
         self._free_slots: deque[SolverSlot] = deque()
         self._pool: ConnectionPool[psycopg.Connection[Any]] = make_pool(
-            settings.database_url, 2 * settings.pool_size + 2
+            settings.database_url, 2 * settings.solver_processes + 2
         )
         self._listener = Listener(settings.database_url, self.inbox) if settings.listen else None
         self._systemd = SystemdNotifier()
@@ -134,7 +134,7 @@ class Daemon:
             "starting",
             daemon=self.name,
             database=redact(self.settings.database_url),
-            slots=self.settings.pool_size,
+            slots=self.settings.solver_processes,
             listen=self.settings.listen,
         )
         ctx = context()
@@ -144,7 +144,7 @@ class Daemon:
             memory = memory_bytes(self.settings.slot_memory)
             self._free_slots.extend(
                 SolverSlot(ctx, self.settings.log_format, self.settings.log_level, memory)
-                for _ in range(self.settings.pool_size)
+                for _ in range(self.settings.solver_processes)
             )
             self._replace_dead_slots()  # start them all now, not on the first run's clock
             if not self._open_pool():
@@ -232,7 +232,7 @@ class Daemon:
 
     def _count_slots(self) -> None:
         busy = len(self._runners)
-        self.metrics.slots.labels("total").set(self.settings.pool_size)
+        self.metrics.slots.labels("total").set(self.settings.solver_processes)
         self.metrics.slots.labels("busy").set(busy)
         self.metrics.slots.labels("alive").set(busy + sum(slot.alive() for slot in self._free_slots))
         self.metrics.listening.set(int(self._listener is not None and self._listener.connected.is_set()))
@@ -315,7 +315,7 @@ class Daemon:
             pending = runs.announce(
                 conn,
                 self.name,
-                slots=self.settings.pool_size,
+                slots=self.settings.solver_processes,
                 in_flight=in_flight,
                 state=state,
                 started_at=self._started_at,
@@ -324,7 +324,7 @@ class Daemon:
                 depth, oldest = runs.queue_depth(conn, kind)
                 self.metrics.queue_pending.labels(kind.name).set(depth)
                 self.metrics.queue_oldest.labels(kind.name).set(oldest)
-        self._systemd.status(f"{state}: solving {in_flight}/{self.settings.pool_size}, {pending} queued")
+        self._systemd.status(f"{state}: solving {in_flight}/{self.settings.solver_processes}, {pending} queued")
 
     # --- shutdown ----------------------------------------------------------------------------
 

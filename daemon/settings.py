@@ -21,12 +21,15 @@ LOG_FORMATS = ("auto", "json", "console")
 DENSE_MAX_PAIRS_ENV = "RECEPTORD_DENSE_MAX_PAIRS"
 DENSE_MAX_PAIRS = 10_000_000
 LOG_LEVELS = ("debug", "info", "warning", "error")
+# Settings renamed since a release: the old variable still works when the new one is unset,
+# so an upgrade does not silently change an installed unit's behaviour.
+_OLD_NAMES = {"solver_processes": "RECEPTORD_POOL_SIZE"}
 
 
 @dataclass(frozen=True)
 class Settings:
     database_url: str = ""
-    pool_size: int = 2  # solver processes: runs solved at once by this daemon
+    solver_processes: int = 2  # solver processes: runs solved at once by this daemon
     solver_threads: int = 2  # CP-SAT num_workers when a run's config does not say
     lease_seconds: float = 30.0  # a run without heartbeat for this long is reclaimed
     heartbeat_seconds: float = 1.0  # also the fallback cancellation latency
@@ -34,7 +37,7 @@ class Settings:
     drain_seconds: float = 60.0  # SIGTERM grace for in-flight solves (< TimeoutStopSec)
     solve_grace_seconds: float = 30.0  # a solve past max_seconds + this is stopped, then killed
     # Address space of each solver process (RLIMIT_AS): "6G", "512M", bytes, or "unlimited".
-    # pool_size x this, plus about 2 GiB for the daemon, is the unit's MemoryMax=.
+    # solver_processes x this, plus about 2 GiB for the daemon, is the unit's MemoryMax=.
     slot_memory: str = "6G"
     listen: bool = True  # False: poll only (e.g. behind PgBouncer in transaction mode)
     log_format: str = "auto"  # auto | json | console
@@ -48,7 +51,7 @@ class Settings:
     def problems(self) -> list[str]:
         """What is wrong with these settings, one line each naming the setting (empty: fine)."""
         found = []
-        for name in ("pool_size", "solver_threads"):
+        for name in ("solver_processes", "solver_threads"):
             if getattr(self, name) < 1:
                 found.append(f"{_env(name)} must be at least 1, got {getattr(self, name)}")
         for name in ("lease_seconds", "heartbeat_seconds", "poll_seconds"):
@@ -91,7 +94,7 @@ class Settings:
         env = os.environ if env is None else env
         values: dict[str, Any] = {"database_url": env.get("DATABASE_URL", "")}
         for f in fields(Settings):
-            raw = env.get(f"RECEPTORD_{f.name.upper()}")
+            raw = env.get(f"RECEPTORD_{f.name.upper()}", env.get(_OLD_NAMES.get(f.name, "")))
             if raw is None or f.name == "database_url":
                 continue
             values[f.name] = _parse(f.name, raw, f.type)

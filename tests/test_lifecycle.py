@@ -182,7 +182,7 @@ def test_sigterm_hands_unfinished_runs_back_without_burning_an_attempt(
 ) -> None:
     # One slot: the second run waits in the queue, and must still be waiting after the drain
     # frees the slot, because a stopping daemon claims nothing.
-    d = DaemonProcess(db_url, "--drain-seconds", "1", "--pool-size", "1", slow=True, log_dir=tmp_path)
+    d = DaemonProcess(db_url, "--drain-seconds", "1", "--solver-processes", "1", slow=True, log_dir=tmp_path)
     run_id = enqueue(conn, hospital.allocation_run, config=Jsonb({SLEEP_KEY: 120}))
     wait_for(lambda: status(conn, run_id) == "GENERATING", 30, "the run to be claimed")
     pending = enqueue(conn, hospital.allocation_run, config=Jsonb({SLEEP_KEY: 120}))

@@ -69,7 +69,9 @@ def test_a_run_that_outgrows_its_solver_fails_at_once_and_the_solver_is_replaced
     conn: psycopg.Connection, db_url: str, tmp_path: Path
 ) -> None:
     hospital = seed_allocation(conn, workers=6, lines=3, capacity=2, seed=4)
-    d = DaemonProcess(db_url, "--pool-size", "1", slow=True, log_dir=tmp_path, env={"RECEPTORD_SLOT_MEMORY": "1G"})
+    d = DaemonProcess(
+        db_url, "--solver-processes", "1", slow=True, log_dir=tmp_path, env={"RECEPTORD_SLOT_MEMORY": "1G"}
+    )
     try:
         hog = enqueue(conn, hospital.allocation_run, config=Jsonb({MEMORY_KEY: 2 * GIB}))
         assert wait_final(conn, hog) == "FAILED", d.log()
@@ -92,7 +94,7 @@ def test_the_runaway_planner_run_fails_at_once_and_the_daemon_serves_on(
     to 4.2 GiB over 87 s. Now refused before building, at its first attempt."""
     service = seed_positions(conn, vic_hospital(), name="runaway", seed=8)
     conn.execute("UPDATE positions SET capacity = 1000000 WHERE allocation_run = %s", (service,))
-    d = DaemonProcess(db_url, "--pool-size", "1", log_dir=tmp_path)
+    d = DaemonProcess(db_url, "--solver-processes", "1", log_dir=tmp_path)
     try:
         runaway = conn.execute(
             "INSERT INTO allocation_planner_runs (allocation_run, n_job_lines, max_seconds) "
@@ -117,7 +119,9 @@ def test_a_solver_aborted_under_its_memory_limit_fails_at_once(
     """OR-Tools allocates in C++ threads: past the limit, std::bad_alloc ends in SIGABRT, not a
     MemoryError. That too is the run's size, not a crash to retry three times."""
     hospital = seed_allocation(conn, workers=4, lines=2, capacity=2, seed=6)
-    d = DaemonProcess(db_url, "--pool-size", "1", slow=True, log_dir=tmp_path, env={"RECEPTORD_SLOT_MEMORY": "2G"})
+    d = DaemonProcess(
+        db_url, "--solver-processes", "1", slow=True, log_dir=tmp_path, env={"RECEPTORD_SLOT_MEMORY": "2G"}
+    )
     try:
         aborted = enqueue(conn, hospital.allocation_run, config=Jsonb({ABORT_KEY: True}))
         assert wait_final(conn, aborted) == "FAILED", d.log()

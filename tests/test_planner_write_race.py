@@ -105,7 +105,7 @@ def completed_event(conn: Conn, run_id: str) -> int:
 
 @pytest.fixture
 def daemon(db_url: str, tmp_path: Path) -> Iterator[DaemonProcess]:
-    d = DaemonProcess(db_url, "--pool-size", "2", log_dir=tmp_path)
+    d = DaemonProcess(db_url, "--solver-processes", "2", log_dir=tmp_path)
     yield d
     assert d.stop() == 0, d.log()[-5000:]
 

@@ -100,7 +100,7 @@ def test_the_lease_is_renewed_while_the_input_loads(
 def test_a_hung_solve_is_stopped_then_killed_and_fails_saying_so(
     conn: psycopg.Connection, hospital: Hospital, db_url: str, tmp_path: Path
 ) -> None:
-    d = DaemonProcess(db_url, "--pool-size", "1", "--solve-grace-seconds", "1", slow=True, log_dir=tmp_path)
+    d = DaemonProcess(db_url, "--solver-processes", "1", "--solve-grace-seconds", "1", slow=True, log_dir=tmp_path)
     try:
         hung = enqueue(conn, hospital.allocation_run, config=Jsonb({HANG_KEY: 3600, "max_seconds": 1}))
         assert wait_final(conn, hung) == "FAILED", d.log()
@@ -313,7 +313,7 @@ def test_a_solver_that_crashed_leaves_its_slot_able_to_stop_the_next_solve(
     conn: psycopg.Connection, hospital: Hospital, db_url: str, tmp_path: Path
 ) -> None:
     """A process killed inside Event.wait() must not poison the stop request of the next."""
-    d = DaemonProcess(db_url, "--pool-size", "1", "--solve-grace-seconds", "1", slow=True, log_dir=tmp_path)
+    d = DaemonProcess(db_url, "--solver-processes", "1", "--solve-grace-seconds", "1", slow=True, log_dir=tmp_path)
     try:
         crashed = enqueue(conn, hospital.allocation_run, config=Jsonb({CRASH_KEY: True}), max_attempts=1)
         assert wait_final(conn, crashed) == "FAILED", d.log()
@@ -341,7 +341,7 @@ def test_sigterm_during_a_long_load_hands_the_run_back_refunded_at_once(
 def test_cancelling_a_run_while_it_loads_stops_the_load(
     conn: psycopg.Connection, hospital: Hospital, db_url: str, tmp_path: Path
 ) -> None:
-    d = DaemonProcess(db_url, "--pool-size", "1", slow=True, log_dir=tmp_path)
+    d = DaemonProcess(db_url, "--solver-processes", "1", slow=True, log_dir=tmp_path)
     try:
         loading = enqueue(conn, hospital.allocation_run, config=Jsonb({LOAD_SLEEP_KEY: 120}))
         wait_for(lambda: status(conn, loading) == "GENERATING", 30, "the run to be claimed")

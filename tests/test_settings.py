@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from daemon.cli import parser
 from daemon.settings import Settings
 from tests.daemons import ROOT
 
@@ -18,7 +19,7 @@ def test_defaults_are_valid() -> None:
 @pytest.mark.parametrize(
     ("overrides", "named"),
     [
-        ({"pool_size": 0}, "RECEPTORD_POOL_SIZE must be at least 1"),
+        ({"solver_processes": 0}, "RECEPTORD_SOLVER_PROCESSES must be at least 1"),
         ({"solver_threads": 0}, "RECEPTORD_SOLVER_THREADS must be at least 1"),
         ({"lease_seconds": 0.0}, "RECEPTORD_LEASE_SECONDS must be positive"),
         ({"heartbeat_seconds": -1.0}, "RECEPTORD_HEARTBEAT_SECONDS must be positive"),
@@ -36,9 +37,18 @@ def test_each_bad_setting_is_named(overrides: dict[str, object], named: str) -> 
     assert len(problems) == 1 and named in problems[0], problems
 
 
+def test_the_old_name_of_solver_processes_still_works_unless_the_new_one_is_set() -> None:
+    assert Settings.from_env({"RECEPTORD_POOL_SIZE": "3"}).solver_processes == 3
+    both = {"RECEPTORD_POOL_SIZE": "3", "RECEPTORD_SOLVER_PROCESSES": "4"}
+    assert Settings.from_env(both).solver_processes == 4
+    assert Settings.from_env({}).solver_processes == Settings().solver_processes
+    for flag in ("--solver-processes", "--pool-size"):
+        assert parser().parse_args(["run", flag, "5"]).solver_processes == 5
+
+
 def test_the_daemon_refuses_to_start_with_one_line_per_problem() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "daemon.cli", "run", "--database-url", "postgresql:///x", "--pool-size", "0"],
+        [sys.executable, "-m", "daemon.cli", "run", "--database-url", "postgresql:///x", "--solver-processes", "0"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -46,7 +56,7 @@ def test_the_daemon_refuses_to_start_with_one_line_per_problem() -> None:
         check=False,
     )
     assert done.returncode == 2
-    assert done.stderr == "receptord: RECEPTORD_POOL_SIZE must be at least 1, got 0\n"
+    assert done.stderr == "receptord: RECEPTORD_SOLVER_PROCESSES must be at least 1, got 0\n"
 
 
 @pytest.mark.parametrize(

@@ -68,7 +68,9 @@ def test_a_run_past_the_threshold_is_solved_exactly_on_the_hub_path(
                 (sup[0], h.workers[5], h.lines[6], 3),
             ],
         )
-    d = DaemonProcess(db_url, "--pool-size", "1", log_dir=tmp_path, env={DENSE_MAX_PAIRS_ENV: str(WORKERS * LINES - 1)})
+    d = DaemonProcess(
+        db_url, "--solver-processes", "1", log_dir=tmp_path, env={DENSE_MAX_PAIRS_ENV: str(WORKERS * LINES - 1)}
+    )
     try:
         run_id = enqueue(conn, run, config=Jsonb({"rank_notation": "dense"}))
         assert wait_final(conn, run_id) == "COMPLETED", d.log()

@@ -344,7 +344,7 @@ def test_memory_max_leaves_the_daemon_room_beside_its_solvers(name: str) -> None
     slots = memory_bytes(defaults.slot_memory)
     unit = memory_bytes(load_unit(name)["Service"]["MemoryMax"][0])
     assert slots is not None and unit is not None
-    assert unit >= defaults.pool_size * slots + 2 * 2**30
+    assert unit >= defaults.solver_processes * slots + 2 * 2**30
 
 
 def test_template_is_instance_aware() -> None:
@@ -388,7 +388,7 @@ def test_env_example_documents_every_setting() -> None:
     env = env_example()
     expected = {
         "DATABASE_URL",
-        "RECEPTORD_POOL_SIZE",
+        "RECEPTORD_SOLVER_PROCESSES",
         "RECEPTORD_SOLVER_THREADS",
         "RECEPTORD_LEASE_SECONDS",
         "RECEPTORD_HEARTBEAT_SECONDS",

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from daemon.planner.problem import Problem, seats_of
 from daemon.planner.rules import Rule
 from daemon.planner.rules.base import Read
-from daemon.planner.rules.kinds import Predicate
+from daemon.planner.rules.predicates import Predicate
 from daemon.text import listing, printable
 
 

@@ -28,7 +28,7 @@ from ortools.sat.python import cp_model
 from daemon.planner import readable
 from daemon.planner.model import PlanModel
 from daemon.planner.problem import Problem
-from daemon.planner.rules.kinds import specialty_key
+from daemon.planner.rules.predicates import specialty_key
 
 DIVERSITY_WEIGHT = 10  # per term shared by a pair of lines, over all pairs
 AFFINITY_WEIGHT = 1  # per unit of specialty_affinity between consecutive terms of a line

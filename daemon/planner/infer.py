@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from daemon.planner.data import Inference, Inferred, Position
-from daemon.planner.rules.kinds import specialty_key
+from daemon.planner.rules.predicates import specialty_key
 from daemon.solving import BadInput
 
 TABLE = Path(__file__).with_name("specialty_keywords.csv")

@@ -19,7 +19,7 @@ from ortools.sat.python import cp_model
 from daemon.planner import pathways
 from daemon.planner.data import Pathway, Position
 from daemon.planner.problem import Problem
-from daemon.planner.rules.kinds import Predicate
+from daemon.planner.rules.predicates import Predicate
 
 Cell = tuple[int, int]  # (term, position index)
 

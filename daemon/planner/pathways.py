@@ -34,7 +34,7 @@ from ortools.sat.python import cp_model
 from daemon.planner.data import Pathway, PlannerInput, Position
 from daemon.planner.rules.base import LineVars
 from daemon.planner.rules.distinct_specialties import specialty_of
-from daemon.planner.rules.kinds import Predicate, shown, specialty_key
+from daemon.planner.rules.predicates import Predicate, shown, specialty_key
 from daemon.solving import BadInput
 from daemon.text import printable
 

@@ -12,7 +12,7 @@ from daemon.planner import pathways
 from daemon.planner.data import PlannerInput, Position
 from daemon.planner.leave import WEEK_ONE_OPTION, LeavePattern, leave_patterns, term_starts
 from daemon.planner.rules import Rule, resolve
-from daemon.planner.rules.kinds import Predicate
+from daemon.planner.rules.predicates import Predicate
 from daemon.planner.rules.six_month_terms import most_pairs, pair_starts
 from daemon.solving import MAX_NUM_WORKERS, MAX_SECONDS, BadInput
 

@@ -18,7 +18,7 @@ from ortools.sat.python import cp_model
 
 from daemon.planner.model import PlanModel
 from daemon.planner.problem import Problem
-from daemon.planner.rules.kinds import Predicate, is_rural, specialty_key
+from daemon.planner.rules.predicates import Predicate, is_rural, specialty_key
 
 OFF = "NO_READING_GOALS"  # a constraints name: the run opts out of both goals
 RURAL_AT_MOST = 1

@@ -22,7 +22,7 @@ from ortools.sat.python import cp_model
 from daemon.planner.model import PlanModel, build_model, estimated_build_seconds
 from daemon.planner.problem import Problem
 from daemon.planner.rules import Rule
-from daemon.planner.rules.kinds import Predicate, shown
+from daemon.planner.rules.predicates import Predicate, shown
 from daemon.planner.search import hint_lines, new_solver, run_phase
 from daemon.solving import SolveContext
 

@@ -11,7 +11,7 @@ import numpy as np
 from daemon.planner import goals, leave, readable
 from daemon.planner.leave import LeavePattern
 from daemon.planner.problem import Problem, seats_of
-from daemon.planner.rules.kinds import specialty_key
+from daemon.planner.rules.predicates import specialty_key
 
 
 def _fill(problem: Problem, lines: Sequence[Sequence[int]]) -> dict[str, list[int]]:

@@ -32,7 +32,7 @@ from daemon.planner import readable
 from daemon.planner.data import Pathway, Position
 from daemon.planner.goals import AFFINITY_WEIGHT, DIVERSITY_WEIGHT, affinity_table
 from daemon.planner.problem import Problem
-from daemon.planner.rules.kinds import specialty_key
+from daemon.planner.rules.predicates import specialty_key
 
 MOVES_PER_LINE = 4  # moves kept, at most, per line
 # Moves tried, at most, per line: 140 VIC_PGY1 lines from distance 1 to 4 took 12,600 (1.7 s

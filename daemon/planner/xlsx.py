@@ -106,7 +106,7 @@ from daemon.planner.data import Inference, Pathway, PlannerInput, Position
 from daemon.planner.infer import TABLE, infer, keyword_table
 from daemon.planner.result import GeneratedLine
 from daemon.planner.rules import resolve
-from daemon.planner.rules.kinds import specialty_key
+from daemon.planner.rules.predicates import specialty_key
 from daemon.solving import BadInput, SolveOutcome
 from daemon.workbook import QUEUE_COLUMNS, Cell, Formats, SheetSpec, write_cell
 

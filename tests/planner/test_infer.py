@@ -15,7 +15,7 @@ from daemon.planner import infer as inference_module
 from daemon.planner.csv_terms import read_positions
 from daemon.planner.data import Inference, Position
 from daemon.planner.infer import TABLE, Keyword, best_keywords, infer, keyword_table, metadata, words
-from daemon.planner.rules.kinds import specialty_key
+from daemon.planner.rules.predicates import specialty_key
 from daemon.planner.solve import solve
 from daemon.planner.xlsx import DIAGNOSTICS, read_workbook, write_input, write_result
 from daemon.solving import BadInput, SolveContext

@@ -10,7 +10,7 @@ from daemon.planner.rules.base import Rule
 from daemon.planner.rules.counts import MaxSlots
 from daemon.planner.rules.coverage import CategoriesCovered
 from daemon.planner.rules.distinct_specialties import distinct_parent_specialties, distinct_subspecialties
-from daemon.planner.rules.kinds import is_non_clinical
+from daemon.planner.rules.predicates import is_non_clinical
 from daemon.planner.rules.shares import ServiceShareCap, ShareCap, TeamShareMin
 from daemon.planner.rules.terms import MinClinicalWeeks, MinLongTerms
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 from ortools.sat.python import cp_model
 
 from daemon.planner.data import Position
-from daemon.planner.rules.kinds import Predicate
+from daemon.planner.rules.predicates import Predicate
 
 if TYPE_CHECKING:
     from daemon.planner.problem import Problem

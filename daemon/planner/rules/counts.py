@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from daemon.planner.data import Position
 from daemon.planner.rules.base import LineVars, Read, Rule, Shortfall
-from daemon.planner.rules.kinds import Predicate
+from daemon.planner.rules.predicates import Predicate
 
 if TYPE_CHECKING:
     from daemon.planner.problem import Problem

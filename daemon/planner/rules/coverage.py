@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from daemon.planner.rules.base import LineVars, Read, Rule, Shortfall
-from daemon.planner.rules.kinds import Predicate, has_category, in_specialty
+from daemon.planner.rules.predicates import Predicate, has_category, in_specialty
 
 if TYPE_CHECKING:
     from daemon.planner.problem import Problem

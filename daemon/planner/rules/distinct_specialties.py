@@ -23,7 +23,7 @@ from ortools.sat.python import cp_model
 
 from daemon.planner.data import Position
 from daemon.planner.rules.base import LineVars, Read, Rule, Shortfall
-from daemon.planner.rules.kinds import shown, specialty_key
+from daemon.planner.rules.predicates import shown, specialty_key
 
 if TYPE_CHECKING:
     from daemon.planner.problem import Problem

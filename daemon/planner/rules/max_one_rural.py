@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from daemon.planner.rules.base import Rule
 from daemon.planner.rules.counts import MaxSlots
-from daemon.planner.rules.kinds import is_rural
+from daemon.planner.rules.predicates import is_rural
 
 
 def max_one_rural() -> list[Rule]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from daemon.planner.rules.base import Rule
 from daemon.planner.rules.counts import Exclude
-from daemon.planner.rules.kinds import is_nights
+from daemon.planner.rules.predicates import is_nights
 
 
 def no_nights() -> list[Rule]:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from daemon.planner.rules.amc import amc_pgy1, amc_pgy2
 from daemon.planner.rules.base import Rule
 from daemon.planner.rules.counts import MaxSlots
-from daemon.planner.rules.kinds import is_service
+from daemon.planner.rules.predicates import is_service
 from daemon.planner.rules.terms import ExactTermCount
 
 

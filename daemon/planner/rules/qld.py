@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from daemon.planner.rules.amc import amc_pgy1, amc_pgy2
 from daemon.planner.rules.base import Rule
-from daemon.planner.rules.kinds import shown
+from daemon.planner.rules.predicates import shown
 
 if TYPE_CHECKING:
     from daemon.planner.problem import Problem

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from daemon.planner.rules.base import Rule
 from daemon.planner.rules.counts import MaxSlots
-from daemon.planner.rules.kinds import is_service
+from daemon.planner.rules.predicates import is_service
 
 
 def max_one_service() -> list[Rule]:

@@ -12,7 +12,7 @@ from ortools.sat.python import cp_model
 
 from daemon.planner.rules.base import LineVars, Read, Rule, Shortfall
 from daemon.planner.rules.counts import cap_shortfall
-from daemon.planner.rules.kinds import Predicate, is_service, is_team_based, shown, specialty_key
+from daemon.planner.rules.predicates import Predicate, is_service, is_team_based, shown, specialty_key
 
 if TYPE_CHECKING:
     from daemon.planner.problem import Problem

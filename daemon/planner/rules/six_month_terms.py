@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from ortools.sat.python import cp_model
 
 from daemon.planner.rules.base import LineVars, Read, Rule
-from daemon.planner.rules.kinds import has_category, is_six_month_approved
+from daemon.planner.rules.predicates import has_category, is_six_month_approved
 
 if TYPE_CHECKING:
     from daemon.planner.problem import Problem
