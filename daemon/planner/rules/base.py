@@ -16,15 +16,38 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import Literal, Protocol
 
 from ortools.sat.python import cp_model
 
-from daemon.planner.data import Position
+from daemon.planner.data import PlannerInput, Position
 from daemon.planner.rules.predicates import Predicate
 
-if TYPE_CHECKING:
-    from daemon.planner.problem import Problem
+
+class Plan(Protocol):
+    """What rules see of the run (``problem.Problem`` is one): the problem module builds on
+    the rules, never the other way round."""
+
+    @property
+    def inp(self) -> PlannerInput: ...
+    @property
+    def positions(self) -> tuple[Position, ...]: ...
+    @property
+    def seats(self) -> tuple[tuple[int, ...], ...]: ...
+    @property
+    def barred(self) -> tuple[Position, ...]: ...
+    @property
+    def terms(self) -> tuple[int, ...]: ...
+    @property
+    def n_terms(self) -> int: ...
+    @property
+    def year_weeks(self) -> int: ...
+    @property
+    def six_month_starts(self) -> tuple[int, ...]: ...
+    @property
+    def most_six_month_terms(self) -> int: ...
+    def term_seats(self, t: int, where: Predicate | None = None) -> int: ...
+    def year_seats(self, where: Predicate) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -59,7 +82,7 @@ class LineVars(Protocol):
     def model(self) -> cp_model.CpModel: ...
 
     @property
-    def problem(self) -> Problem: ...
+    def problem(self) -> Plan: ...
 
     def require(
         self, constraint: cp_model.BoundedLinearExpression | bool, *, when: cp_model.LiteralT | None = None
@@ -88,7 +111,7 @@ class LineVars(Protocol):
     def six_month_pairs(self) -> Sequence[tuple[int, cp_model.IntVar]]:
         """(t, v): v is 1 when terms t and t+1 hold the same position (a 6-month term).
 
-        Only for t in ``Problem.six_month_starts``: empty unless ALLOW_6_MONTH_TERMS is on and
+        Only for t in ``Plan.six_month_starts``: empty unless ALLOW_6_MONTH_TERMS is on and
         two consecutive terms make 24-28 weeks.
         """
         ...
@@ -111,14 +134,14 @@ class Rule:
         """The rule named for a diagnosis: "AMC_PGY1: at least 50% of weeks in team-based terms"."""
         return f"{self.source}: {self.describe()}"
 
-    def reads(self, problem: Problem) -> list[Read]:
+    def reads(self, problem: Plan) -> list[Read]:
         """The position data the rule depends on (for the data at fault)."""
         return []
 
-    def check_input(self, problem: Problem) -> list[str]:
+    def check_input(self, problem: Plan) -> list[str]:
         return []
 
-    def shortfalls(self, problem: Problem) -> list[Shortfall]:
+    def shortfalls(self, problem: Plan) -> list[Shortfall]:
         return []
 
     def excludes(self, position: Position) -> bool:

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from daemon.planner.data import Position
-from daemon.planner.rules.base import LineVars, Read, Rule, Shortfall
+from daemon.planner.rules.base import LineVars, Plan, Read, Rule, Shortfall
 from daemon.planner.rules.predicates import Predicate
-
-if TYPE_CHECKING:
-    from daemon.planner.problem import Problem
 
 
 def posts(kind: str) -> str:
@@ -18,7 +14,7 @@ def posts(kind: str) -> str:
     return f"{kind} posts"
 
 
-def most_lines_with_cap(problem: Problem, where: Predicate, per_line: int) -> int:
+def most_lines_with_cap(problem: Plan, where: Predicate, per_line: int) -> int:
     """The most lines that fit when each may hold at most ``per_line`` terms matching ``where``.
 
     Every line holds a seat in every term: beyond the other seats of a term, lines are pushed
@@ -31,7 +27,7 @@ def most_lines_with_cap(problem: Problem, where: Predicate, per_line: int) -> in
     return lines
 
 
-def cap_shortfall(problem: Problem, source: str, kind: str, where: Predicate, per_line: int) -> Shortfall:
+def cap_shortfall(problem: Plan, source: str, kind: str, where: Predicate, per_line: int) -> Shortfall:
     most = most_lines_with_cap(problem, where, per_line)
     others = ", ".join(f"term {t + 1}: {problem.term_seats(t, lambda p: not where(p))}" for t in range(problem.n_terms))
     return Shortfall(
@@ -54,10 +50,10 @@ class MaxSlots(Rule):
     def describe(self) -> str:
         return f"at most {self.limit} {self.kind} term(s) per line"
 
-    def reads(self, problem: Problem) -> list[Read]:
+    def reads(self, problem: Plan) -> list[Read]:
         return [Read(posts(self.kind), self.where, "caps", limit=self.limit)]
 
-    def shortfalls(self, problem: Problem) -> list[Shortfall]:
+    def shortfalls(self, problem: Plan) -> list[Shortfall]:
         return [cap_shortfall(problem, self.source, self.kind, self.where, self.limit)]
 
     def add(self, line: LineVars) -> None:
@@ -75,10 +71,10 @@ class Exclude(Rule):
     def describe(self) -> str:
         return f"no {self.kind} terms"
 
-    def reads(self, problem: Problem) -> list[Read]:
+    def reads(self, problem: Plan) -> list[Read]:
         return [Read(posts(self.kind), self.where, "barred")]
 
-    def barred_seats(self, problem: Problem) -> list[int]:
+    def barred_seats(self, problem: Plan) -> list[int]:
         """Seats per term of the positions this rule bars: in ``problem.barred`` as a run
         sees them, or back among the positions in a diagnosis (``conflict.with_barred``)."""
         n = problem.n_terms
@@ -89,7 +85,7 @@ class Exclude(Rule):
                 seats = [a + b for a, b in zip(seats, p.capacity_by_term or (p.capacity,) * n, strict=True)]
         return seats
 
-    def shortfalls(self, problem: Problem) -> list[Shortfall]:
+    def shortfalls(self, problem: Plan) -> list[Shortfall]:
         """Every line holds a seat in every term, none of them in a barred post: the seats per
         term of the other positions cap the lines."""
         barred = self.barred_seats(problem)

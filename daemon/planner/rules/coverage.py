@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from daemon.planner.rules.base import LineVars, Read, Rule, Shortfall
+from daemon.planner.rules.base import LineVars, Plan, Read, Rule, Shortfall
 from daemon.planner.rules.predicates import Predicate, has_category, in_specialty
-
-if TYPE_CHECKING:
-    from daemon.planner.problem import Problem
 
 
 def a_term(specialty: str) -> str:
@@ -17,7 +13,7 @@ def a_term(specialty: str) -> str:
     return f"{'an' if specialty[:1].lower() in 'aeiou' else 'a'} {specialty} term"
 
 
-def _coverage_shortfall(problem: Problem, where: Predicate, need: str, kind: str) -> Shortfall:
+def _coverage_shortfall(problem: Plan, where: Predicate, need: str, kind: str) -> Shortfall:
     seats = problem.year_seats(where)
     if seats == 0:
         return Shortfall(0, f"{need} on every line but no position has {kind}")
@@ -36,10 +32,10 @@ class CategoriesCovered(Rule):
             return f"a category {self.categories[0]} term on every line"
         return f"categories {', '.join(self.categories)} each held on every line"
 
-    def reads(self, problem: Problem) -> list[Read]:
+    def reads(self, problem: Plan) -> list[Read]:
         return [Read(f"category {c} posts", has_category(c), "needs") for c in self.categories]
 
-    def shortfalls(self, problem: Problem) -> list[Shortfall]:
+    def shortfalls(self, problem: Plan) -> list[Shortfall]:
         return [
             _coverage_shortfall(
                 problem,
@@ -66,10 +62,10 @@ class RequiredSpecialties(Rule):
         terms = ", ".join(a_term(s) for s in self.specialties)
         return f"{terms} on every line"
 
-    def reads(self, problem: Problem) -> list[Read]:
+    def reads(self, problem: Plan) -> list[Read]:
         return [Read(f"{s} posts", in_specialty(s), "needs") for s in self.specialties]
 
-    def shortfalls(self, problem: Problem) -> list[Shortfall]:
+    def shortfalls(self, problem: Plan) -> list[Shortfall]:
         return [
             _coverage_shortfall(
                 problem,

@@ -17,16 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from ortools.sat.python import cp_model
 
 from daemon.planner.data import Position
-from daemon.planner.rules.base import LineVars, Read, Rule, Shortfall
+from daemon.planner.rules.base import LineVars, Plan, Read, Rule, Shortfall
 from daemon.planner.rules.predicates import shown, specialty_key
-
-if TYPE_CHECKING:
-    from daemon.planner.problem import Problem
 
 Attribute = Literal["parent_specialty", "subspecialty"]
 _KIND = {
@@ -56,7 +53,7 @@ class DistinctLongTerms(Rule):
         plural = _KIND[self.attribute][1]
         return f"at least {self.count} terms of {self.min_weeks} weeks or more in different {plural}"
 
-    def _seats_by_specialty(self, problem: Problem) -> dict[str, tuple[str, int]]:
+    def _seats_by_specialty(self, problem: Plan) -> dict[str, tuple[str, int]]:
         """Per specialty key: its name as recorded and its seats over the year in long terms."""
         key = specialty_of(self.attribute)
         long = [t for t, w in enumerate(problem.terms) if w >= self.min_weeks]
@@ -70,7 +67,7 @@ class DistinctLongTerms(Rule):
             out[k] = (name, had + sum(seats[t] for t in long))
         return {k: v for k, v in out.items() if v[1] > 0}
 
-    def _most_lines(self, problem: Problem) -> int:
+    def _most_lines(self, problem: Plan) -> int:
         """Each line needs ``count`` specialties with a long seat; one specialty serves at
         most as many lines as it has long seats, and each line once."""
         seats = [s for _, s in self._seats_by_specialty(problem).values()]
@@ -79,7 +76,7 @@ class DistinctLongTerms(Rule):
             lines -= 1
         return lines
 
-    def reads(self, problem: Problem) -> list[Read]:
+    def reads(self, problem: Plan) -> list[Read]:
         singular, plural = _KIND[self.attribute]
         by = sorted(self._seats_by_specialty(problem).values(), key=lambda v: (-v[1], v[0]))
         offered = ", ".join(f"{shown(n)} {s}" for n, s in by[:8]) + (f" and {len(by) - 8} more" if len(by) > 8 else "")
@@ -95,7 +92,7 @@ class DistinctLongTerms(Rule):
             out.append(Read("", lambda p: False, "fact", why))
         return out
 
-    def shortfalls(self, problem: Problem) -> list[Shortfall]:
+    def shortfalls(self, problem: Plan) -> list[Shortfall]:
         most = self._most_lines(problem)
         if most >= problem.inp.n_job_lines:
             return []

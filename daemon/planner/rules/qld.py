@@ -8,14 +8,10 @@ bad input naming every such post (fix the data, not the plan).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from daemon.planner.rules.amc import amc_pgy1, amc_pgy2
-from daemon.planner.rules.base import Rule
+from daemon.planner.rules.base import Plan, Rule
 from daemon.planner.rules.predicates import shown
-
-if TYPE_CHECKING:
-    from daemon.planner.problem import Problem
 
 MAX_LISTED = 10
 
@@ -30,7 +26,7 @@ class AtMostTwoCategories(Rule):
     def describe(self) -> str:
         return f"a post is accredited for at most {self.limit} experience categories"
 
-    def check_input(self, problem: Problem) -> list[str]:
+    def check_input(self, problem: Plan) -> list[str]:
         over = [
             f"{shown(p.name)} ({''.join(sorted(set(p.experience_categories)))})"
             for p in problem.inp.positions

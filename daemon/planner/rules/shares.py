@@ -6,16 +6,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from ortools.sat.python import cp_model
 
-from daemon.planner.rules.base import LineVars, Read, Rule, Shortfall
+from daemon.planner.rules.base import LineVars, Plan, Read, Rule, Shortfall
 from daemon.planner.rules.counts import cap_shortfall
 from daemon.planner.rules.predicates import Predicate, is_service, is_team_based, shown, specialty_key
-
-if TYPE_CHECKING:
-    from daemon.planner.problem import Problem
 
 
 def _fewest_terms_reaching(terms: tuple[int, ...], weeks: float) -> int:
@@ -49,7 +46,7 @@ class ShareCap(Rule):
         exempt = " (a 6-month term exempt)" if self.six_month_exempt else ""
         return f"at most {self.percent}% of weeks in one {self.attribute.replace('_', ' ')}{exempt}"
 
-    def reads(self, problem: Problem) -> list[Read]:
+    def reads(self, problem: Plan) -> list[Read]:
         """Groups holding more than the cap's share of the year's seats: lines must leave
         the excess to others."""
         total = problem.year_seats(lambda p: True)
@@ -110,17 +107,17 @@ class ServiceShareCap(Rule):
     def describe(self) -> str:
         return f"at most {self.percent}% of weeks in service terms (one service term in a year of 4+ terms)"
 
-    def reads(self, problem: Problem) -> list[Read]:
+    def reads(self, problem: Plan) -> list[Read]:
         return [Read("service posts", is_service, "caps", limit=self._most_terms(problem))]
 
-    def _most_terms(self, problem: Problem) -> int:
+    def _most_terms(self, problem: Plan) -> int:
         shortest = sorted(problem.terms)
         per_line = 0  # the most service terms the share admits: the shortest ones
         while per_line < len(shortest) and sum(shortest[: per_line + 1]) * 100 <= self.percent * problem.year_weeks:
             per_line += 1
         return max(per_line, 1) if problem.n_terms >= 4 else per_line
 
-    def shortfalls(self, problem: Problem) -> list[Shortfall]:
+    def shortfalls(self, problem: Plan) -> list[Shortfall]:
         return [cap_shortfall(problem, self.source, "service", is_service, self._most_terms(problem))]
 
     def add(self, line: LineVars) -> None:
@@ -147,11 +144,11 @@ class TeamShareMin(Rule):
     def describe(self) -> str:
         return f"at least {self.percent}% of weeks in team-based terms"
 
-    def reads(self, problem: Problem) -> list[Read]:
+    def reads(self, problem: Plan) -> list[Read]:
         need = _fewest_terms_reaching(problem.terms, self.percent * problem.year_weeks / 100)
         return [Read("team-based posts", is_team_based, "needs", need=need)]
 
-    def shortfalls(self, problem: Problem) -> list[Shortfall]:
+    def shortfalls(self, problem: Plan) -> list[Shortfall]:
         need = _fewest_terms_reaching(problem.terms, self.percent * problem.year_weeks / 100)
         seats = problem.year_seats(is_team_based)
         most = seats // need

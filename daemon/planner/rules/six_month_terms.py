@@ -23,15 +23,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from ortools.sat.python import cp_model
 
-from daemon.planner.rules.base import LineVars, Read, Rule
+from daemon.planner.rules.base import LineVars, Plan, Read, Rule
 from daemon.planner.rules.predicates import has_category, is_six_month_approved
-
-if TYPE_CHECKING:
-    from daemon.planner.problem import Problem
 
 SIX_MONTH_WEEKS = (24, 28)  # least and most weeks of two consecutive terms making a 6-month term
 
@@ -76,7 +72,7 @@ class SixMonthOnApprovedPosts(Rule):
     def describe(self) -> str:
         return "a 6-month term only on a post approved for one (six_month_approved)"
 
-    def reads(self, problem: Problem) -> list[Read]:
+    def reads(self, problem: Plan) -> list[Read]:
         approved = [p for p in problem.positions if is_six_month_approved(p)]
         fact = f"{len(approved)} of {len(problem.positions)} posts are approved for a 6-month term"
         return [Read("", lambda p: False, "fact", fact)]
@@ -99,7 +95,7 @@ class CategoriesOutsideSixMonthTerms(Rule):
     def describe(self) -> str:
         return f"categories {', '.join(self.categories)} in the terms outside a 6-month term"
 
-    def reads(self, problem: Problem) -> list[Read]:
+    def reads(self, problem: Plan) -> list[Read]:
         return [Read(f"category {c} posts", has_category(c), "needs") for c in self.categories]
 
     def add(self, line: LineVars) -> None:

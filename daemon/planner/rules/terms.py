@@ -10,15 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from ortools.sat.python import cp_model
 
-from daemon.planner.rules.base import LineVars, Read, Rule, Shortfall
+from daemon.planner.rules.base import LineVars, Plan, Read, Rule, Shortfall
 from daemon.planner.rules.six_month_terms import most_pairs
-
-if TYPE_CHECKING:
-    from daemon.planner.problem import Problem
 
 NO_PAIRS = "no position has seats in two consecutive terms that make a 6-month term"
 
@@ -27,19 +23,19 @@ def _weeks(terms: Sequence[int]) -> str:
     return "/".join(map(str, terms))
 
 
-def consecutive_seats(problem: Problem) -> int:
+def consecutive_seats(problem: Plan) -> int:
     """Seats a 6-month term could use: per position, seats in both terms t and t+1 of a pair."""
     return sum(min(s[t], s[t + 1]) for s in problem.seats for t in problem.six_month_starts)
 
 
-def pairs_read(problem: Problem) -> list[Read]:
+def pairs_read(problem: Plan) -> list[Read]:
     """The data a term count under ALLOW_6_MONTH_TERMS depends on: consecutive seats."""
     supply = consecutive_seats(problem)
     fact = NO_PAIRS if supply == 0 else f"{supply} seats are held over two consecutive terms in one position"
     return [Read("", lambda p: False, "fact", fact)]
 
 
-def _pairs_shortfall(problem: Problem, source: str, what: str, per_line: int) -> list[Shortfall]:
+def _pairs_shortfall(problem: Plan, source: str, what: str, per_line: int) -> list[Shortfall]:
     """Each line needs ``per_line`` 6-month terms, each taking one of the consecutive seats."""
     if per_line <= 0:
         return []
@@ -62,7 +58,7 @@ class TermStructureIs(Rule):
     def describe(self) -> str:
         return f"the term structure {_weeks(self.terms)}"
 
-    def check_input(self, problem: Problem) -> list[str]:
+    def check_input(self, problem: Plan) -> list[str]:
         if problem.terms == self.terms:
             return []
         return [f"{self.source} needs the term structure {_weeks(self.terms)}; the run has {_weeks(problem.terms)}"]
@@ -80,7 +76,7 @@ class MinLongTerms(Rule):
     def describe(self) -> str:
         return f"at least {self.count} terms of {self.min_weeks} weeks or more"
 
-    def check_input(self, problem: Problem) -> list[str]:
+    def check_input(self, problem: Plan) -> list[str]:
         most = sum(w >= self.min_weeks for w in problem.terms)
         if most >= self.count:
             return []
@@ -113,10 +109,10 @@ class ExactTermCount(Rule):
     def describe(self) -> str:
         return f"exactly {self.count} terms per line (a 6-month term counts once)"
 
-    def reads(self, problem: Problem) -> list[Read]:
+    def reads(self, problem: Plan) -> list[Read]:
         return pairs_read(problem) if problem.six_month_starts else []
 
-    def check_input(self, problem: Problem) -> list[str]:
+    def check_input(self, problem: Plan) -> list[str]:
         n = len(problem.terms)
         fewest = n - problem.most_six_month_terms
         if fewest <= self.count <= n:
@@ -131,7 +127,7 @@ class ExactTermCount(Rule):
             f"{self.source} needs exactly {self.count} terms; the term structure {_weeks(problem.terms)} has {n}{hint}"
         ]
 
-    def shortfalls(self, problem: Problem) -> list[Shortfall]:
+    def shortfalls(self, problem: Plan) -> list[Shortfall]:
         if not problem.six_month_starts:
             return []
         return _pairs_shortfall(problem, self.source, f"needs exactly {self.count} terms", problem.n_terms - self.count)
@@ -155,7 +151,7 @@ class MinClinicalWeeks(Rule):
     def describe(self) -> str:
         return f"at least {self.weeks} clinical weeks"
 
-    def check_input(self, problem: Problem) -> list[str]:
+    def check_input(self, problem: Plan) -> list[str]:
         clinical = problem.year_weeks - problem.inp.leave_weeks
         if clinical >= self.weeks:
             return []
