@@ -318,6 +318,7 @@ def main() -> dict[str, Any]:
         "checker_violations": len(check.violations),
         "checker_objective": check.objective,
         "checker_seconds": check_seconds,
+        "daemon_check_seconds": meta.get("check_seconds"),  # the same check, in the solver process
         "highs_objective": highs,
         "highs_seconds": highs_seconds,
         "smaller_vs_dense": smaller_against_dense(4_500, 600),

@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 
 from daemon import cli, log
+from daemon.allocator import solve as allocator_solve_module
 from daemon.allocator.data import AllocatorInput
 from daemon.allocator.load import load as allocator_load
 from daemon.allocator.solve import solve as allocator_solve
@@ -29,6 +30,7 @@ HANG_KEY = "test_hang_seconds"  # sleep ignoring stop requests, like a solver st
 LOAD_SLEEP_KEY = "test_load_sleep_seconds"  # a slow load, in the daemon (like 2.25 M rows)
 MEMORY_KEY = "test_allocate_bytes"  # allocate this much in the solver, as a runaway model would
 ABORT_KEY = "test_abort"  # abort the solver process, as std::bad_alloc in a C++ thread does
+BREAK_KEY = "test_break_model"  # a modelling bug: the model puts the first worker on a second line
 
 
 def solve(inp: AllocatorInput, ctx: SolveContext) -> SolveOutcome:
@@ -42,6 +44,8 @@ def solve(inp: AllocatorInput, ctx: SolveContext) -> SolveOutcome:
     time.sleep(float(config.pop(HANG_KEY, 0)))
     if config.pop(CRASH_KEY, False):
         os._exit(70)  # a solver process dying mid-solve, as a segfault or the OOM killer would
+    if config.pop(BREAK_KEY, False):
+        return _with_a_modelling_bug(dataclasses.replace(inp, config=config), ctx)
     deadline = time.monotonic() + sleep
     while time.monotonic() < deadline:
         if ctx.stop_requested():
@@ -49,6 +53,26 @@ def solve(inp: AllocatorInput, ctx: SolveContext) -> SolveOutcome:
         ctx.report(sleeping_seconds_left=round(deadline - time.monotonic(), 2))
         time.sleep(0.02)
     return allocator_solve(dataclasses.replace(inp, config=config), ctx)
+
+
+def _with_a_modelling_bug(inp: AllocatorInput, ctx: SolveContext) -> SolveOutcome:
+    """The real solve, whose model (``_solve``, before the independent check) moves the first
+    worker onto the next line at its true cost, as a wrong constraint would."""
+    real = allocator_solve_module._solve
+
+    def broken(inp: AllocatorInput, ctx: SolveContext) -> SolveOutcome:
+        out = real(inp, ctx)
+        rows = list(out.payload.allocations)
+        lines = sorted(inp.line_ids)
+        moved = lines[(lines.index(rows[0].job_line) + 1) % len(lines)]
+        rows[0] = dataclasses.replace(rows[0], job_line=moved)
+        return dataclasses.replace(out, payload=dataclasses.replace(out.payload, allocations=tuple(rows)))
+
+    allocator_solve_module._solve = broken
+    try:
+        return allocator_solve(inp, ctx)
+    finally:
+        allocator_solve_module._solve = real
 
 
 def load(conn: psycopg.Connection[Any], run_id: str) -> AllocatorInput:

@@ -37,7 +37,7 @@ from tests.daemons import (
     wait_for,
 )
 from tests.pg import DAEMON_LOGIN, Server
-from tests.slow_kind import CRASH_KEY, HANG_KEY, LOAD_SLEEP_KEY, SLEEP_KEY
+from tests.slow_kind import BREAK_KEY, CRASH_KEY, HANG_KEY, LOAD_SLEEP_KEY, SLEEP_KEY
 
 ROLE = "receptord_daemon"
 # The daemon role's lifecycle grant on the queues (sql/schema/0004_daemon_role.sql).
@@ -114,6 +114,29 @@ def test_a_hung_solve_is_stopped_then_killed_and_fails_saying_so(
     assert row[1] == 1
     assert allocations(conn, hung) == 0
     assert "solver ignored the stop request; killing it" in d.log()
+
+
+def test_an_allocation_the_independent_checker_rejects_is_never_written(
+    conn: psycopg.Connection, hospital: Hospital, db_url: str, tmp_path: Path
+) -> None:
+    """A modelling bug (the model's allocation moved one worker) ends the run FAILED with the
+    checker's words, once, with no allocation rows; the next run is solved as usual."""
+    d = DaemonProcess(db_url, "--solver-processes", "1", slow=True, log_dir=tmp_path)
+    try:
+        broken = enqueue(conn, hospital.allocation_run, config=Jsonb({BREAK_KEY: True}))
+        assert wait_final(conn, broken) == "FAILED", d.log()
+        after = enqueue(conn, hospital.allocation_run)
+        assert wait_final(conn, after) == "COMPLETED", d.log()
+    finally:
+        assert d.stop() == 0, d.log()
+    row = conn.execute(
+        "SELECT last_error, attempts, result_metadata->>'status' FROM allocator_py_runs WHERE id = %s", (broken,)
+    ).fetchone()
+    assert row is not None
+    assert row[0].startswith("internal error: the allocation failed the independent check: worker "), row[0]
+    assert row[1:] == (1, "CHECK_FAILED")
+    assert allocations(conn, broken) == 0
+    assert allocations(conn, after) == len(hospital.workers)
 
 
 def test_a_revoked_grant_neither_stops_the_daemon_nor_loses_its_runs(

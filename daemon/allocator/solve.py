@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -47,6 +48,7 @@ from daemon.allocator.model import CpSatResult, estimated_build_seconds, solve_c
 from daemon.allocator.problem import AllocatorResult, Problem
 from daemon.allocator.sensitivity import OutOfTime, Residual
 from daemon.allocator.stable import solve_stable
+from daemon.checks.allocation import check_allocation
 from daemon.solving import SolveContext, SolveOutcome, check_size
 
 # CP-SAT is skipped (given a feasible starting solution) when building its model is expected
@@ -154,7 +156,26 @@ def _hint(problem: Problem, relaxed: FlowSolution) -> FlowSolution:
 
 
 def solve(inp: AllocatorInput, ctx: SolveContext) -> SolveOutcome:
-    """Solve one allocator run. Raises BadInput for data errors; INFEASIBLE when impossible."""
+    """Solve one allocator run. Raises BadInput for data errors; INFEASIBLE when impossible.
+
+    Every allocation passes the independent checker (``daemon.checks.allocation``) before it
+    is returned: one it rejects is a modelling bug, and no allocation is better than a wrong
+    one, so the run ends FAILED naming the violations and nothing is written."""
+    out = _solve(inp, ctx)
+    if out.status != "COMPLETED":
+        return out
+    started = time.perf_counter()
+    check = check_allocation(inp, out.payload.allocations)
+    if not check.ok:
+        return SolveOutcome(
+            status="FAILED",
+            metadata={"status": "CHECK_FAILED", "violations": list(check.violations[:50])},
+            error="internal error: the allocation failed the independent check: " + "; ".join(check.violations[:5]),
+        )
+    return replace(out, metadata={**out.metadata, "check_seconds": round(time.perf_counter() - started, 4)})
+
+
+def _solve(inp: AllocatorInput, ctx: SolveContext) -> SolveOutcome:
     started = time.perf_counter()
     # Dense worker x line matrices: about 60 bytes a pair on the assignment path and 150 on the
     # min-cost flow path, measured (peak RSS) at 2,000 x 2,000 here; 200 leaves room.

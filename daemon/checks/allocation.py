@@ -2,8 +2,10 @@
 
 It deliberately shares no code with ``daemon.allocator`` beyond the input's data classes: its
 own rank normalisation, eligibility rules and cost formula, written plainly (dicts and loops)
-so that a bug in the model's vectorised code is not repeated here. It is meant for tests and
-for verifying a result before it is written; on 1,500 x 1,500 it takes a few seconds.
+so that a bug in the model's vectorised code is not repeated here. The solver runs it on every
+allocation before it is written (``allocator.solve.solve``), so the one pass over every
+preference row is counting, not sorting (``_held_ranks``); the all-pairs work (blocking pairs,
+the default unassigned penalty, explanations) builds the plain per-ranker tables on demand.
 
 Conventions it checks against (the allocator documents the same decisions):
 - ranks are normalised per ranker: sort by the given rank, ties share the mean of the
@@ -28,7 +30,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Protocol
+
+import numpy as np
 
 from daemon.allocator.data import AllocatorInput, Eligibility, JobLine, RankTable
 
@@ -116,8 +121,10 @@ class _Costs:
         self.power = float(cfg.get("preference_power", 1.0))
         self.n_workers = len(inp.worker_ids)
         self.n_lines = len(inp.line_ids)
-        self.worker_ranks = _fractional(inp.worker_prefs, inp.worker_ids, inp.line_ids)
-        self.worker_budget = _budgets(self.worker_ranks, self.n_lines)
+        self._inp = inp
+        # A worker ranking k lines: the unranked ones share positions k+1..N, mean (N+k+1)/2.
+        count = np.bincount(inp.worker_prefs.who, minlength=self.n_workers)
+        self.worker_budget = dict(zip(inp.worker_ids, ((self.n_lines + count + 1) / 2).tolist(), strict=True))
         pref_ids = [p.id for p in inp.preferencers]
         self.sup_ranks = _fractional(inp.preferencer_prefs, pref_ids, inp.worker_ids)
         self.sup_budget = _budgets(self.sup_ranks, self.n_workers)
@@ -132,10 +139,12 @@ class _Costs:
             else:
                 self.pair_w[wt.worker, wt.job_line] += wt.weight
 
+    @cached_property
+    def worker_ranks(self) -> dict[str, dict[str, float]]:
+        return _fractional(self._inp.worker_prefs, self._inp.worker_ids, self._inp.line_ids)
+
     def rank(self, worker: str, line: str) -> float:
-        given = self.worker_ranks.get(worker)
-        if given is None:  # ranked nothing: every line shares positions 1..N
-            return (self.n_lines + 1) / 2
+        given = self.worker_ranks.get(worker, {})
         return given[line] if line in given else self.worker_budget[worker]
 
     def sup_rank(self, sup: str, worker: str) -> float:
@@ -153,8 +162,9 @@ class _Costs:
         base = sum(self.sup_rank(s, worker) for s in sups) / len(sups) if sups else (self.n_workers + 1) / 2
         return base + self.global_w[worker] + self.pair_w[worker, line]
 
-    def cost(self, worker: str, line: str) -> float:
-        d_worker = float(self.rank(worker, line) ** self.power)
+    def cost(self, worker: str, line: str, rank: float | None = None) -> float:
+        """The pair's cost; ``rank``: the worker's rank of the line, when already known."""
+        d_worker = float((self.rank(worker, line) if rank is None else rank) ** self.power)
         return (1 - self.alpha) * d_worker + self.alpha * self.line_view(line, worker)
 
 
@@ -209,16 +219,17 @@ def check_allocation(inp: AllocatorInput, rows: Sequence[AllocationRow]) -> Chec
     else:
         bad.extend(f"worker {w} is not allocated" for w in missing)
     load: dict[str, int] = defaultdict(int)
+    held = _held_ranks(inp, line_of)
     for row in valid:
         w, line = row.worker, row.job_line
         load[line] += 1
         if not run.eligible(w, line):
             bad.append(f"worker {w} is not eligible for job line {line}")
-        cost = run.costs.cost(w, line)
+        expected = held.get(w)
+        cost = run.costs.cost(w, line, run.costs.worker_budget[w] if expected is None else expected)
         objective += cost
         if abs(row.dissatisfaction - cost) > _TOLERANCE * max(1.0, abs(cost)):
             bad.append(f"worker {w}: dissatisfaction {row.dissatisfaction} != {cost}")
-        expected = run.costs.rank(w, line) if run.costs.ranked(w, line) else None
         if row.worker_rank != expected:
             bad.append(f"worker {w}: worker_rank {row.worker_rank} != {expected}")
 
@@ -228,6 +239,25 @@ def check_allocation(inp: AllocatorInput, rows: Sequence[AllocationRow]) -> Chec
     if cfg.get("stability", "none") == "weak" and complete:
         bad.extend(_blocking_pairs(run, line_of, load))
     return CheckResult(tuple(bad), objective)
+
+
+def _held_ranks(inp: AllocatorInput, line_of: Mapping[str, str]) -> dict[str, float]:
+    """Per worker that ranked the line it holds, its fractional rank of it, by counting: with
+    ``less`` of its lines ranked better and ``tied`` ranked the same (this one included) they
+    hold positions less+1 .. less+tied, whose mean is less + (tied + 1) / 2. One pass over the
+    rows, no sort (the model sorts; this does not, so the two cannot share a mistake)."""
+    prefs = inp.worker_prefs
+    line_at = {lid: i for i, lid in enumerate(inp.line_ids)}
+    held_line = np.array([line_at.get(line_of.get(w, ""), -1) for w in inp.worker_ids], dtype=np.int64)
+    mine = np.full(len(inp.worker_ids), np.nan)
+    own_row = prefs.what == held_line[prefs.who]
+    mine[prefs.who[own_row]] = prefs.rank[own_row]
+    threshold = mine[prefs.who]  # NaN for a worker whose line is unranked: compares false
+    less = np.bincount(prefs.who[prefs.rank < threshold], minlength=len(mine))
+    tied = np.bincount(prefs.who[prefs.rank == threshold], minlength=len(mine))
+    ranked = np.flatnonzero(~np.isnan(mine))
+    frac = less[ranked] + (tied[ranked] + 1) / 2
+    return {inp.worker_ids[w]: r for w, r in zip(ranked.tolist(), frac.tolist(), strict=True)}
 
 
 def counted_if_unassigned(inp: AllocatorInput) -> frozenset[str]:

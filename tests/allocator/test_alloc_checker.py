@@ -6,11 +6,14 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from daemon.allocator.data import AllocatorInput, Eligibility, Preferencer
 from daemon.allocator.problem import Allocation
-from daemon.checks.allocation import check_allocation
+from daemon.checks.allocation import _fractional, _held_ranks, check_allocation
 from tests.allocator.alloc_factory import make_input, solve_checked
+from tests.allocator.alloc_strategies import SETTINGS
 
 RANKS = {"w1": {"a": 1, "b": 2}, "w2": {"a": 1, "b": 2}, "w3": {"b": 1, "a": 2}}
 
@@ -99,3 +102,19 @@ def test_wrong_rank_or_cost_is_reported() -> None:
     bad = [replace(good[0], worker_rank=2.0), replace(good[1], dissatisfaction=9.0), good[2]]
     found = check_allocation(inp, bad).violations
     assert len(found) == 2
+
+
+@SETTINGS
+@given(st.data())
+def test_held_ranks_by_counting_are_the_plain_tables(data: st.DataObject) -> None:
+    """The production check's one pass (``_held_ranks``) against the plain sorted tables
+    (``_fractional``): ties, unranked held lines and workers who ranked nothing."""
+    n_w, n_l = data.draw(st.integers(1, 5)), data.draw(st.integers(1, 6))
+    workers, lines = [f"w{i}" for i in range(n_w)], [f"l{j}" for j in range(n_l)]
+    rank = st.integers(1, 3).map(float)
+    ranks = {w: data.draw(st.dictionaries(st.sampled_from(lines), rank)) for w in workers}
+    inp = make_input(ranks, dict.fromkeys(lines, 1), workers=workers)
+    line_of = {w: data.draw(st.sampled_from(lines)) for w in workers}
+    plain = _fractional(inp.worker_prefs, inp.worker_ids, inp.line_ids)
+    expected = {w: plain[w][line] for w, line in line_of.items() if line in plain.get(w, {})}
+    assert _held_ranks(inp, line_of) == expected
