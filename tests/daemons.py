@@ -16,6 +16,7 @@ from typing import Any
 
 import psutil
 import psycopg
+from psycopg.types.json import Jsonb
 
 from tests.pg import as_daemon
 
@@ -95,6 +96,18 @@ def status(conn: psycopg.Connection[Any], run_id: str) -> str:
 
 def wait_final(conn: psycopg.Connection[Any], run_id: str, timeout: float = 60) -> str:
     return str(wait_for(lambda: (s := status(conn, run_id)) in FINAL and s, timeout, f"run {run_id} to finish"))
+
+
+def fails_then_serves(
+    conn: psycopg.Connection[Any], d: DaemonProcess, allocation_run: str, config: dict[str, Any]
+) -> str:
+    """Enqueue a run with ``config`` that must end FAILED, then a plain one the daemon must
+    still complete (its solver slot survived or was rebuilt); the failed run's id."""
+    failed = enqueue(conn, allocation_run, config=Jsonb(config))
+    assert wait_final(conn, failed) == "FAILED", d.log()
+    after = enqueue(conn, allocation_run)
+    assert wait_final(conn, after) == "COMPLETED", d.log()
+    return failed
 
 
 def events(conn: psycopg.Connection[Any], run_id: str) -> list[str]:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg.types.json import Jsonb
 
 from daemon.allocator.solve import solve as allocate
 from daemon.planner.data import PlannerInput
@@ -18,7 +17,7 @@ from daemon.settings import memory_bytes
 from daemon.solving import BadInput, SolveContext
 from daemon.synthetic import seed_allocation, seed_positions
 from tests.allocator.alloc_factory import make_input
-from tests.daemons import DaemonProcess, attempts, enqueue, events, wait_final, wait_for
+from tests.daemons import DaemonProcess, attempts, enqueue, events, fails_then_serves, wait_final, wait_for
 from tests.slow_kind import ABORT_KEY, MEMORY_KEY
 
 GIB = 2**30
@@ -73,10 +72,7 @@ def test_a_run_that_outgrows_its_solver_fails_at_once_and_the_solver_is_replaced
         db_url, "--solver-processes", "1", slow=True, log_dir=tmp_path, env={"RECEPTORD_SLOT_MEMORY": "1G"}
     )
     try:
-        hog = enqueue(conn, hospital.allocation_run, config=Jsonb({MEMORY_KEY: 2 * GIB}))
-        assert wait_final(conn, hog) == "FAILED", d.log()
-        after = enqueue(conn, hospital.allocation_run)
-        assert wait_final(conn, after) == "COMPLETED", d.log()
+        hog = fails_then_serves(conn, d, hospital.allocation_run, {MEMORY_KEY: 2 * GIB})
         wait_for(lambda: d.log().count('"solving"') == 2, 10, "both solves to be logged")
     finally:
         assert d.stop() == 0, d.log()
@@ -123,10 +119,7 @@ def test_a_solver_aborted_under_its_memory_limit_fails_at_once(
         db_url, "--solver-processes", "1", slow=True, log_dir=tmp_path, env={"RECEPTORD_SLOT_MEMORY": "2G"}
     )
     try:
-        aborted = enqueue(conn, hospital.allocation_run, config=Jsonb({ABORT_KEY: True}))
-        assert wait_final(conn, aborted) == "FAILED", d.log()
-        after = enqueue(conn, hospital.allocation_run)
-        assert wait_final(conn, after) == "COMPLETED", d.log()
+        aborted = fails_then_serves(conn, d, hospital.allocation_run, {ABORT_KEY: True})
     finally:
         assert d.stop() == 0, d.log()
     error = conn.execute("SELECT last_error FROM allocator_py_runs WHERE id = %s", (aborted,)).fetchone()

@@ -12,7 +12,15 @@ from daemon.allocator.data import AllocatorInput, Preferencer, RankTable
 from tests.allocator.alloc_factory import make_input, placed, solve_checked
 
 # Wall times and CP-SAT's count of improving solutions vary between runs; results do not.
-SEARCH_STATS = {"solve_seconds", "build_seconds", "cp_sat_seconds", "highs_seconds", "explain_seconds", "check_seconds", "solutions"}
+SEARCH_STATS = {
+    "solve_seconds",
+    "build_seconds",
+    "cp_sat_seconds",
+    "highs_seconds",
+    "explain_seconds",
+    "check_seconds",
+    "solutions",
+}
 
 
 def _instance(
