@@ -105,7 +105,7 @@ from daemon import workbook
 from daemon.planner.data import Inference, Pathway, PlannerInput, Position
 from daemon.planner.infer import TABLE, infer, keyword_table
 from daemon.planner.result import GeneratedLine
-from daemon.planner.rules import resolve
+from daemon.planner.rules import meaning, resolve
 from daemon.planner.rules.kinds import specialty_key
 from daemon.solving import BadInput, SolveOutcome
 from daemon.workbook import QUEUE_COLUMNS, Cell, Formats, SheetSpec, write_cell
@@ -677,53 +677,6 @@ def _legend_sheet(wb: Any, formats: Formats, fmt: _LineFormats, inp: PlannerInpu
 
 # --- diagnostics -----------------------------------------------------------------------------
 
-_CATALOGUE = {
-    "UNRESTRICTED": "only the always-on rules: one position per term, capacities, the cohort, a position at most "
-    "once per line, leave as one block or 2+3 / 3+2 weeks at least 13 weeks apart",
-    "AMC_PGY1": "AMC PGY1: at least 4 terms of at least 10 weeks, in 4 different parent specialties, and 47 "
-    "clinical weeks; categories A, B, C and D "
-    "all covered; at most 50% of weeks in one parent specialty, 25% in one subspecialty, 20% in service terms "
-    "(one service term is always allowed in a year of four or more terms); at least 50% in team-based terms",
-    "AMC_PGY2": "AMC PGY2: at least 3 terms of at least 10 weeks, in 3 different subspecialties (a post without "
-    "one counts as its parent specialty), and 47 clinical weeks; categories A, B and C "
-    "covered; at most 25% of weeks in one subspecialty, one non-clinical term, 25% in service terms; at least "
-    "50% in team-based terms",
-    "VIC_PGY1": "AMC_PGY1, plus five terms of 10/10/10/10/12 weeks with the 12-week term last, and a Medicine, "
-    "a Surgery and an Emergency Medicine term on every line",
-    "VIC_PGY2": "AMC_PGY2, plus PMCV's rules for PGY2: with ALLOW_6_MONTH_TERMS, a 6-month term only on a "
-    "position marked six_month_approved, the line's other terms still covering categories A, B and C, and the "
-    "6-month term exempt from the 25% subspecialty cap",
-    "NSW_PGY1": "AMC_PGY1, plus exactly five terms and at most one service term",
-    "NSW_PGY2": "AMC_PGY2, plus exactly five terms and at most one service term",
-    "QLD_PGY1": "QLD: the AMC PGY1 baseline (AMC_PGY1) with the hospital's term structure; a position listing "
-    "more than two experience categories is bad input (PMAQ)",
-    "QLD_PGY2": "QLD: the AMC PGY2 baseline (AMC_PGY2) with the hospital's term structure; a position listing "
-    "more than two experience categories is bad input (PMAQ)",
-    "NO_NIGHTS": "no line holds a position marked is_nights (nights/relief)",
-    "MAX_ONE_RURAL": "at most one rural term per line",
-    "MAX_ONE_SERVICE": "at most one service term (is_service_term or is_nights) per line",
-    "ALLOW_6_MONTH_TERMS": "one position in two consecutive terms of 24-28 weeks together (about 26) may be "
-    "one 6-month term, counted as one term",
-    "NO_READING_GOALS": "lines may hold several rural terms and a parent specialty three times or more at no "
-    "cost (by default each such term is avoided unless the required seats need it)",
-    "ALLOW_WEEK1_LEAVE": "leave may start in week 1 (by default week 1, orientation, is worked by every line)",
-}
-
-
-def rule_meaning(name: str) -> str:
-    """What a constraint name asks of every line, in words (SPEC §5's catalogue)."""
-    if name in _CATALOGUE:
-        return _CATALOGUE[name]
-    key, _, value = name.partition("=")
-    if key == "MAX_SERVICE_TERMS":
-        return f"at most {value} service terms (is_service_term or is_nights) per line"
-    if key == "NUM_TERMS":
-        return f"exactly {value} terms per line"
-    state, _, cohort = name.partition("_")
-    if cohort in ("PGY1", "PGY2"):
-        return f"{state}: the AMC {cohort} baseline (AMC_{cohort}) with the hospital's term structure"
-    return "(not in the catalogue)"
-
 
 def _rule_names(inp: PlannerInput, meta: Mapping[str, Any]) -> list[str]:
     if "rules" in meta:
@@ -877,7 +830,7 @@ def _diagnostics_sheet(wb: Any, formats: Formats, inp: PlannerInput, outcome: So
     out.items("specialty keywords that disagree (none chosen)", [f"{n}: {', '.join(k)}" for n, k in tied.items()])
 
     out.section("Rules applied")
-    out.table(("rule", "meaning"), [[name, rule_meaning(name)] for name in _rule_names(inp, meta)], {1: formats.wrap})
+    out.table(("rule", "meaning"), [[name, meaning(name)] for name in _rule_names(inp, meta)], {1: formats.wrap})
 
     goals: Mapping[str, Mapping[str, Any]] = meta.get("soft_goals") or {}
     if goals:

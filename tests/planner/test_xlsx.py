@@ -19,6 +19,7 @@ from daemon.checks.planner import check_lines
 from daemon.planner.data import Pathway, PlannerInput, Position
 from daemon.planner.example import example_input, write_example
 from daemon.planner.result import GeneratedLine, Rotation
+from daemon.planner.rules import meaning as rule_meaning
 from daemon.planner.solve import solve
 from daemon.planner.xlsx import (
     DIAGNOSTICS,
@@ -26,7 +27,6 @@ from daemon.planner.xlsx import (
     ROTATIONS,
     line_rows,
     read_workbook,
-    rule_meaning,
     specialty_colours,
     week_column,
     write_input,

@@ -33,6 +33,10 @@ from daemon.planner.rules.kinds import has_category, is_six_month_approved
 if TYPE_CHECKING:
     from daemon.planner.problem import Problem
 
+MEANINGS = {
+    "ALLOW_6_MONTH_TERMS": "one position in two consecutive terms of 24-28 weeks together (about 26) may be "
+    "one 6-month term, counted as one term",
+}
 SIX_MONTH_WEEKS = (24, 28)  # least and most weeks of two consecutive terms making a 6-month term
 
 
