@@ -14,7 +14,9 @@ from daemon.allocator.load import load as load_allocator
 from daemon.allocator.solve import solve as solve_allocator
 from daemon.allocator.stored import read_result, tag_names
 from daemon.db import connect, sql_text
-from daemon.planner import xlsx as planner_xlsx
+from daemon.planner import xlsx_reader as planner_reader
+from daemon.planner import xlsx_result as planner_result
+from daemon.planner import xlsx_writer as planner_writer
 from daemon.planner.load import load as load_planner
 from daemon.planner.result import GeneratedLine, Rotation
 from daemon.planner.solve import solve as solve_planner
@@ -36,7 +38,12 @@ def allocate_workbook(source: Path, output: Path | None, threads: int) -> int:
 def plan_workbook(source: Path, output: Path | None, threads: int) -> int:
     """`receptord plan --parse-xlsx IN [--output OUT]`."""
     return _solve_workbook(
-        source, output, threads, read=planner_xlsx.read_workbook, solve=solve_planner, write=planner_xlsx.write_result
+        source,
+        output,
+        threads,
+        read=planner_reader.read_workbook,
+        solve=solve_planner,
+        write=planner_result.write_result,
     )
 
 
@@ -110,9 +117,9 @@ def export_planner_run(url: str, run_id: str, output: Path) -> int:
             payload = tuple(
                 GeneratedLine(name, order, tuple(rs), pathway) for order, (name, pathway, rs) in sorted(lines.items())
             )
-            planner_xlsx.write_result(output, inp, SolveOutcome("COMPLETED", metadata or {}, None, payload))
+            planner_result.write_result(output, inp, SolveOutcome("COMPLETED", metadata or {}, None, payload))
         else:
-            planner_xlsx.write_input(output, inp)
+            planner_writer.write_input(output, inp)
     print(f"planner run {printable(run_id)} ({status}{': ' + _shown(error) if error else ''}) written to {output}")
     return 0
 

@@ -284,8 +284,9 @@ class Table:
     of both kinds of workbook, and the one wording of its errors.
 
     Columnar (``ids``, ``ints``, ...) for the allocator's millions of preference rows, where
-    per-cell Python would cost seconds. A table may continue over several sheets
-    (``continued``: the allocator's long ones), so a row is named with its sheet.
+    per-cell Python would cost seconds; ``records`` views it row by row for the planner's
+    few. A table may continue over several sheets (``continued``: the allocator's long
+    ones), so a row is named with its sheet.
     """
 
     def __init__(self, sheet: str, spec: SheetSpec, columns: tuple[str, ...], *, continued: bool = False) -> None:
@@ -337,6 +338,12 @@ class Table:
             return [None] * len(self)
         at = self.columns.index(name)
         return [row[at] for row in self.data]
+
+    def cell(self, i: int, name: str) -> Any:
+        return self.data[i][self.columns.index(name)] if name in self.columns else None
+
+    def records(self) -> list[Row]:
+        return [Row(self, i) for i in range(len(self))]
 
     # Typed cells, one at a time: the rules and messages every reader below shares.
 
@@ -409,6 +416,71 @@ class Table:
                 listed = ", ".join(f"{c}={v!r}" for c, v in zip(key, values, strict=True))
                 earlier = self.where(first) if self.continued else f"row {self.rows[first]}"
                 raise BadInput(f"{self.where(i)}: duplicate {what} ({listed}); the same as {earlier}")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of a ``Table``, read cell by cell; its errors are the table's."""
+
+    table: Table
+    at: int  # index in the table
+
+    @property
+    def where(self) -> str:
+        return self.table.where(self.at)
+
+    def error(self, column: str, why: str) -> BadInput:
+        return self.table.error(self.at, column, self.table.cell(self.at, column), why)
+
+    def text(self, column: str) -> str | None:
+        return text(self.table.cell(self.at, column))
+
+    def required(self, column: str) -> str:
+        return self.table.required(self.at, column, self.table.cell(self.at, column))
+
+    def integer(self, column: str, default: int | None = None) -> int:
+        """A whole number; a blank cell is ``default``, or an error without one."""
+        number_ = self.table.integer(self.at, column, self.table.cell(self.at, column), default, required=True)
+        return number_ or 0  # narrows the type only: required, so never None
+
+    def real(self, column: str, default: float) -> float:
+        value = self.table.cell(self.at, column)
+        if text(value) is None:
+            return default
+        number_ = number(value)
+        if number_ is None or not math.isfinite(number_):
+            raise self.error(column, "must be a number")
+        return number_
+
+    def boolean(self, column: str, default: bool) -> bool:
+        return self.table.flag(self.at, column, self.table.cell(self.at, column), default)
+
+    def items(self, column: str) -> tuple[str, ...] | None:
+        """A list cell's items; None for an empty cell, () for ``{}``."""
+        cell = self.text(column)
+        return None if cell is None else list_items(cell)
+
+    def whole_numbers(self, column: str) -> tuple[int, ...] | None:
+        items = self.items(column)
+        if items is None:
+            return None
+        out = []
+        for item in items:
+            number_ = whole(item)
+            if number_ is None:
+                raise self.error(
+                    column, f"{item!r} is not a whole number; give one whole number per term, e.g. 1, 1, 0"
+                )
+            out.append(number_)
+        return tuple(out)
+
+
+def read_table(sheet: Rows, sheet_name: str, table: str, spec: SheetSpec) -> Table:
+    """A one-sheet table, after checking its header row."""
+    columns, positions, rows = header(sheet, sheet_name, spec)
+    out = Table(table, spec, tuple(columns))
+    out.append(sheet_name, positions, rows)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
