@@ -289,8 +289,7 @@ class Table:
     ones), so a row is named with its sheet.
     """
 
-    def __init__(self, sheet: str, spec: SheetSpec, columns: tuple[str, ...], *, continued: bool = False) -> None:
-        self.sheet = sheet
+    def __init__(self, spec: SheetSpec, columns: tuple[str, ...], *, continued: bool = False) -> None:
         self.spec = spec
         self.columns = columns  # the columns present in the sheet's header
         self.continued = continued
@@ -475,10 +474,10 @@ class Row:
         return tuple(out)
 
 
-def read_table(sheet: Rows, sheet_name: str, table: str, spec: SheetSpec) -> Table:
+def read_table(sheet: Rows, sheet_name: str, spec: SheetSpec) -> Table:
     """A one-sheet table, after checking its header row."""
     columns, positions, rows = header(sheet, sheet_name, spec)
-    out = Table(table, spec, tuple(columns))
+    out = Table(spec, tuple(columns))
     out.append(sheet_name, positions, rows)
     return out
 

@@ -76,7 +76,7 @@ def _read_tables(path: Path, only: frozenset[str] = frozenset(SPECS)) -> dict[st
                 header, positions, rows = workbook.header(wb.rows(name), name, SPECS[table])
                 columns = tuple(header)
                 if table not in tables:
-                    tables[table] = Table(table, SPECS[table], columns, continued=True)
+                    tables[table] = Table(SPECS[table], columns, continued=True)
                 elif tables[table].columns != columns:
                     raise BadInput(
                         f"sheet {name!r} row 1: a continuation sheet must have the columns of {table!r}"
@@ -203,7 +203,7 @@ def read_workbook(path: Path) -> AllocatorInput:
 
     def get(name: str) -> Table:
         """An optional sheet; a missing one reads as empty."""
-        return tables[name] if name in tables else Table(name, SPECS[name], ())
+        return tables[name] if name in tables else Table(SPECS[name], ())
 
     mappings, lines_t, prefs_t = tables[MAPPINGS], tables[LINES], get(PREFERENCERS)
     for table in (mappings, lines_t, prefs_t):

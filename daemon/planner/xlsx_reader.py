@@ -27,7 +27,7 @@ def _read_tables(path: Path) -> dict[str, Table]:
             if table in SPECS:
                 if table in tables:
                     raise BadInput(f"the workbook has two sheets named {table!r}")
-                tables[table] = workbook.read_table(wb.rows(name), name, table, SPECS[table])
+                tables[table] = workbook.read_table(wb.rows(name), name, SPECS[table])
             elif table not in RESULT_SHEETS and workbook.has_content(wb.rows(name)):
                 raise workbook.unknown_sheet(name, SPECS, RESULT_SHEETS)
         workbook.check_mandatory(SPECS, tables, wb.sheetnames)
@@ -92,7 +92,7 @@ def read_workbook(path: Path) -> PlannerInput:
 
     def get(name: str) -> Table:
         """An optional sheet; a missing one reads as empty."""
-        return tables[name] if name in tables else Table(name, SPECS[name], ())
+        return tables[name] if name in tables else Table(SPECS[name], ())
 
     affinity = get(AFFINITY)
     affinity.check_unique(("specialty_a", "specialty_b"), "specialty pair")
