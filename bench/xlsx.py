@@ -20,7 +20,8 @@ import psycopg
 
 from bench.common import fresh_database, save
 from daemon.allocator.load import load
-from daemon.allocator.xlsx import read_workbook, write_input
+from daemon.allocator.xlsx_reader import read_workbook
+from daemon.allocator.xlsx_writer import write_input
 from daemon.synthetic import seed_allocation
 
 WORKERS = LINES = 1500

@@ -7,12 +7,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from daemon.allocator import xlsx as allocator_xlsx
+from daemon.allocator import xlsx_reader as allocator_reader
+from daemon.allocator import xlsx_result as allocator_result
+from daemon.allocator import xlsx_writer as allocator_writer
 from daemon.allocator.load import load as load_allocator
 from daemon.allocator.solve import solve as solve_allocator
 from daemon.allocator.stored import read_result, tag_names
 from daemon.db import connect, sql_text
-from daemon.planner import xlsx as planner_xlsx
+from daemon.planner import xlsx_reader as planner_reader
+from daemon.planner import xlsx_result as planner_result
+from daemon.planner import xlsx_writer as planner_writer
 from daemon.planner.load import load as load_planner
 from daemon.planner.result import GeneratedLine, Rotation
 from daemon.planner.solve import solve as solve_planner
@@ -24,17 +28,22 @@ def allocate_workbook(source: Path, output: Path | None, threads: int) -> int:
     """`receptord allocate --parse-xlsx IN [--output OUT]`."""
 
     def write(path: Path, inp: Any, outcome: SolveOutcome) -> None:
-        allocator_xlsx.write_result(path, inp, outcome, names=allocator_xlsx.read_names(source))
+        allocator_result.write_result(path, inp, outcome, names=allocator_reader.read_names(source))
 
     return _solve_workbook(
-        source, output, threads, read=allocator_xlsx.read_workbook, solve=solve_allocator, write=write
+        source, output, threads, read=allocator_reader.read_workbook, solve=solve_allocator, write=write
     )
 
 
 def plan_workbook(source: Path, output: Path | None, threads: int) -> int:
     """`receptord plan --parse-xlsx IN [--output OUT]`."""
     return _solve_workbook(
-        source, output, threads, read=planner_xlsx.read_workbook, solve=solve_planner, write=planner_xlsx.write_result
+        source,
+        output,
+        threads,
+        read=planner_reader.read_workbook,
+        solve=solve_planner,
+        write=planner_result.write_result,
     )
 
 
@@ -79,9 +88,9 @@ def export_allocator_run(url: str, run_id: str, output: Path) -> int:
             # The result as the solver returned it: allocations, explanations, seat values.
             result = read_result(conn, run_id)
             outcome = SolveOutcome("COMPLETED", metadata or {}, None, result)
-            allocator_xlsx.write_result(output, inp, outcome, names=names, tag_names=tag_names(conn, result))
+            allocator_result.write_result(output, inp, outcome, names=names, tag_names=tag_names(conn, result))
         else:
-            allocator_xlsx.write_input(output, inp, names=names)
+            allocator_writer.write_input(output, inp, names=names)
     print(f"allocator run {printable(run_id)} ({status}{': ' + _shown(error) if error else ''}) written to {output}")
     return 0
 
@@ -108,9 +117,9 @@ def export_planner_run(url: str, run_id: str, output: Path) -> int:
             payload = tuple(
                 GeneratedLine(name, order, tuple(rs), pathway) for order, (name, pathway, rs) in sorted(lines.items())
             )
-            planner_xlsx.write_result(output, inp, SolveOutcome("COMPLETED", metadata or {}, None, payload))
+            planner_result.write_result(output, inp, SolveOutcome("COMPLETED", metadata or {}, None, payload))
         else:
-            planner_xlsx.write_input(output, inp)
+            planner_writer.write_input(output, inp)
     print(f"planner run {printable(run_id)} ({status}{': ' + _shown(error) if error else ''}) written to {output}")
     return 0
 

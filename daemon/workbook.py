@@ -1,15 +1,19 @@
 """Workbook plumbing shared by the allocator's and the planner's XLSX I/O.
 
-``daemon.allocator.xlsx`` and ``daemon.planner.xlsx`` read and write their own tables; what
-they share is here: reading cells (text, numbers, booleans, list cells), checking a sheet's
-header row and the workbook's sheet names, writing typed cells, the common cell formats and
-column widths, and the fixed-date workbooks of the shipped examples.
+``daemon.allocator.xlsx_*`` and ``daemon.planner.xlsx_*`` read and write their own tables
+(formats: docs/allocator-workbook.md, docs/planner-workbook.md); what they share is here:
+reading cells (text, numbers, booleans, list cells), the typed table reader (``Table``) and its
+error messages, checking a sheet's header row and the workbook's sheet names, writing typed
+cells, the common cell formats and column widths, and the fixed-date workbooks of the shipped
+examples.
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime
 import math
+import operator
 import re
 import sys
 import zipfile
@@ -261,6 +265,221 @@ def header(sheet: Rows, sheet_name: str, spec: SheetSpec) -> tuple[list[str], li
     if missing:
         raise BadInput(f"sheet {sheet_name!r} row 1: missing required column(s) {', '.join(missing)}")
     return columns, positions, rows
+
+
+def whole(value: Any) -> int | None:
+    """A cell holding a whole number (or its text) as an int; None if it is not one."""
+    number_ = number(value)
+    if number_ is None or not math.isfinite(number_) or not number_.is_integer():
+        return None
+    return int(number_)
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+class Table:
+    """One input table's rows as columns, with their Excel row numbers: the typed cell reader
+    of both kinds of workbook, and the one wording of its errors.
+
+    Columnar (``ids``, ``ints``, ...) for the allocator's millions of preference rows, where
+    per-cell Python would cost seconds; ``records`` views it row by row for the planner's
+    few. A table may continue over several sheets (``continued``: the allocator's long
+    ones), so a row is named with its sheet.
+    """
+
+    def __init__(self, spec: SheetSpec, columns: tuple[str, ...], *, continued: bool = False) -> None:
+        self.spec = spec
+        self.columns = columns  # the columns present in the sheet's header
+        self.continued = continued
+        self.data: list[tuple[Any, ...]] = []
+        self.rows: list[int] = []  # Excel row number of each entry of ``data``
+        self._starts: list[int] = []  # per sheet of the table: index in ``data`` of its first row
+        self._names: list[str] = []  # per sheet of the table: its name
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def append(self, sheet_name: str, positions: list[int], rows: Iterable[list[Any]]) -> None:
+        """Add a sheet's data rows (the table's columns, at ``positions``), leaving out blank rows."""
+        self._starts.append(len(self.rows))
+        self._names.append(sheet_name)
+        # itemgetter picks a row's cells at C speed; a blank row must be blank in its first
+        # column, so only rows with a blank first cell are looked at whole.
+        pick = operator.itemgetter(*positions)
+        picked = map(pick, rows) if len(positions) > 1 else ((pick(row),) for row in rows)
+        cells: list[tuple[Any, ...]] = list(picked)
+        first = [c[0] for c in cells]
+        blank: list[int] = []
+        if not (set(map(type, first)) <= {str} and "" not in map(str.strip, first)):  # else none blank
+            blank = [i for i, v in enumerate(first) if _blank(v)]
+        if blank:
+            drop = {i for i in blank if all(map(_blank, cells[i]))}
+            keep = [i for i in range(len(cells)) if i not in drop]
+            self.data.extend(cells[i] for i in keep)
+            self.rows.extend(i + 2 for i in keep)
+        else:
+            self.data.extend(cells)
+            self.rows.extend(range(2, len(cells) + 2))
+
+    def where(self, i: int) -> str:
+        """``sheet 'x' row n`` for entry ``i``."""
+        part = bisect.bisect_right(self._starts, i) - 1
+        return f"sheet {self._names[part]!r} row {self.rows[i]}"
+
+    def error(self, i: int, column: str, value: Any, why: str) -> BadInput:
+        return BadInput(f"{self.where(i)}, column {column}: {why} (got {shown(value)})")
+
+    def col(self, name: str) -> list[Any]:
+        """The raw cells of a column; all None when the sheet lacks the (optional) column."""
+        if name not in self.columns:
+            return [None] * len(self)
+        at = self.columns.index(name)
+        return [row[at] for row in self.data]
+
+    def cell(self, i: int, name: str) -> Any:
+        return self.data[i][self.columns.index(name)] if name in self.columns else None
+
+    def records(self) -> list[Row]:
+        return [Row(self, i) for i in range(len(self))]
+
+    # Typed cells, one at a time: the rules and messages every reader below shares.
+
+    def required(self, i: int, column: str, value: Any) -> str:
+        cell = text(value)
+        if cell is None:
+            raise self.error(i, column, value, "a value is required")
+        return cell
+
+    def integer(
+        self, i: int, column: str, value: Any, default: int | None, *, required: bool, minimum: int | None = None
+    ) -> int | None:
+        """A whole number; a blank cell is ``default`` or, for a ``required`` column without one,
+        an error."""
+        if text(value) is None:
+            if default is None and required:
+                raise self.error(i, column, value, "a whole number is required")
+            return default
+        number_ = whole(value)
+        if number_ is None:
+            raise self.error(i, column, value, "must be a whole number")
+        if minimum is not None and number_ < minimum:
+            raise self.error(i, column, value, f"must be at least {minimum}")
+        return number_
+
+    def flag(self, i: int, column: str, value: Any, default: bool) -> bool:
+        flag = boolean(value, default)
+        if flag is None:
+            raise self.error(i, column, value, "must be TRUE or FALSE")
+        return flag
+
+    # Typed columns.
+
+    def ids(self, name: str) -> list[str]:
+        """A required id column as text."""
+        cells = self.col(name)
+        # Fast path (a preference sheet's millions of id cells): all text, none blank. map()
+        # and set() run at C speed where ``text`` per cell would cost seconds.
+        if set(map(type, cells)) <= {str}:
+            stripped = list(map(str.strip, cells))
+            if "" not in stripped:
+                return stripped
+        return [self.required(i, name, value) for i, value in enumerate(cells)]
+
+    def texts(self, name: str) -> list[str | None]:
+        return [text(v) for v in self.col(name)]
+
+    def ints(self, name: str, default: int | None, *, minimum: int = 0) -> list[int | None]:
+        required = name in self.spec.required
+        return [
+            self.integer(i, name, value, default, required=required, minimum=minimum)
+            for i, value in enumerate(self.col(name))
+        ]
+
+    def bools(self, name: str, default: bool) -> list[bool]:
+        return [self.flag(i, name, value, default) for i, value in enumerate(self.col(name))]
+
+    def id_lists(self, name: str) -> list[list[str]]:
+        return [list(list_items(text(value) or "")) for value in self.col(name)]
+
+    def check_unique(self, key: Sequence[str], what: str = "row") -> None:
+        """Raise BadInput at the first row repeating an earlier one's ``key`` (a ``what``)."""
+        seen: dict[tuple[str | None, ...], int] = {}
+        required = [c in self.spec.required for c in key]
+        for i, values in enumerate(zip(*(self.texts(c) for c in key), strict=True)):
+            if any(v is None and r for v, r in zip(values, required, strict=True)):
+                continue  # a missing required value is reported as such, not as a duplicate
+            first = seen.setdefault(values, i)
+            if first != i:
+                listed = ", ".join(f"{c}={v!r}" for c, v in zip(key, values, strict=True))
+                earlier = self.where(first) if self.continued else f"row {self.rows[first]}"
+                raise BadInput(f"{self.where(i)}: duplicate {what} ({listed}); the same as {earlier}")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of a ``Table``, read cell by cell; its errors are the table's."""
+
+    table: Table
+    at: int  # index in the table
+
+    @property
+    def where(self) -> str:
+        return self.table.where(self.at)
+
+    def error(self, column: str, why: str) -> BadInput:
+        return self.table.error(self.at, column, self.table.cell(self.at, column), why)
+
+    def text(self, column: str) -> str | None:
+        return text(self.table.cell(self.at, column))
+
+    def required(self, column: str) -> str:
+        return self.table.required(self.at, column, self.table.cell(self.at, column))
+
+    def integer(self, column: str, default: int | None = None) -> int:
+        """A whole number; a blank cell is ``default``, or an error without one."""
+        number_ = self.table.integer(self.at, column, self.table.cell(self.at, column), default, required=True)
+        return number_ or 0  # narrows the type only: required, so never None
+
+    def real(self, column: str, default: float) -> float:
+        value = self.table.cell(self.at, column)
+        if text(value) is None:
+            return default
+        number_ = number(value)
+        if number_ is None or not math.isfinite(number_):
+            raise self.error(column, "must be a number")
+        return number_
+
+    def boolean(self, column: str, default: bool) -> bool:
+        return self.table.flag(self.at, column, self.table.cell(self.at, column), default)
+
+    def items(self, column: str) -> tuple[str, ...] | None:
+        """A list cell's items; None for an empty cell, () for ``{}``."""
+        cell = self.text(column)
+        return None if cell is None else list_items(cell)
+
+    def whole_numbers(self, column: str) -> tuple[int, ...] | None:
+        items = self.items(column)
+        if items is None:
+            return None
+        out = []
+        for item in items:
+            number_ = whole(item)
+            if number_ is None:
+                raise self.error(
+                    column, f"{item!r} is not a whole number; give one whole number per term, e.g. 1, 1, 0"
+                )
+            out.append(number_)
+        return tuple(out)
+
+
+def read_table(sheet: Rows, sheet_name: str, spec: SheetSpec) -> Table:
+    """A one-sheet table, after checking its header row."""
+    columns, positions, rows = header(sheet, sheet_name, spec)
+    out = Table(spec, tuple(columns))
+    out.append(sheet_name, positions, rows)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

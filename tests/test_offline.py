@@ -11,7 +11,7 @@ import openpyxl
 import psycopg
 
 from daemon.allocator.solve import solve as solve_allocator
-from daemon.allocator.xlsx import read_workbook
+from daemon.allocator.xlsx_reader import read_workbook
 from daemon.db import ROOT
 from daemon.planner.example import positions as example_positions
 from daemon.solving import SolveContext
@@ -139,7 +139,7 @@ def test_planner_run_in_the_foreground_then_exported_and_replayed(db_url: str, t
 
 
 def test_parse_xlsx_with_allow_unassigned_writes_unassigned_rows(tmp_path: Path) -> None:
-    from daemon.allocator.xlsx import write_input
+    from daemon.allocator.xlsx_writer import write_input
     from tests.allocator.alloc_factory import make_input
 
     inp = make_input({"a": {"x": 1}, "b": {"x": 1}, "c": {"x": 2}}, {"x": 2}, config={"allow_unassigned": True})

@@ -15,7 +15,7 @@ from daemon.checks.planner import check_lines
 from daemon.offline import export_planner_run
 from daemon.planner.hospitals import vic_hospital
 from daemon.planner.load import load
-from daemon.planner.xlsx import read_workbook
+from daemon.planner.xlsx_reader import read_workbook
 from daemon.synthetic import seed_allocation, seed_positions
 from tests.daemons import DaemonProcess, events, wait_final
 

@@ -13,7 +13,7 @@ from psycopg.types.json import Jsonb
 from daemon import offline
 from daemon.allocator.data import AllocatorInput
 from daemon.allocator.load import load
-from daemon.allocator.xlsx import read_workbook
+from daemon.allocator.xlsx_reader import read_workbook
 from daemon.synthetic import Hospital, seed_allocation
 from tests.checked import assert_valid_allocation
 from tests.daemons import enqueue

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from daemon.allocator.data import AllocatorInput, Eligibility, JobLine, Preferencer, RankTable, Weighting
-from daemon.allocator.xlsx import add_input_sheets
+from daemon.allocator.xlsx_writer import add_input_sheets
 from daemon.workbook import example_main, example_workbook
 
 # (id, display name)

@@ -32,7 +32,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from daemon.planner.data import PlannerInput, Position
-from daemon.planner.xlsx import add_input_sheets
+from daemon.planner.xlsx_writer import add_input_sheets
 from daemon.workbook import example_main, example_workbook
 
 RUN_ID = "yarra-bend-pgy1-2026"

@@ -25,7 +25,7 @@ that matched nothing or tied, go to ``result_metadata`` (``inferred``,
 ``positions_unmatched``, ``positions_ambiguous``) and the workbook's diagnostics sheet: the
 planner never guesses silently. A position still without a specialty is what it was before
 inference: the database's empty one counts for no specialty (the rules' diagnosis names it),
-the workbook's blank cell is bad input (``xlsx.read_workbook``).
+the workbook's blank cell is bad input (``xlsx_reader.read_workbook``).
 """
 
 from __future__ import annotations

@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from daemon.allocator.build import build_problem
 from daemon.allocator.data import AllocatorInput, Preferencer
 from daemon.allocator.problem import Allocation
-from daemon.allocator.xlsx import read_workbook, write_input
+from daemon.allocator.xlsx_reader import read_workbook
+from daemon.allocator.xlsx_writer import write_input
 from daemon.checks.allocation import check_allocation
 from tests.allocator.alloc_factory import make_input, placed, solve_checked
 from tests.allocator.alloc_strategies import SETTINGS

@@ -22,7 +22,7 @@ from daemon.allocator.build import UNASSIGNED, build_problem
 from daemon.allocator.costs import MAX_SAFE
 from daemon.allocator.data import Eligibility, Preferencer
 from daemon.allocator.problem import Allocation
-from daemon.allocator.xlsx import write_result
+from daemon.allocator.xlsx_result import write_result
 from daemon.checks.allocation import check_allocation
 from tests.allocator.alloc_factory import make_input, placed, solve_checked
 

@@ -16,11 +16,14 @@ import xlsxwriter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from daemon.allocator import xlsx
+from daemon.allocator import xlsx_writer
 from daemon.allocator.data import AllocatorInput, Eligibility, JobLine, Preferencer, RankTable, Weighting
 from daemon.allocator.example import example_input, write_example
 from daemon.allocator.solve import solve
-from daemon.allocator.xlsx import read_names, read_workbook, write_input, write_result
+from daemon.allocator.xlsx_layout import WHY_COLUMNS
+from daemon.allocator.xlsx_reader import read_names, read_workbook
+from daemon.allocator.xlsx_result import write_result
+from daemon.allocator.xlsx_writer import write_input
 from daemon.solving import BadInput, SolveContext, SolveOutcome
 from tests.allocator.alloc_factory import make_input
 from tests.workbooks import Sheets, save
@@ -132,7 +135,7 @@ def test_round_trip_of_the_example_with_names(tmp_path: Path) -> None:
 
 
 def test_long_tables_continue_on_numbered_sheets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(xlsx, "MAX_DATA_ROWS", 4)
+    monkeypatch.setattr(xlsx_writer, "MAX_DATA_ROWS", 4)
     inp = make_input({f"w{i}": {"a": 1, "b": 2, "c": 3} for i in range(5)}, {"a": 2, "b": 2, "c": 2})
     path = tmp_path / "long.xlsx"
     write_input(path, inp)
@@ -149,13 +152,13 @@ def test_long_tables_continue_on_numbered_sheets(tmp_path: Path, monkeypatch: py
 
 
 def test_streamed_writing_reads_back_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(xlsx, "STREAM_ABOVE_ROWS", 0)  # inline strings, as for huge runs
+    monkeypatch.setattr(xlsx_writer, "STREAM_ABOVE_ROWS", 0)  # inline strings, as for huge runs
     inp, _ = example_input()
     assert_same(round_trip(inp, tmp_path / "streamed.xlsx"), inp)
 
 
 def test_long_eligibility_lists_split_over_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(xlsx, "MAX_CELL_CHARS", 20)  # 6 of the 9 ids per cell
+    monkeypatch.setattr(xlsx_writer, "MAX_CELL_CHARS", 20)  # 6 of the 9 ids per cell
     workers = [f"w{i}" for i in range(9)]
     rule = Eligibility("a", included_workers=frozenset(workers), excluded_tags=frozenset({"t"}))
     inp = make_input({w: {"a": 1} for w in workers}, {"a": 9}, eligibility=[rule])
@@ -556,7 +559,7 @@ def test_result_workbook_has_a_why_sheet_with_the_cli_s_sentences_and_seat_value
     wb = openpyxl.load_workbook(path)
     assert wb.sheetnames[:4] == ["allocations", "summary", "why", "seat_values"]
     header, *rows = list(wb["why"].iter_rows(values_only=True))
-    assert header == xlsx.WHY_COLUMNS
+    assert header == WHY_COLUMNS
     assert len(rows) == len(explained)  # one row per explanation
     said = sentences.Names(names, {ln.id: ln.name for ln in inp.lines})
     on_line = sentences.holders(out.payload.allocations)

@@ -13,7 +13,7 @@ from daemon.planner.conflict import with_barred
 from daemon.planner.explain import DIAGNOSIS_LIMIT, SENTENCE_LIMIT, joined, said
 from daemon.planner.problem import build_problem
 from daemon.planner.remedy import seat_model, trim_seats
-from daemon.planner.xlsx import write_result
+from daemon.planner.xlsx_result import write_result
 from daemon.solving import SolveContext
 from tests.planner.factory import VIC_TERMS, lines_of, pos, run, solve_checked
 from tests.planner.test_diagnosis import feasible

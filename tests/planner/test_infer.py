@@ -17,7 +17,10 @@ from daemon.planner.data import Inference, Position
 from daemon.planner.infer import TABLE, Keyword, best_keywords, infer, keyword_table, metadata, words
 from daemon.planner.rules.predicates import specialty_key
 from daemon.planner.solve import solve
-from daemon.planner.xlsx import DIAGNOSTICS, read_workbook, write_input, write_result
+from daemon.planner.xlsx_layout import DIAGNOSTICS
+from daemon.planner.xlsx_reader import read_workbook
+from daemon.planner.xlsx_result import write_result
+from daemon.planner.xlsx_writer import write_input
 from daemon.solving import BadInput, SolveContext
 from daemon.synthetic import seed_positions
 from tests.daemons import events

@@ -19,19 +19,13 @@ from daemon.checks.planner import check_lines
 from daemon.planner.data import Pathway, PlannerInput, Position
 from daemon.planner.example import example_input, write_example
 from daemon.planner.result import GeneratedLine, Rotation
+from daemon.planner.rules import meaning as rule_meaning
 from daemon.planner.solve import solve
-from daemon.planner.xlsx import (
-    DIAGNOSTICS,
-    LINES,
-    ROTATIONS,
-    line_rows,
-    read_workbook,
-    rule_meaning,
-    specialty_colours,
-    week_column,
-    write_input,
-    write_result,
-)
+from daemon.planner.xlsx_grid import line_rows, specialty_colours, week_column
+from daemon.planner.xlsx_layout import DIAGNOSTICS, LINES, ROTATIONS
+from daemon.planner.xlsx_reader import read_workbook
+from daemon.planner.xlsx_result import write_result
+from daemon.planner.xlsx_writer import write_input
 from daemon.solving import BadInput, SolveContext, SolveOutcome
 from tests.workbooks import Sheets, save
 

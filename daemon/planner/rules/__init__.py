@@ -21,6 +21,6 @@ the same text separately):
 """
 
 from daemon.planner.rules.base import LineVars, Rule, Shortfall
-from daemon.planner.rules.registry import RuleSet, resolve, valid_names
+from daemon.planner.rules.registry import RuleSet, meaning, resolve, valid_names
 
-__all__ = ["LineVars", "Rule", "RuleSet", "Shortfall", "resolve", "valid_names"]
+__all__ = ["LineVars", "Rule", "RuleSet", "Shortfall", "meaning", "resolve", "valid_names"]

@@ -14,6 +14,18 @@ from daemon.planner.rules.predicates import is_non_clinical
 from daemon.planner.rules.shares import ServiceShareCap, ShareCap, TeamShareMin
 from daemon.planner.rules.terms import MinClinicalWeeks, MinLongTerms
 
+# What each template asks of every line, in words (the diagnostics sheet's rules table).
+MEANINGS = {
+    "AMC_PGY1": "AMC PGY1: at least 4 terms of at least 10 weeks, in 4 different parent specialties, and 47 "
+    "clinical weeks; categories A, B, C and D "
+    "all covered; at most 50% of weeks in one parent specialty, 25% in one subspecialty, 20% in service terms "
+    "(one service term is always allowed in a year of four or more terms); at least 50% in team-based terms",
+    "AMC_PGY2": "AMC PGY2: at least 3 terms of at least 10 weeks, in 3 different subspecialties (a post without "
+    "one counts as its parent specialty), and 47 clinical weeks; categories A, B and C "
+    "covered; at most 25% of weeks in one subspecialty, one non-clinical term, 25% in service terms; at least "
+    "50% in team-based terms",
+}
+
 # One rule per category, so that a diagnosis names the category that blocks.
 
 

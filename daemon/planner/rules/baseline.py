@@ -8,9 +8,19 @@ from functools import partial
 
 from daemon.planner.rules.amc import amc_pgy1, amc_pgy2
 from daemon.planner.rules.base import Rule
+from daemon.planner.rules.qld import MEANINGS as QLD_MEANINGS
 from daemon.planner.rules.qld import qld_pgy1, qld_pgy2
 
 BASELINE_STATES = ("QLD", "SA", "WA", "TAS", "NT")
+# What each template asks of every line, in words (the diagnostics sheet's rules table).
+MEANINGS = {
+    **{
+        f"{state}_{cohort}": f"{state}: the AMC {cohort} baseline (AMC_{cohort}) with the hospital's term structure"
+        for state in BASELINE_STATES
+        for cohort in ("PGY1", "PGY2")
+    },
+    **QLD_MEANINGS,
+}
 
 
 def baseline_templates() -> dict[str, Callable[[], list[Rule]]]:

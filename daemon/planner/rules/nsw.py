@@ -10,6 +10,12 @@ from daemon.planner.rules.counts import MaxSlots
 from daemon.planner.rules.predicates import is_service
 from daemon.planner.rules.terms import ExactTermCount
 
+# What each template asks of every line, in words (the diagnostics sheet's rules table).
+MEANINGS = {
+    "NSW_PGY1": "AMC_PGY1, plus exactly five terms and at most one service term",
+    "NSW_PGY2": "AMC_PGY2, plus exactly five terms and at most one service term",
+}
+
 
 def _nsw(source: str, amc: Callable[[str], list[Rule]]) -> list[Rule]:
     return [

@@ -8,3 +8,7 @@ from daemon.planner.rules.terms import ExactTermCount
 
 def num_terms(k: int) -> list[Rule]:
     return [ExactTermCount(f"NUM_TERMS={k}", k)]
+
+
+def meaning(k: int) -> str:
+    return f"exactly {k} terms per line"

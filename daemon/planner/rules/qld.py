@@ -13,6 +13,14 @@ from daemon.planner.rules.amc import amc_pgy1, amc_pgy2
 from daemon.planner.rules.base import Plan, Rule
 from daemon.planner.rules.predicates import shown
 
+# What each template asks of every line, in words (the diagnostics sheet's rules table).
+MEANINGS = {
+    "QLD_PGY1": "QLD: the AMC PGY1 baseline (AMC_PGY1) with the hospital's term structure; a position listing "
+    "more than two experience categories is bad input (PMAQ)",
+    "QLD_PGY2": "QLD: the AMC PGY2 baseline (AMC_PGY2) with the hospital's term structure; a position listing "
+    "more than two experience categories is bad input (PMAQ)",
+}
+
 MAX_LISTED = 10
 
 

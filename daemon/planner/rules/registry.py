@@ -6,45 +6,56 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from daemon.planner.rules.amc import amc_pgy1, amc_pgy2
+from daemon.planner.rules import amc, baseline, max_one_rural, no_nights, nsw, num_terms, service_terms, vic
+from daemon.planner.rules import six_month_terms as six_month
 from daemon.planner.rules.base import Rule
-from daemon.planner.rules.baseline import BASELINE_STATES, baseline_templates
-from daemon.planner.rules.max_one_rural import max_one_rural
-from daemon.planner.rules.no_nights import no_nights
-from daemon.planner.rules.nsw import nsw_pgy1, nsw_pgy2
-from daemon.planner.rules.num_terms import num_terms
-from daemon.planner.rules.service_terms import max_one_service, max_service_terms
-from daemon.planner.rules.six_month_terms import allow_six_month_terms
-from daemon.planner.rules.vic import vic_pgy1, vic_pgy2
 from daemon.solving import BadInput
 from daemon.text import listing
 
 # Accreditation templates: an explicit NAME=k replaces their settings of the same slot.
 TEMPLATES: dict[str, Callable[[], list[Rule]]] = {
-    "AMC_PGY1": amc_pgy1,
-    "AMC_PGY2": amc_pgy2,
-    "VIC_PGY1": vic_pgy1,
-    "VIC_PGY2": vic_pgy2,
-    "NSW_PGY1": nsw_pgy1,
-    "NSW_PGY2": nsw_pgy2,
-    **baseline_templates(),
+    "AMC_PGY1": amc.amc_pgy1,
+    "AMC_PGY2": amc.amc_pgy2,
+    "VIC_PGY1": vic.vic_pgy1,
+    "VIC_PGY2": vic.vic_pgy2,
+    "NSW_PGY1": nsw.nsw_pgy1,
+    "NSW_PGY2": nsw.nsw_pgy2,
+    **baseline.baseline_templates(),
 }
 OPTIONS: dict[str, Callable[[], list[Rule]]] = {
     "UNRESTRICTED": list,
-    "NO_NIGHTS": no_nights,
-    "MAX_ONE_RURAL": max_one_rural,
-    "MAX_ONE_SERVICE": max_one_service,
-    "ALLOW_6_MONTH_TERMS": allow_six_month_terms,
+    "NO_NIGHTS": no_nights.no_nights,
+    "MAX_ONE_RURAL": max_one_rural.max_one_rural,
+    "MAX_ONE_SERVICE": service_terms.max_one_service,
+    "ALLOW_6_MONTH_TERMS": six_month.allow_six_month_terms,
     # Run options with no rule: they switch off the soft reading goals (``planner.readable``),
     # or let leave start in week 1, orientation (``planner.leave``).
     "NO_READING_GOALS": list,
     "ALLOW_WEEK1_LEAVE": list,
 }
-PARAMETRISED: dict[str, tuple[int, Callable[[int], list[Rule]]]] = {  # name: (least k, rules)
-    "MAX_SERVICE_TERMS": (0, max_service_terms),
-    "NUM_TERMS": (1, num_terms),
+# name: (least k, rules, what the rules ask in words)
+PARAMETRISED: dict[str, tuple[int, Callable[[int], list[Rule]], Callable[[int], str]]] = {
+    "MAX_SERVICE_TERMS": (0, service_terms.max_service_terms, service_terms.max_service_terms_meaning),
+    "NUM_TERMS": (1, num_terms.num_terms, num_terms.meaning),
 }
-STATES = ("UNRESTRICTED", "AMC", "VIC", "NSW", *BASELINE_STATES)
+# What each name asks of every line, in words, as its rule module says it; the names with no
+# rule module say it here.
+MEANINGS: dict[str, str] = {
+    **amc.MEANINGS,
+    **vic.MEANINGS,
+    **nsw.MEANINGS,
+    **baseline.MEANINGS,
+    **no_nights.MEANINGS,
+    **max_one_rural.MEANINGS,
+    **service_terms.MEANINGS,
+    **six_month.MEANINGS,
+    "UNRESTRICTED": "only the always-on rules: one position per term, capacities, the cohort, a position at most "
+    "once per line, leave as one block or 2+3 / 3+2 weeks at least 13 weeks apart",
+    "NO_READING_GOALS": "lines may hold several rural terms and a parent specialty three times or more at no "
+    "cost (by default each such term is avoided unless the required seats need it)",
+    "ALLOW_WEEK1_LEAVE": "leave may start in week 1 (by default week 1, orientation, is worked by every line)",
+}
+STATES = ("UNRESTRICTED", "AMC", "VIC", "NSW", *baseline.BASELINE_STATES)
 _PARAMETRISED_NAME = re.compile(r"([A-Z_]+)=(-?\d+)")
 # HMO3 / PGY3 and later: no accreditation template applies (the seeds' presale demos bypass the
 # strict checks); a run with a state and such a cohort gets the always-on rules and its names.
@@ -86,7 +97,7 @@ def _parametrised(name: str) -> list[Rule] | None:
     match = _PARAMETRISED_NAME.fullmatch(name)
     if match is None or match[1] not in PARAMETRISED:
         return None
-    least, make = PARAMETRISED[match[1]]
+    least, make, _ = PARAMETRISED[match[1]]
     k = int(match[2])
     if k < least:
         raise BadInput(f"constraint {name}: k must be at least {least}")
@@ -106,3 +117,13 @@ def resolve(constraints: Sequence[str], state: str, cohort: str) -> RuleSet:
     replaced = {r.slot for r in overrides if r.slot}
     rules = [r for r in from_templates if r.slot not in replaced] + explicit + overrides
     return RuleSet(tuple(names), tuple(rules))
+
+
+def meaning(name: str) -> str:
+    """What a constraint name asks of every line, in words (SPEC §5's catalogue)."""
+    if name in MEANINGS:
+        return MEANINGS[name]
+    match = _PARAMETRISED_NAME.fullmatch(name)
+    if match is not None and match[1] in PARAMETRISED:
+        return PARAMETRISED[match[1]][2](int(match[2]))
+    return "(not in the catalogue)"

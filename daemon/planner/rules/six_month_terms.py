@@ -29,6 +29,10 @@ from ortools.sat.python import cp_model
 from daemon.planner.rules.base import LineVars, Plan, Read, Rule
 from daemon.planner.rules.predicates import has_category, is_six_month_approved
 
+MEANINGS = {
+    "ALLOW_6_MONTH_TERMS": "one position in two consecutive terms of 24-28 weeks together (about 26) may be "
+    "one 6-month term, counted as one term",
+}
 SIX_MONTH_WEEKS = (24, 28)  # least and most weeks of two consecutive terms making a 6-month term
 
 

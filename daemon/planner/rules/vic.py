@@ -17,6 +17,15 @@ from daemon.planner.rules.shares import ShareCap
 from daemon.planner.rules.six_month_terms import CategoriesOutsideSixMonthTerms, SixMonthOnApprovedPosts
 from daemon.planner.rules.terms import TermStructureIs
 
+# What each template asks of every line, in words (the diagnostics sheet's rules table).
+MEANINGS = {
+    "VIC_PGY1": "AMC_PGY1, plus five terms of 10/10/10/10/12 weeks with the 12-week term last, and a Medicine, "
+    "a Surgery and an Emergency Medicine term on every line",
+    "VIC_PGY2": "AMC_PGY2, plus PMCV's rules for PGY2: with ALLOW_6_MONTH_TERMS, a 6-month term only on a "
+    "position marked six_month_approved, the line's other terms still covering categories A, B and C, and the "
+    "6-month term exempt from the 25% subspecialty cap",
+}
+
 
 def vic_pgy1() -> list[Rule]:
     source = "VIC_PGY1"
