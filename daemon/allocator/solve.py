@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from daemon.allocator import assignment, explanations, report, sparse
+from daemon.allocator import assignment, explanations, report, sparse, stable_mip, stable_rotations
 from daemon.allocator.build import build_problem
 from daemon.allocator.data import AllocatorInput
 from daemon.allocator.diagnose import explain, precheck
@@ -280,7 +280,8 @@ def _search(
         ctx=ctx,
         deadline=started + problem.config.max_seconds,
     )
-    engine = "cp_sat" if result.method.startswith("cp_sat") else "highs"  # whose figures these are
+    # Whose figures these are: CP-SAT's, HiGHS's (the MIP) or the rotation method's.
+    engine = {stable_mip.METHOD: "highs", stable_rotations.METHOD: "rotations"}.get(result.method, "cp_sat")
     meta = report.metadata(
         problem,
         line_of,
