@@ -28,19 +28,21 @@ Marriage Problem", MIT Press):
    else was eliminated, so cost(M) = cost(M0) + w(S): any integer pair costs will do.
 4. A minimum-weight closed set is the source side of a minimum s-t cut (Picard 1976,
    Management Science 22(11)): arcs source -> r of capacity -w(r) when w(r) < 0, r -> sink of
-   capacity w(r) when w(r) > 0, and an arc r -> r' of capacity above every finite cut for each
-   r' explicitly preceding r, so no minimum cut leaves a closed set.
+   capacity w(r) when w(r) > 0, and an arc r -> r' for each r' explicitly preceding r, of
+   capacity 1 + (the sum of -w over the negative weights): more than the cut around the
+   source alone, so no minimum cut crosses it and the source side is closed.
 Hence the result is a minimum-cost stable allocation: OPTIMAL, bound = objective. It still goes
 through the full blocking-pair test (``feasibility.is_feasible``); a failed guard returns None
 and the caller uses the MIP.
 
 Only short lists are read. Every stable partner of a worker lies between its M0 and Mz
-partners (inclusive), and so does s_M(m): m's Mz partner prefers m to her partner in M (her Mz
-partner m is her best stable one, and not her partner in M). A copy prefers m to her partner
-only if she prefers m to her M0 partner (copies only gain). So each worker's list keeps the
-copies between its two partners that rank it at least as high as their M0 partner; the
-elimination and the type-2 scan never need any other pair. With random preferences that
-leaves a few pairs per worker.
+partners (inclusive), and so does s_M(m) while m is not at its Mz partner: that copy prefers m
+to her partner in M (m is her best stable partner, and not her partner in M). A copy prefers m
+to her partner only if she prefers m to her M0 partner (copies only gain). So each worker's
+list keeps the copies between its two partners that rank it at least as high as their M0
+partner; the elimination never needs another pair, nor does the type-2 scan (a copy left out
+prefers her partner to m from M0 on: no rotation has to move her past m). At bench G1
+(1,500 x 375 x 4) that is 34 pairs per worker, 267 rotations, 17,593 precedences.
 """
 
 from __future__ import annotations
