@@ -2,36 +2,41 @@
 instances against brute force over every allocation the solver's gate
 (``feasibility.is_feasible``) calls stable: the closed sets of the rotation poset give exactly
 those, and the minimum cut the cheapest. Larger ones (up to 10 seats, no brute force): every
-closed set gives a stable allocation of its own.
+closed set gives a stable allocation of its own. At 60 x 15 x 4: the HiGHS MIP's optimum.
 
 The instances have varied capacities (0 included), exclusions (incomplete lists), must-have
 lines, and arbitrary integer pair costs (negative ones too) in place of ``cost_int``: the
 closure formulation is exact for any pair weights.
 
 Mutations these catch (each made by hand, a test seen failing, then restored):
-- no type-1 precedences (``_precedences``) — all three tests;
+- no type-1 precedences (``_precedences``) — all four tests;
 - no type-2 precedences — ``test_closed_sets_give_distinct_stable_allocations`` (up to 10
   seats: at the 7 that brute force allows, precedences only type 2 gives are rare, and 200
-  examples did not meet one);
+  examples did not meet one; on the bench instances, 60 x 15 x 4 and G1, type 1 alone
+  happens to give the same optimum);
 - a rotation's weight with the wrong sign (``rotation_poset``: old - new) —
-  ``test_rotations_find_the_cheapest_stable_allocation``.
+  ``test_rotations_find_the_cheapest_stable_allocation`` and the medium instance.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bench.stability import CASES, generate
 from daemon.allocator.build import build_problem
 from daemon.allocator.data import Eligibility, Preferencer
 from daemon.allocator.feasibility import is_feasible
 from daemon.allocator.hints import stable_hint
 from daemon.allocator.problem import Problem
 from daemon.allocator.stability import Levels
+from daemon.allocator.stable_mip import solve_mip
 from daemon.allocator.stable_rotations import Poset, applies, rotation_poset, solve_rotations
+from daemon.solving import SolveContext
 from tests.allocator.alloc_factory import make_input
 from tests.allocator.alloc_strategies import SETTINGS
 
@@ -185,3 +190,18 @@ def test_rotations_find_the_cheapest_stable_allocation(problem: Problem) -> None
     best = min(int(problem.cost_int[rows, list(c)].sum()) for c in stable)
     assert result.status == "OPTIMAL" and result.objective_int == best == result.bound_int
     assert tuple(result.line_of.tolist()) in stable
+
+
+def test_rotations_equal_the_mip_on_a_medium_instance() -> None:
+    # 60 x 15 x 4, strict, beyond brute force: the HiGHS MIP (stable_mip) proves its optimum
+    # there too, to within the rounding bound.
+    problem = build_problem(generate(replace(CASES[0], workers=60, lines=15)))
+    lv = Levels.of(problem)
+    hint = stable_hint(problem)
+    assert hint is not None
+    exact = solve_rotations(problem, lv, hint)
+    mip = solve_mip(problem, lv, hint, SolveContext(), time.perf_counter() + 60)
+    assert exact is not None and exact.objective_int is not None
+    assert mip.status == "OPTIMAL" and mip.objective_int is not None
+    assert exact.objective_int <= mip.objective_int <= exact.objective_int + problem.rounding_bound * problem.unit
+    assert mip.bound_int <= exact.objective_int
