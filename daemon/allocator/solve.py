@@ -232,7 +232,8 @@ def _search(
     deadline = started + problem.config.max_seconds
     ctx.report(phase="search", hint_feasible=hint_ok)
     if problem.config.stability == "weak":
-        # LP or HiGHS MIP, built vectorised in a fraction of CP-SAT's time (see ``stable``).
+        # Rotations and a minimum cut, or the HiGHS MIP built vectorised in a fraction of
+        # CP-SAT's time (see ``stable``).
         result = solve_stable(problem, hint, ctx, deadline)
     elif hint_ok and estimated_build_seconds(problem) > _BUILD_SHARE * (deadline - time.perf_counter()):
         # Building the model alone would eat the time limit: answer with the starting solution.
