@@ -4,9 +4,10 @@
    exact polynomial method (``stable_rotations``): the rotations between the worker- and
    line-optimal Gale-Shapley matchings of the one-seat-copies instance, and a minimum cut for
    the cheapest closed set of them (Irving, Leather & Gusfield 1987). It proves the optimum
-   whatever the pair costs, in polynomial time: at 1,500 x 375 x 4 (bench G1) in 2.5 s for
-   the whole run, where HiGHS needed 50-300 s for the same optimum from the stable-marriage
-   LP it replaced. If a guard fails (a worker left out, a must-fill line no stable
+   whatever the pair costs, in polynomial time: at 1,500 x 375 x 4 (bench G1) in 0.2-0.8 s
+   (a shared machine), where HiGHS needed 50-300 s for the same optimum from the
+   stable-marriage LP it replaced; the whole run takes 2.5-4.5 s, most of it the
+   independent check. If a guard fails (a worker left out, a must-fill line no stable
    allocation fills, the answer failing the blocking-pair test), step 2 runs.
 2. Everything else (ties, caps, allow_unassigned): the MIP with the classic stability rows in
    prefix-sum form (``stable_mip``), solved by HiGHS from the Gale-Shapley solution until
