@@ -1,5 +1,6 @@
 """`python -m bench [queue|allocator|nrmp|stability|explain|planner|planner_reading|xlsx] ...`: run the
-named benchmarks (all by default). `python -m bench allocator L XL` runs only those allocator tiers (not saved)."""
+named benchmarks (all by default). `python -m bench allocator L XL` runs only those allocator tiers,
+`python -m bench stability G1` only those stability cases (neither saved)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,10 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["allocator"] and len(argv) > 1:
         print("\n== allocator (tiers " + " ".join(argv[1:]) + ") ==")
         allocator.main(argv[1:])
+        return 0
+    if argv[:1] == ["stability"] and len(argv) > 1:
+        print("\n== stability (cases " + " ".join(argv[1:]) + ") ==")
+        stability.main(argv[1:])
         return 0
     names = argv or list(BENCHMARKS)
     unknown = [n for n in names if n not in BENCHMARKS]

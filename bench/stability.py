@@ -125,13 +125,20 @@ def run_case(case: Case) -> dict[str, Any]:
 
 
 def main(names: list[str] | None = None) -> dict[str, Any]:
+    """Every case, saved to bench/results/stability.json; or only the ``names`` given (e.g.
+    ``python -m bench stability G1``), printed and not saved, so a partial run never replaces
+    the full table."""
+    unknown = sorted(set(names or []) - {c.name for c in CASES})
+    if unknown:
+        raise SystemExit(f"unknown stability case(s) {unknown}; choose from {[c.name for c in CASES]}")
     rows = []
     for case in CASES:
         if names and case.name not in names:
             continue
         rows.append(run_case(case))
         print(rows[-1], flush=True)
-    save("stability", {"in_process": True, "cases": rows}, table(rows))
+    if not names:
+        save("stability", {"in_process": True, "cases": rows}, table(rows))
     return {"cases": rows}
 
 

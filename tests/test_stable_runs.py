@@ -1,5 +1,6 @@
-"""Weak stability through a real daemon and PostgreSQL (issue 14): both HiGHS paths complete,
-proven, and every allocation passes the independent checker's blocking-pair scan.
+"""Weak stability through a real daemon and PostgreSQL (issue 14): the rotation method and the
+HiGHS MIP complete, proven, and every allocation passes the independent checker's
+blocking-pair scan.
 
 The daemon solves in its pool's child process, which starts HiGHS in a child of its own
 (``daemon.allocator.highs_process``): this is the test that the whole chain works as deployed.
@@ -26,11 +27,11 @@ def _meta(conn: psycopg.Connection[Any], run_id: str) -> dict[str, Any]:
 
 def test_stable_runs_through_a_daemon(db_url: str, conn: psycopg.Connection[Any], tmp_path: Path) -> None:
     # Every worker ranks every line and each line's supervisor ranks every worker, strictly:
-    # the stable-marriage LP. Workers ranking 3 of 8 lines tie the rest: the MIP.
+    # the rotation method. Workers ranking 3 of 8 lines tie the rest: the MIP.
     strict = seed_allocation(conn, workers=12, lines=6, capacity=2, seed=41, supervisors=6)
     tied = seed_allocation(conn, workers=12, lines=8, capacity=2, ranked=3, seed=42, supervisors=8)
     runs = {
-        "stable_lp": enqueue(conn, strict.allocation_run, config=Jsonb({"stability": "weak"})),
+        "stable_rotations": enqueue(conn, strict.allocation_run, config=Jsonb({"stability": "weak"})),
         "highs_mip": enqueue(conn, tied.allocation_run, config=Jsonb({"stability": "weak"})),
     }
     daemon = DaemonProcess(db_url, name="stable", log_dir=tmp_path)

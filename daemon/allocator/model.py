@@ -52,7 +52,7 @@ class CpSatResult:
     solutions: int
     wall_seconds: float
     workers: int = 0  # CP-SAT search workers it ran with (0: not run)
-    method: str = "cp_sat"  # the engine (stable_lp, highs_mip for weak stability; see solve.py)
+    method: str = "cp_sat"  # the engine (stable_rotations, highs_mip for weak stability; see solve.py)
 
 
 class _Progress(cp_model.CpSolverSolutionCallback):

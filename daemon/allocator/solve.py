@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from daemon.allocator import assignment, explanations, report, sparse
+from daemon.allocator import assignment, explanations, report, sparse, stable_mip, stable_rotations
 from daemon.allocator.build import build_problem
 from daemon.allocator.data import AllocatorInput
 from daemon.allocator.diagnose import explain, precheck
@@ -232,7 +232,8 @@ def _search(
     deadline = started + problem.config.max_seconds
     ctx.report(phase="search", hint_feasible=hint_ok)
     if problem.config.stability == "weak":
-        # LP or HiGHS MIP, built vectorised in a fraction of CP-SAT's time (see ``stable``).
+        # Rotations and a minimum cut, or the HiGHS MIP built vectorised in a fraction of
+        # CP-SAT's time (see ``stable``).
         result = solve_stable(problem, hint, ctx, deadline)
     elif hint_ok and estimated_build_seconds(problem) > _BUILD_SHARE * (deadline - time.perf_counter()):
         # Building the model alone would eat the time limit: answer with the starting solution.
@@ -280,7 +281,8 @@ def _search(
         ctx=ctx,
         deadline=started + problem.config.max_seconds,
     )
-    engine = "cp_sat" if result.method.startswith("cp_sat") else "highs"  # whose figures these are
+    # Whose figures these are: CP-SAT's, HiGHS's (the MIP) or the rotation method's.
+    engine = {stable_mip.METHOD: "highs", stable_rotations.METHOD: "rotations"}.get(result.method, "cp_sat")
     meta = report.metadata(
         problem,
         line_of,

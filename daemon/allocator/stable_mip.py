@@ -96,9 +96,9 @@ def stability_model(
     n_extra: int = 0,
     extra_rows: Callable[[_Rows, int], None] | None = None,
 ) -> highs_process.Model:
-    """Workers (``lv.w``) each on exactly one target (``lv.line``: lines, or one-seat copies for
-    ``stable_lp``), targets' loads within [lower, capacity], and the stability rows. Columns:
-    x per pair (integer), G, H, then ``n_extra`` binary columns that ``extra_rows`` uses."""
+    """Workers (``lv.w``) each on exactly one target (``lv.line``), targets' loads within
+    [lower, capacity], and the stability rows. Columns: x per pair (integer), G, H, then
+    ``n_extra`` binary columns that ``extra_rows`` uses."""
     n_pairs = len(lv.w)
     n_workers, n_targets = len(lv.worker_levels), len(lv.line_levels)
     g_off = np.concatenate([[0], np.cumsum(lv.worker_levels)]).astype(np.int64)
@@ -137,8 +137,9 @@ def stability_model(
     )
     # Stability: c · G[w, level_w(l)] + H[l, level_l(w)] - x[w, l] >= c, where G can still be
     # 0. H counts w itself, which the classic row does not: without the -x the row holds for
-    # the same integer points but its LP is weaker (x[w, l] counted c + 1 times), and the
-    # stable marriage polytope (stable_lp) is no longer integral.
+    # the same integer points but its LP is weaker (x[w, l] counted c + 1 times): with one
+    # seat per target and strict preferences it is no longer the integral stable marriage
+    # polytope.
     live = lv.worker_level < lv.worker_levels[lv.w] - 1
     n_live = int(live.sum())
     live_rows = np.arange(n_live, dtype=np.int64)

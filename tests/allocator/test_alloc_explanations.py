@@ -226,8 +226,8 @@ def test_cp_sat_runs_give_bounds_and_stability_status() -> None:
         eligibility=[Eligibility("z", excluded_workers=frozenset({"a"}))],
     )
     out = solve_checked(inp)
-    # No ties: the stable-marriage LP (stable_lp) proves it, explained by bounds as for CP-SAT.
-    assert out.metadata["method"] == "stable_lp" and out.metadata["explanations"]["exact"] is False
+    # No ties: the rotation method (stable_rotations) proves it, explained by bounds as for CP-SAT.
+    assert out.metadata["method"] == "stable_rotations" and out.metadata["explanations"]["exact"] is False
     why = {e.job_line: e for e in out.payload.explanations if e.worker == "a"}
     e = why["x"]
     assert e.reason == "trade_off" and e.detail["exact"] is False and e.delta is not None

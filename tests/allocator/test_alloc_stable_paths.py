@@ -1,13 +1,13 @@
-"""Weak stability's HiGHS paths (issue 14): the one-seat-copies LP without ties (stable_lp), the
-MIP with ties or caps (stable_mip), against brute force, the CP-SAT model and the checker.
+"""Weak stability's paths (issue 14): rotations and a minimum cut without ties
+(stable_rotations), the HiGHS MIP with ties or caps (stable_mip), through ``solve`` against
+brute force, the CP-SAT model and the checker (test_alloc_stable_rotations.py tests the
+rotation method itself).
 
 Mutations these catch (each made by hand, a test seen failing, then restored):
 - no stability rows in the MIP (stable_mip.stability_model: ``live`` all False) —
   ``test_mip_removes_the_blocking_pair`` and the brute-force property with ties;
-- the row counting the pair twice (no ``-x`` term): the LP is no longer integral and the run
-  falls back to the MIP — ``test_lp_proves_a_medium_instance``;
-- the LP restricted to the worker-optimal matching (stable_lp: ``hi = lo``) —
-  ``test_lp_gives_the_lines_their_say``;
+- no rotation eliminated (stable_rotations: the empty closed set, the worker-optimal
+  allocation) — ``test_rotations_give_the_lines_their_say``;
 - a time-limited solution reported OPTIMAL (highs_process) — ``test_cut_short_...``.
 """
 
@@ -39,7 +39,7 @@ from tests.allocator.test_alloc_properties import _brute_force
 @st.composite
 def stable_instances(draw: st.DrawFn, *, ties: bool) -> AllocatorInput:
     """Every worker ranks every line and each line's own supervisor ranks every worker:
-    strictly (``ties`` False: the LP's domain) or from {1, 2, 3} with exclusions and some
+    strictly (``ties`` False: the rotation method's domain) or from {1, 2, 3} with exclusions and some
     workers left unranked by supervisors (ties on both sides: the MIP's)."""
     n_w = draw(st.integers(1, 5))
     n_l = draw(st.integers(1, 3))
@@ -89,8 +89,8 @@ def _assert_brute_force_optimum(inp: AllocatorInput, method: str | None) -> None
 
 @SETTINGS
 @given(stable_instances(ties=False))
-def test_lp_without_ties_equals_brute_force(inp: AllocatorInput) -> None:
-    _assert_brute_force_optimum(inp, "stable_lp")
+def test_rotations_without_ties_equal_brute_force(inp: AllocatorInput) -> None:
+    _assert_brute_force_optimum(inp, "stable_rotations")
 
 
 @SETTINGS
@@ -126,10 +126,10 @@ def test_mip_removes_the_blocking_pair() -> None:
     assert placed(out)["w1"] == "a"
 
 
-def test_lp_gives_the_lines_their_say() -> None:
+def test_rotations_give_the_lines_their_say() -> None:
     # Strict both ways. Worker-optimal: each worker gets its first choice, the lines their
     # last; with the lines' view weighted (alpha 0.9) the line-optimal matching is cheaper,
-    # and stable too: the LP must find it, not stop at Gale-Shapley's answer.
+    # and stable too: the method must find it, not stop at Gale-Shapley's answer.
     inp = make_input(
         {"w1": {"a": 1, "b": 2}, "w2": {"b": 1, "a": 2}},
         {"a": 1, "b": 1},
@@ -139,7 +139,7 @@ def test_lp_gives_the_lines_their_say() -> None:
         sup_ranks={"sa": {"w2": 1, "w1": 2}, "sb": {"w1": 1, "w2": 2}},
     )
     out = solve_checked(inp)
-    assert out.metadata["method"] == "stable_lp" and out.metadata["status"] == "OPTIMAL"
+    assert out.metadata["method"] == "stable_rotations" and out.metadata["status"] == "OPTIMAL"
     assert placed(out) == {"w1": "b", "w2": "a"}
 
 
@@ -167,9 +167,9 @@ def test_a_stop_request_ends_the_highs_child() -> None:
     assert time.perf_counter() - started < 10
 
 
-def test_lp_proves_a_medium_instance() -> None:
+def test_rotations_prove_a_medium_instance() -> None:
     # 60 x 15 x 4, strict: many stable allocations between the two Gale-Shapley ones.
     inp = generate(replace(CASES[0], workers=60, lines=15, max_seconds=30))
     out = solve_checked(inp)
-    assert out.metadata["method"] == "stable_lp" and out.metadata["status"] == "OPTIMAL"
+    assert out.metadata["method"] == "stable_rotations" and out.metadata["status"] == "OPTIMAL"
     assert np.isclose(out.metadata["best_bound"], out.metadata["objective"], atol=1e-2)
