@@ -13,10 +13,11 @@
    else FEASIBLE with HiGHS's bound as best_bound.
 3. CP-SAT (``model``) only if HiGHS fails outright (an error status, no answer at all).
 
-Measured (bench/stability.py, results in bench/results/stability.json): 200 x 200 with ties
-proven in about 22 s where CP-SAT was left at a 24.8 % gap after 55 s; 300 x 75 x 4 with
-supervisors ranking 40 workers proven in 42 s; at 600 x 150 x 4 and above the bound stays far
-from the Gale-Shapley solution's cost within 60-120 s.
+Measured (bench/stability.py, same session, a shared 2-core machine at load 4-7, so slower than
+idle): 200 x 200 with ties proven in 4.3 s (60.8 s and unproven before pruning and presolve off);
+300 x 75 x 4 with supervisors ranking 40 workers at the optimum with a 0.29 % gap after 60 s
+(65 % before; idle it was proven in 33 s); 600 x 150 x 4 at a 45.7 % gap (49.5 %), where HiGHS
+never improves on the Gale-Shapley start; 1,500 x 375 x 4 unchanged at 75 %.
 """
 
 from __future__ import annotations
