@@ -144,7 +144,7 @@ def test_rotations_give_the_lines_their_say() -> None:
 
 
 def test_cut_short_is_feasible_with_an_honest_bound() -> None:
-    inp = generate(replace(CASES[1], max_seconds=3))  # 200 x 200 with ties: not proven in 3 s
+    inp = generate(replace(CASES[2], max_seconds=3))  # 300 x 75 x 4 with ties: not proven in 3 s
     started = time.perf_counter()
     out = solve(inp, SolveContext())
     assert time.perf_counter() - started < 3 + 5  # the time limit, and a little for the child
