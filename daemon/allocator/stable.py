@@ -21,6 +21,12 @@ idle): 200 x 200 with ties proven in 4.3 s (60.8 s and unproven before pruning a
 300 x 75 x 4 with supervisors ranking 40 workers at the optimum with a 0.29 % gap after 60 s
 (65 % before; idle it was proven in 33 s); 600 x 150 x 4 at a 45.7 % gap (49.5 %), where HiGHS
 never improves on the Gale-Shapley start; 1,500 x 375 x 4 unchanged at 75 %.
+
+Tried for ties and not kept: the one-seat-copies MIP (copies of tied lines incomparable to a
+worker): a far tighter root bound at 300 x 75 x 4 (4,005.4 against 3,757.0; optimum 4,014.9)
+but no solution better than 8,364 in 60 s, and at 600 x 150 x 4 (186 k columns) its LP alone
+unsolved after 100 s; HiGHS presolve on the pruned rows (probing alone can use the whole time);
+mip_heuristic_effort 0.3 at 600 x 150 x 4 (no new incumbent).
 """
 
 from __future__ import annotations
