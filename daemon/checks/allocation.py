@@ -38,6 +38,7 @@ import numpy as np
 from daemon.allocator.data import AllocatorInput, Eligibility, JobLine, RankTable
 
 _DECIMALS = 9
+_SCALE = 10.0**_DECIMALS
 _TOLERANCE = 1e-6
 
 
@@ -62,35 +63,43 @@ class CheckResult:
         return not self.violations
 
 
-def _fractional(table: RankTable, who_ids: Sequence[str], what_ids: Sequence[str]) -> dict[str, dict[str, float]]:
-    """ranker id -> {ranked id: fractional rank}."""
-    given: dict[str, list[tuple[float, str]]] = defaultdict(list)
-    for who, what, rank in zip(table.who.tolist(), table.what.tolist(), table.rank.tolist(), strict=True):
-        given[who_ids[who]].append((rank, what_ids[what]))
-    out: dict[str, dict[str, float]] = {}
-    for ranker, rows in given.items():
-        rows.sort()
-        result: dict[str, float] = {}
-        i = 0
-        while i < len(rows):
-            j = i
-            while j + 1 < len(rows) and rows[j + 1][0] == rows[i][0]:
-                j += 1
-            shared = ((i + 1) + (j + 1)) / 2  # mean of positions i+1 .. j+1
-            for k in range(i, j + 1):
-                result[rows[k][1]] = shared
-            i = j + 1
-        out[ranker] = result
-    return out
+class _Ranks:
+    """One side's fractional ranks (SPEC): a ranker's items sorted by the given rank, tied
+    items sharing the mean of the positions they occupy; an item it did not rank gets the
+    budget, (sum 1..N - sum of its ranks) / (N - k), which is (N + k + 1) / 2 for k ranked
+    items (the ranked ones fill positions 1..k, whatever their ties). Sorted arrays, looked up
+    one pair at a time: the preference tables reach millions of rows."""
 
+    def __init__(self, table: RankTable, n_rankers: int, n_items: int) -> None:
+        self.n_items = n_items
+        order = np.lexsort((table.rank, table.who))
+        who, rank = table.who[order].astype(np.int64), table.rank[order]
+        n = len(order)
+        position = np.arange(n)
+        new_ranker = np.ones(n, dtype=bool)
+        new_ranker[1:] = who[1:] != who[:-1]
+        new_tie = new_ranker.copy()
+        new_tie[1:] |= rank[1:] != rank[:-1]
+        first_of_ranker = np.maximum.accumulate(np.where(new_ranker, position, 0))
+        first_of_tie = np.maximum.accumulate(np.where(new_tie, position, 0))
+        tie = np.cumsum(new_tie) - 1
+        tied = np.bincount(tie, minlength=1)[tie]
+        # Positions first_of_tie+1 .. first_of_tie+tied within the ranker's list, and their mean.
+        value = (first_of_tie - first_of_ranker) + (tied + 1) / 2
+        keys = who * n_items + table.what[order].astype(np.int64)
+        by_key = np.argsort(keys, kind="stable")
+        self._keys, self._values = keys[by_key], value[by_key]
+        self._budget = (n_items + np.bincount(who, minlength=n_rankers) + 1) / 2
 
-def _budgets(ranks: dict[str, dict[str, float]], n_items: int) -> dict[str, float]:
-    """ranker id -> the rank every item it did not rank counts at."""
-    return {
-        ranker: (n_items * (n_items + 1) / 2 - sum(given.values())) / (n_items - len(given))
-        for ranker, given in ranks.items()
-        if len(given) < n_items
-    }
+    def given(self, ranker: int, item: int) -> float | None:
+        """The ranker's fractional rank of the item, None if it did not rank it."""
+        key = ranker * self.n_items + item
+        at = int(np.searchsorted(self._keys, key))
+        return float(self._values[at]) if at < len(self._keys) and self._keys[at] == key else None
+
+    def rank(self, ranker: int, item: int) -> float:
+        given = self.given(ranker, item)
+        return float(self._budget[ranker]) if given is None else given
 
 
 def _eligible(worker: str, tags: frozenset[str], rules: Iterable[Eligibility]) -> bool:
@@ -122,12 +131,13 @@ class _Costs:
         self.n_workers = len(inp.worker_ids)
         self.n_lines = len(inp.line_ids)
         self._inp = inp
+        self.worker_at = {wid: i for i, wid in enumerate(inp.worker_ids)}
+        self.line_at = {lid: j for j, lid in enumerate(inp.line_ids)}
+        self.sup_at = {p.id: k for k, p in enumerate(inp.preferencers)}
         # A worker ranking k lines: the unranked ones share positions k+1..N, mean (N+k+1)/2.
         count = np.bincount(inp.worker_prefs.who, minlength=self.n_workers)
         self.worker_budget = dict(zip(inp.worker_ids, ((self.n_lines + count + 1) / 2).tolist(), strict=True))
-        pref_ids = [p.id for p in inp.preferencers]
-        self.sup_ranks = _fractional(inp.preferencer_prefs, pref_ids, inp.worker_ids)
-        self.sup_budget = _budgets(self.sup_ranks, self.n_workers)
+        self.sup_ranks = _Ranks(inp.preferencer_prefs, len(inp.preferencers), self.n_workers)
         self.sups_of: dict[str, set[str]] = defaultdict(set)
         for line, sup in inp.line_preferencers:
             self.sups_of[line].add(sup)
@@ -140,21 +150,17 @@ class _Costs:
                 self.pair_w[wt.worker, wt.job_line] += wt.weight
 
     @cached_property
-    def worker_ranks(self) -> dict[str, dict[str, float]]:
-        return _fractional(self._inp.worker_prefs, self._inp.worker_ids, self._inp.line_ids)
+    def worker_ranks(self) -> _Ranks:
+        return _Ranks(self._inp.worker_prefs, self.n_workers, self.n_lines)
 
     def rank(self, worker: str, line: str) -> float:
-        given = self.worker_ranks.get(worker, {})
-        return given[line] if line in given else self.worker_budget[worker]
+        return self.worker_ranks.rank(self.worker_at[worker], self.line_at[line])
 
     def sup_rank(self, sup: str, worker: str) -> float:
-        given = self.sup_ranks.get(sup)
-        if given is None:
-            return (self.n_workers + 1) / 2
-        return given[worker] if worker in given else self.sup_budget[sup]
+        return self.sup_ranks.rank(self.sup_at[sup], self.worker_at[worker])
 
     def ranked(self, worker: str, line: str) -> bool:
-        return line in self.worker_ranks.get(worker, {})
+        return self.worker_ranks.given(self.worker_at[worker], self.line_at[line]) is not None
 
     def line_view(self, line: str, worker: str) -> float:
         sups = self.sups_of.get(line, set())
@@ -193,8 +199,12 @@ class _Run:
         return _eligible(worker, tags, self.rules.get(line, ()))
 
 
-def check_allocation(inp: AllocatorInput, rows: Sequence[AllocationRow]) -> CheckResult:
-    """Every hard rule of SPEC §4 against ``rows``; violations name workers and lines."""
+def check_allocation(inp: AllocatorInput, rows: Sequence[AllocationRow], *, objective: bool = True) -> CheckResult:
+    """Every hard rule of SPEC §4 against ``rows``; violations name workers and lines.
+
+    ``objective=False`` (the production check, which needs only the verdict) leaves the
+    default unassigned penalty unpriced: it takes every (worker, line) pair's cost. The
+    result's objective then counts the assigned workers only."""
     run = _Run.of(inp)
     bad: list[str] = []
     line_of: dict[str, str] = {}
@@ -211,11 +221,11 @@ def check_allocation(inp: AllocatorInput, rows: Sequence[AllocationRow]) -> Chec
             valid.append(row)
     cfg = inp.config or {}
     missing = [w for w in inp.worker_ids if w not in line_of]
-    objective = 0.0
+    total = 0.0
     if cfg.get("allow_unassigned", False) is True:
-        if missing:
-            penalty = cfg.get("unassigned_penalty")
-            objective += len(missing) * (float(penalty) if penalty is not None else _default_penalty(run))
+        penalty = cfg.get("unassigned_penalty")
+        if missing and (penalty is not None or objective):
+            total += len(missing) * (float(penalty) if penalty is not None else _default_penalty(run))
     else:
         bad.extend(f"worker {w} is not allocated" for w in missing)
     load: dict[str, int] = defaultdict(int)
@@ -227,7 +237,7 @@ def check_allocation(inp: AllocatorInput, rows: Sequence[AllocationRow]) -> Chec
             bad.append(f"worker {w} is not eligible for job line {line}")
         expected = held.get(w)
         cost = run.costs.cost(w, line, run.costs.worker_budget[w] if expected is None else expected)
-        objective += cost
+        total += cost
         if abs(row.dissatisfaction - cost) > _TOLERANCE * max(1.0, abs(cost)):
             bad.append(f"worker {w}: dissatisfaction {row.dissatisfaction} != {cost}")
         if row.worker_rank != expected:
@@ -238,7 +248,7 @@ def check_allocation(inp: AllocatorInput, rows: Sequence[AllocationRow]) -> Chec
     complete = len(line_of) == len(inp.worker_ids) or cfg.get("allow_unassigned", False) is True
     if cfg.get("stability", "none") == "weak" and complete:
         bad.extend(_blocking_pairs(run, line_of, load))
-    return CheckResult(tuple(bad), objective)
+    return CheckResult(tuple(bad), total)
 
 
 def _held_ranks(inp: AllocatorInput, line_of: Mapping[str, str]) -> dict[str, float]:
@@ -328,18 +338,45 @@ def _blocking_pairs(run: _Run, line_of: dict[str, str], load: dict[str, int]) ->
     for w, line in line_of.items():
         on_line[line].append(w)
     # The least-liked worker on each line: it prefers w to someone iff it prefers w to them.
-    worst = {line: max(round(costs.line_view(line, o), _DECIMALS) for o in others) for line, others in on_line.items()}
+    worst = {line: max(_view(costs, line, o) for o in others) for line, others in on_line.items()}
     found = []
-    for w in run.inp.worker_ids:
-        # Unassigned (allow_unassigned): worse than any line.
-        mine = costs.rank(w, line_of[w]) if w in line_of else float("inf")
-        for line in run.inp.line_ids:
-            if run.seats[line] == 0 or costs.rank(w, line) >= mine or not run.eligible(w, line):
-                continue
-            spare = load[line] < run.seats[line]
-            if spare or round(costs.line_view(line, w), _DECIMALS) < worst[line]:
-                found.append(f"blocking pair: worker {w} and job line {line}")
+    for w, line in _preferred(run, line_of):
+        if run.seats[line] == 0 or not run.eligible(w, line):
+            continue
+        if load[line] < run.seats[line] or _view(costs, line, w) < worst[line]:
+            found.append(f"blocking pair: worker {w} and job line {line}")
     return found
+
+
+def _view(costs: _Costs, line: str, worker: str) -> float:
+    """The line's view of the worker as stability compares it: rounded to 9 decimals the way
+    the model rounds (numpy's ``round``: scale, round half to even, unscale), which can differ
+    from Python's ``round(x, 9)`` in the last place; this is numpy's arithmetic on one float,
+    without numpy's per-call cost."""
+    return _round9(costs.line_view(line, worker))
+
+
+def _round9(value: float) -> float:
+    return round(value * _SCALE) / _SCALE
+
+
+def _preferred(run: _Run, line_of: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Every (worker, line) where the worker would rather have the line than its own, in
+    worker then line order. Within one worker's list fractional ranks keep the order of the
+    given ranks (tied lines share a rank), and every ranked line beats the unranked ones,
+    whose budget exceeds the k positions the ranked ones fill: so the better lines are the
+    rows ranked below the own line's given rank (all ranked rows when the own line is
+    unranked); an unassigned worker (allow_unassigned) would rather have any line."""
+    inp, prefs = run.inp, run.inp.worker_prefs
+    own = np.array([run.costs.line_at.get(line_of.get(w, ""), -1) for w in inp.worker_ids], dtype=np.int64)
+    threshold = np.full(len(own), np.inf)
+    own_row = prefs.what == own[prefs.who]
+    threshold[prefs.who[own_row]] = prefs.rank[own_row]
+    better = prefs.rank < threshold[prefs.who]
+    pairs = set(zip(prefs.who[better].tolist(), prefs.what[better].tolist(), strict=True))
+    for w in np.flatnonzero(own < 0).tolist():
+        pairs.update((w, ln) for ln in range(len(inp.line_ids)))
+    return [(inp.worker_ids[w], inp.line_ids[ln]) for w, ln in sorted(pairs)]
 
 
 class ExplanationRow(Protocol):
