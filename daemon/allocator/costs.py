@@ -53,7 +53,8 @@ def normalise(
     Each (who, what) pair appears at most once (``validate.check_ranks``).
     """
     n_rows, n_cols = shape
-    cell = who * n_cols + what  # flat index: one scatter each, not three 2-D fancy indexings
+    cell = who * n_cols  # flat index: one scatter each, not three 2-D fancy indexings
+    cell += what
     ranked = np.zeros(shape, dtype=bool)
     ranked.reshape(-1)[cell] = True
     budget = unranked_budget(np.bincount(who, minlength=n_rows), n_cols)
@@ -88,11 +89,20 @@ def _by_counting(
     else:
         return None
     n_levels = int(top) + 1
-    key = who * n_levels + as_int
+    # In place where it can be: every array here is one per input row or per table cell
+    # (2.25 M of 8 bytes at 1,500 x 1,500), and a new one is fresh memory to fault in.
+    key = who * n_levels
+    key += as_int
+    del as_int
     per_level = np.bincount(key, minlength=n_rows * n_levels).reshape(n_rows, n_levels)
-    below = np.cumsum(per_level, axis=1) - per_level  # items ranked lower (better), per level
+    below = np.cumsum(per_level, axis=1)
+    below -= per_level  # items ranked lower (better), per level
     same = per_level.reshape(-1)[key]
-    return below.reshape(-1)[key] + (same + 1) / 2.0, same > 1
+    del per_level
+    position = np.add(same, 1.0)  # (same + 1) / 2 + below: exact in doubles, as before
+    position /= 2.0
+    position += below.reshape(-1)[key]
+    return position, same > 1
 
 
 def _by_sorting(
