@@ -52,9 +52,7 @@ TIERS = [
 ]
 
 
-def rank_matrix(
-    conn: psycopg.Connection[Any], query: str, rows: list[str], cols: list[str], **ids: list[str]
-) -> Matrix:
+def rank_matrix(conn: psycopg.Connection[Any], query: str, rows: list[str], cols: list[str], **ids: Any) -> Matrix:
     table = ranks(conn, query, ids, rows, cols)
     matrix = np.zeros((len(rows), len(cols)))
     matrix[table.who, table.what] = table.rank
@@ -74,6 +72,7 @@ def cost_matrix(conn: psycopg.Connection[Any], h: Hospital, supervised: bool) ->
         lines=h.lines,
         run_workers=h.workers,
         run_lines=h.lines,
+        whole_run=False,
     )
     worker_cost = rankdata(ranks, method="average", axis=1)
     if supervised:  # supervisor i owns line i and ranks every worker (synthetic.seed_allocation)

@@ -169,17 +169,58 @@ def fetch_columns(conn: psycopg.Connection[Any], query: str, params: dict[str, A
 def uuid_positions(values: Any, ids: Sequence[str]) -> Any:
     """For each 16-byte uuid in ``values`` (numpy 'S16'), its index in ``ids`` (int32).
 
-    Every value must be one of ``ids`` (the queries filter on them). A sorted search, so the
-    mapping stays in numpy rather than a dict lookup per row. When the ids differ in their
-    first 8 bytes (random uuids all but surely do), those alone are searched, as integers:
-    a third faster than comparing 16-byte strings (2.25 M values: 0.23 s instead of 0.33 s).
+    Every value must be one of ``ids`` (the queries filter on them), so the mapping stays in
+    numpy rather than a dict lookup per row. When the ids differ in their first 8 bytes
+    (random uuids all but surely do), those alone are looked up, as integers, in a hash table
+    (``_hashed_positions``): 2.25 M values in a few tens of milliseconds, where a sorted
+    search took 0.25 s. Otherwise all 16 bytes are searched in sorted order.
     """
     import numpy as np
 
     keys = np.frombuffer(bytes.fromhex("".join(str(i) for i in ids).replace("-", "")), dtype="S16")
     heads = keys.view(">u8")[::2].astype(np.uint64)
     if len(np.unique(heads)) == len(heads):
-        keys, values = heads, np.ascontiguousarray(values).view(">u8")[::2].astype(np.uint64)
+        return _hashed_positions(heads, np.ascontiguousarray(values).view(">u8")[::2].astype(np.uint64))
+    return _sorted_positions(keys, values)
+
+
+def _sorted_positions(keys: Any, values: Any) -> Any:
+    """Each value's index in ``keys`` (every value is one of them), by a sorted search."""
+    import numpy as np
+
     order = np.argsort(keys, kind="stable")
     at = np.searchsorted(keys[order], values)
     return order[at].astype(np.int32)
+
+
+# The hash table has about 2^8 slots per key (capped at 2^22 slots, 16 MiB), so few keys share
+# a slot: 1,500 keys leave about 0.3 % of them, and of the values, to the sorted search.
+_SLOTS_PER_KEY_BITS = 8
+_MAX_SLOT_BITS = 22
+_GOLDEN = 0x9E3779B97F4A7C15  # odd: multiplying by it permutes 64-bit integers
+
+
+def _hashed_positions(keys: Any, values: Any) -> Any:
+    """Each value's index among the distinct uint64 ``keys`` (every value is one of them).
+
+    A value lands in the same slot as its key (Fibonacci hashing: the top bits of key x an odd
+    constant, which depend on every bit of the key, so time-ordered uuids spread too). A slot
+    holding one key answers at once; values whose slot several keys share are searched in
+    sorted order.
+    """
+    import numpy as np
+
+    bits = min(max(len(keys), 1).bit_length() + _SLOTS_PER_KEY_BITS, _MAX_SLOT_BITS)
+    shift, golden = np.uint64(64 - bits), np.uint64(_GOLDEN)
+    with np.errstate(over="ignore"):  # modular arithmetic is the point
+        key_slot = ((keys * golden) >> shift).astype(np.intp)
+        slot = values * golden
+    slot >>= shift
+    alone = np.bincount(key_slot, minlength=1 << bits)[key_slot] == 1
+    table = np.full(1 << bits, -1, dtype=np.int32)
+    table[key_slot[alone]] = np.flatnonzero(alone).astype(np.int32)
+    found = table[slot.astype(np.intp)]
+    shared = np.flatnonzero(found < 0)
+    if shared.size:
+        found[shared] = _sorted_positions(keys, values[shared])
+    return found

@@ -10,6 +10,13 @@ the next run uses the slot, and no run is charged for a crash it did not cause.
 A stop request (cancellation, lost lease, shutdown, deadline) sets the slot's event; a
 watcher thread in the child turns it into ``solver.stop_search()``. If the child does not
 stop in time it is killed, which is always safe: nothing is written from a solver process.
+
+A job's large numpy arrays (an L allocation's 2.25 M preference rows: 36 MB) do not go
+through the pipe: they are written once into an anonymous memory file (``memfd_create``) whose
+descriptor is passed with the rest of the job, and the solver process maps it and unpickles
+the arrays over the mapping, without a copy (``pack_job`` / ``_receive``). Through the pipe
+they were copied four times (pickled, sent, received, unpickled). The file has no name: it
+is freed when the last process holding it closes or dies, so a killed solver leaks nothing.
 """
 
 from __future__ import annotations
@@ -17,8 +24,12 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import errno
+import io
+import mmap
 import multiprocessing as mp
 import os
+import pickle
 import resource
 import select
 import signal
@@ -28,6 +39,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
+from multiprocessing.reduction import ForkingPickler, recv_handle, send_handle
 from multiprocessing.synchronize import Event as MpEvent
 from typing import Any
 
@@ -67,6 +79,95 @@ class SolverRaised(Exception):
 
     def __str__(self) -> str:
         return self.message if self.bad_input else f"{self.type_name}: {self.message}"
+
+
+# --- a job's hand-over --------------------------------------------------------------------
+
+# Out-of-band buffers (pickle protocol 5: numpy arrays) of at least this many bytes in all go
+# through a shared memory file; a smaller job goes through the pipe, in the pickle.
+SHARED_MIN_BYTES = 1 << 20
+_ALIGN = 64  # each array starts on a cache line, as numpy would allocate it
+
+
+@dataclass
+class PackedJob:
+    """A pickled job: ``header`` holds everything but the buffers, which lie in the file
+    ``fd`` at ``layout``'s (offset, size) pairs; no file (None) when the pickle holds all."""
+
+    header: bytes
+    layout: list[tuple[int, int]]
+    fd: int | None
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def _dumps(job: Any, buffer_callback: Any = None) -> bytes:
+    """``job`` pickled as ``Connection.send`` would (multiprocessing's reducers), protocol 5."""
+    out = io.BytesIO()
+    pickler = pickle.Pickler(out, 5, buffer_callback=buffer_callback)
+    pickler.dispatch_table = ForkingPickler(io.BytesIO()).dispatch_table
+    pickler.dump(job)
+    return out.getvalue()
+
+
+def pack_job(job: Any) -> PackedJob:
+    """Pickle ``job``, its large arrays into a memory file (see the module's docstring); the
+    caller closes the file once it is sent. Without memfd_create (or if it fails), all in
+    the pickle."""
+    buffers: list[pickle.PickleBuffer] = []
+    header = _dumps(job, buffers.append)
+    views = [b.raw() for b in buffers]
+    if sum(v.nbytes for v in views) < SHARED_MIN_BYTES or not hasattr(os, "memfd_create"):
+        return PackedJob(_dumps(job), [], None)
+    try:
+        fd = os.memfd_create("receptord-job", os.MFD_CLOEXEC)
+    except OSError:
+        return PackedJob(_dumps(job), [], None)
+    try:
+        layout, end = [], 0
+        for view in views:
+            start = -(-end // _ALIGN) * _ALIGN
+            written = 0
+            while written < view.nbytes:
+                written += os.pwrite(fd, view[written:], start + written)
+            layout.append((start, view.nbytes))
+            end = start + view.nbytes
+    except BaseException:
+        os.close(fd)
+        raise
+    return PackedJob(header, layout, fd)
+
+
+def send_job(conn: Connection, packed: PackedJob) -> None:
+    conn.send(packed.layout)
+    conn.send_bytes(packed.header)
+    if packed.fd is not None:
+        send_handle(conn, packed.fd, 0)  # the pid is unused on Unix (SCM_RIGHTS)
+
+
+def _receive(conn: Connection) -> Any:
+    """The next job from the pipe (EOFError when it is closed); MemoryError if it does not
+    fit. The arrays are writable (a private mapping: copy on write) and unmapped when the
+    last of them is freed."""
+    layout = conn.recv()
+    header = conn.recv_bytes()
+    if not layout:
+        return pickle.loads(header)
+    fd = recv_handle(conn)
+    try:
+        size = max(start + n for start, n in layout)
+        shared = mmap.mmap(fd, size, flags=mmap.MAP_PRIVATE | mmap.MAP_POPULATE, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+    except OSError as e:
+        if e.errno == errno.ENOMEM:
+            raise MemoryError(str(e)) from None
+        raise
+    finally:
+        os.close(fd)
+    view = memoryview(shared)
+    return pickle.loads(header, buffers=[view[start : start + n] for start, n in layout])
 
 
 # --- in the solver process ------------------------------------------------------------------
@@ -136,7 +237,7 @@ def _serve(conn: Connection, stop: MpEvent, daemon_pid: int, setup: ProcessSetup
     send(("ready", os.getpid()))
     while True:
         try:
-            solve, problem, run_context, threads = conn.recv()
+            solve, problem, run_context, threads = _receive(conn)
         except EOFError:  # the daemon closed the pipe: shut down
             return
         except MemoryError:  # the problem itself does not fit
@@ -265,10 +366,13 @@ class SolverSlot:
         assert self._conn is not None and self._stop is not None
         self._stop.clear()
         self._progress = None
+        packed = pack_job((solve, problem, run_context, threads))
         try:
-            self._conn.send((solve, problem, run_context, threads))
+            send_job(self._conn, packed)
         except (BrokenPipeError, ConnectionResetError, OSError) as e:
             raise SolverCrashed(str(e)) from None
+        finally:
+            packed.close()
 
     def result(self, timeout: float) -> SolveOutcome | None:
         """The outcome if the solve ended within ``timeout`` s, else None (still running).

@@ -53,7 +53,8 @@ def normalise(
     Each (who, what) pair appears at most once (``validate.check_ranks``).
     """
     n_rows, n_cols = shape
-    cell = who * n_cols + what  # flat index: one scatter each, not three 2-D fancy indexings
+    cell = who * n_cols  # flat index: one scatter each, not three 2-D fancy indexings
+    cell += what
     ranked = np.zeros(shape, dtype=bool)
     ranked.reshape(-1)[cell] = True
     budget = unranked_budget(np.bincount(who, minlength=n_rows), n_cols)
@@ -88,11 +89,20 @@ def _by_counting(
     else:
         return None
     n_levels = int(top) + 1
-    key = who * n_levels + as_int
+    # In place where it can be: every array here is one per input row or per table cell
+    # (2.25 M of 8 bytes at 1,500 x 1,500), and a new one is fresh memory to fault in.
+    key = who * n_levels
+    key += as_int
+    del as_int
     per_level = np.bincount(key, minlength=n_rows * n_levels).reshape(n_rows, n_levels)
-    below = np.cumsum(per_level, axis=1) - per_level  # items ranked lower (better), per level
+    below = np.cumsum(per_level, axis=1)
+    below -= per_level  # items ranked lower (better), per level
     same = per_level.reshape(-1)[key]
-    return below.reshape(-1)[key] + (same + 1) / 2.0, same > 1
+    del per_level
+    position = np.add(same, 1.0)  # (same + 1) / 2 + below: exact in doubles, as before
+    position /= 2.0
+    position += below.reshape(-1)[key]
+    return position, same > 1
 
 
 def _by_sorting(
@@ -190,10 +200,18 @@ def _id_keys(ids: Sequence[str], seed: int, salt: bytes) -> npt.NDArray[np.uint6
 
 
 def _mix(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
-    """splitmix64's finaliser: every input bit flips each output bit with probability ½."""
-    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
+    """splitmix64's finaliser: every input bit flips each output bit with probability ½.
+    Computed in ``x`` itself (callers pass an array of their own) and one scratch array:
+    a workers x lines matrix is 18 MB at 1,500 x 1,500, each temporary fresh memory."""
+    shifted = x >> np.uint64(30)
+    x ^= shifted
+    x *= np.uint64(0xBF58476D1CE4E5B9)
+    np.right_shift(x, np.uint64(27), out=shifted)
+    x ^= shifted
+    x *= np.uint64(0x94D049BB133111EB)
+    np.right_shift(x, np.uint64(31), out=shifted)
+    x ^= shifted
+    return x
 
 
 def tie_break_jitter(worker_ids: Sequence[str], line_ids: Sequence[str], seed: int) -> npt.NDArray[np.int64]:
@@ -207,7 +225,8 @@ def tie_break_jitter(worker_ids: Sequence[str], line_ids: Sequence[str], seed: i
         w = _mix(_id_keys(worker_ids, seed, b"w"))
         ln = _mix(_id_keys(line_ids, seed, b"l"))
         cell = _mix(w[:, None] ^ (ln[None, :] * np.uint64(0x9E3779B97F4A7C15)))
-    return (cell >> np.uint64(64 - _TIE_BITS)).astype(np.int64)
+    cell >>= np.uint64(64 - _TIE_BITS)
+    return cell.view(np.int64)  # below 2^10: the same bits as a signed integer
 
 
 def scale_for(cost: FloatMatrix, eligible: npt.NDArray[np.bool_], n_nodes: int) -> float | None:
@@ -231,7 +250,12 @@ def to_integer(cost: FloatMatrix, scale: float, jitter: npt.NDArray[np.int64]) -
     The jitter lives below one scaled unit, so it can reorder allocations only within the
     rounding error (see ``Problem.rounding_bound``).
     """
-    return np.rint(cost * scale).astype(np.int64) * TIE_LEVELS + jitter
+    scaled = cost * scale
+    np.rint(scaled, out=scaled)
+    out = scaled.astype(np.int64)
+    out *= TIE_LEVELS
+    out += jitter
+    return out
 
 
 def count_weight(cost_int: npt.NDArray[np.int64], eligible: npt.NDArray[np.bool_]) -> int:

@@ -135,11 +135,18 @@ def _load(conn: psycopg.Connection[Any], run_id: str) -> AllocatorInput:
     for pid, n_workers, n_lines in conn.execute(sql_text("allocator/preferencer_rounds"), ids):
         sup_workers[str(pid)] = int(n_workers)
         sup_lines[str(pid)] = int(n_lines)
+    # Every worker mapping and job line of the allocation run: no preference row of theirs
+    # needs testing against the run's own (see worker_prefs.sql).
+    whole_run = set(worker_ids) == set(map(str, scope["run_workers"])) and set(line_ids) == set(
+        map(str, scope["run_lines"])
+    )
     try:
         # A savepoint: a rank or weight that float8 cannot hold aborts only this, and the rows
         # at fault are then named from the same snapshot.
         with conn.transaction():
-            *columns, n_foreign = fetch_columns(conn, sql_text("allocator/worker_prefs"), ids, _RANK_COLUMNS)
+            *columns, n_foreign = fetch_columns(
+                conn, sql_text("allocator/worker_prefs"), {**ids, "whole_run": whole_run}, _RANK_COLUMNS
+            )
             if n_foreign:
                 _check_foreign(conn, scope, preferences=True)
             worker_prefs = _rank_table(columns, worker_ids, line_ids)

@@ -106,13 +106,17 @@ class Residual:
                 weight[self.sink, node] = 0
         self.weight = weight
         pi = _potentials(weight, check)
-        rows, cols = np.nonzero(weight != _NONE)
+        arcs = weight != _NONE
         # Reduced costs (integers; rounding in the doubles may leave -tiny where the exact
         # value is 0), plus a hop cost too small to change which path is cheapest (all the
         # hops of a simple path add up to less than one integer unit): of the cheapest
-        # chains of moves, the shortest, so the one a person reads.
+        # chains of moves, the shortest, so the one a person reads. Computed on the dense
+        # matrix (the same operations per arc as on a list of arcs, without the gathers),
+        # and kept for the graph of every arc, built only when a path needs it.
         hop = 1.0 / (n + 1)
-        reduced = np.maximum(weight[rows, cols].astype(np.float64) + pi[rows] - pi[cols], 0.0) + hop
+        dense = np.maximum(weight.astype(np.float64) + pi[:, None] - pi[None, :], 0.0)
+        dense += hop
+        reduced = dense[arcs]
         # Shortest paths run first on the cheapest arcs only: every path no longer than
         # ``_tau`` uses only arcs no longer than it, so a distance found within it is exact,
         # and only a longer one is looked up again on all the arcs. The what-ifs asked for
@@ -120,13 +124,10 @@ class Residual:
         # (at 1,500 x 1,500, 1 % of the arcs held every path asked for).
         keep = min(len(reduced), _SPARSE_ARCS_PER_NODE * n)
         self._tau = float(np.partition(reduced, keep - 1)[keep - 1]) if keep else 0.0
-        cheap = reduced <= self._tau
+        cheap = arcs & (dense <= self._tau)
         # Trees grow backwards from a path's end (arcs reversed), or forwards from its start.
-        self._cheap = {
-            True: _csr(cols[cheap], rows[cheap], reduced[cheap], n),
-            False: _csr(rows[cheap], cols[cheap], reduced[cheap], n),
-        }
-        self._arcs = (rows, cols, reduced)
+        self._cheap = {True: _csr(cheap.T, dense.T), False: _csr(cheap, dense)}
+        self._arcs, self._reduced = arcs, dense
         self._all: dict[bool, csr_matrix] = {}  # every arc, built when first needed
         self._trees: dict[tuple[bool, int], Tree] = {}  # (into, root): (reach, dist, pred)
 
@@ -205,9 +206,8 @@ class Residual:
 
     def _complete(self, into: bool) -> csr_matrix:
         if into not in self._all:
-            rows, cols, reduced = self._arcs
-            n = self.sink + 1
-            self._all[into] = _csr(cols, rows, reduced, n) if into else _csr(rows, cols, reduced, n)
+            arcs, reduced = self._arcs, self._reduced
+            self._all[into] = _csr(arcs.T, reduced.T) if into else _csr(arcs, reduced)
         return self._all[into]
 
     def _walk(
@@ -275,8 +275,15 @@ class Residual:
         ]
 
 
-def _csr(rows: IntArray, cols: IntArray, values: npt.NDArray[np.float64], n: int) -> csr_matrix:
-    return csr_matrix((values, (rows, cols)), shape=(n, n))
+def _csr(arcs: npt.NDArray[np.bool_], values: npt.NDArray[np.float64]) -> csr_matrix:
+    """The graph of ``values`` where ``arcs`` (square; a transposed view reverses every arc),
+    each row's arcs in column order, as a COO conversion would give them: built directly
+    from the row-major mask, with no sort (2.25 M arcs: 0.1 s less than through COO)."""
+    n = len(arcs)
+    indptr = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(np.count_nonzero(arcs, axis=1), out=indptr[1:])
+    indices = np.nonzero(arcs)[1].astype(np.int32)
+    return csr_matrix((values[arcs], indices, indptr), shape=(n, n))
 
 
 def _line_arcs(problem: Problem, line_of: IntArray) -> tuple[IntArray, IntArray]:

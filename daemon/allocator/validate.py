@@ -130,7 +130,9 @@ def check_ranks(
                 f"{what}: rank_notation {notation!r} needs whole-number ranks "
                 f"(use 'fractional' for x.5 ties); bad rows: {rows(fractional)}"
             )
-    dup = _repeated(who * len(what_ids) + item, len(who_ids) * len(what_ids))
+    cell = who * len(what_ids)
+    cell += item
+    dup = _repeated(cell, len(who_ids) * len(what_ids))
     if dup.any():
         raise BadInput(f"{what}: the same pair is ranked more than once: {rows(dup)}")
     return who, item, rank

@@ -28,3 +28,19 @@ def test_each_value_gets_its_index(ids: list[str]) -> None:
     got = uuid_positions(values, ids)
     assert got.dtype == np.int32
     assert got.tolist() == want.tolist()
+
+
+@pytest.mark.parametrize("slot_bits", [0, 2])
+def test_keys_sharing_hash_slots_are_told_apart(monkeypatch: pytest.MonkeyPatch, slot_bits: int) -> None:
+    """With a table barely larger than the keys, many keys share a slot: those values are
+    found by the sorted search, the rest by the table, all at their own index."""
+    import daemon.db
+
+    monkeypatch.setattr(daemon.db, "_SLOTS_PER_KEY_BITS", slot_bits)
+    rng = np.random.default_rng(2)
+    ids = [str(uuid.UUID(bytes=rng.bytes(16))) for _ in range(1000)]
+    want = rng.integers(0, len(ids), 20000)
+    values = np.array([uuid.UUID(ids[i]).bytes for i in want.tolist()], dtype="S16")
+    got = uuid_positions(values, ids)
+    assert got.dtype == np.int32
+    assert got.tolist() == want.tolist()
