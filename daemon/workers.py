@@ -135,6 +135,7 @@ def pack_job(job: Any) -> PackedJob:
                 written += os.pwrite(fd, view[written:], start + written)
             layout.append((start, view.nbytes))
             end = start + view.nbytes
+        os.ftruncate(fd, end)  # a trailing empty array starts past the last byte written
     except BaseException:
         os.close(fd)
         raise

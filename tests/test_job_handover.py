@@ -120,3 +120,24 @@ def test_a_killed_solver_leaves_no_memory_file_behind() -> None:
         assert not memfds()
     finally:
         slot.shutdown()
+
+
+def test_trailing_empty_array_after_unaligned_one_is_received():
+    """Review: an empty array after one whose length is not a multiple of 64 got a start past
+    the file's end; the solver's mmap raised ValueError (mmap length is greater than file size)."""
+    from multiprocessing import Pipe
+
+    import numpy as np
+
+    from daemon import workers
+
+    a, b = Pipe()
+    job = {"x": np.ones(workers.SHARED_MIN_BYTES + 3, dtype=np.uint8), "z": np.zeros(0, dtype=np.int64)}
+    packed = workers.pack_job(job)
+    assert packed.fd is not None
+    try:
+        workers.send_job(a, packed)
+    finally:
+        packed.close()
+    out = workers._receive(b)
+    assert out["x"].shape == (workers.SHARED_MIN_BYTES + 3,) and out["z"].shape == (0,)
