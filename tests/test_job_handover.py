@@ -122,7 +122,7 @@ def test_a_killed_solver_leaves_no_memory_file_behind() -> None:
         slot.shutdown()
 
 
-def test_trailing_empty_array_after_unaligned_one_is_received():
+def test_trailing_empty_array_after_unaligned_one_is_received() -> None:
     """Review: an empty array after one whose length is not a multiple of 64 got a start past
     the file's end; the solver's mmap raised ValueError (mmap length is greater than file size)."""
     from multiprocessing import Pipe
